@@ -1,0 +1,67 @@
+import { Violations, checkDescription, checkId, checkName } from './validation';
+
+export interface AliasTarget {
+  nodeId: string;
+  /** Percent of calls, 0-100; the targets' weights sum to 100. */
+  weight: number;
+}
+
+export type AliasAccess = 'private' | 'public';
+
+export interface Alias {
+  id: string;
+  folderId: string;
+  name: string;
+  description: string;
+  targets: AliasTarget[];
+  metadata: Record<string, string>;
+  access: AliasAccess;
+  createTime: Date;
+  updateTime: Date;
+  version: number;
+}
+
+export type AliasInput = Pick<Alias, 'folderId' | 'name' | 'description' | 'targets' | 'metadata' | 'access'>;
+
+export const MAX_ALIAS_TARGETS = 16;
+
+/** Checks what can be checked without reading other resources. */
+export function validateAlias(input: AliasInput, prefix = 'alias'): void {
+  const v = new Violations();
+  checkId(v, `${prefix}.folder_id`, input.folderId);
+  checkName(v, `${prefix}.name`, input.name);
+  checkDescription(v, `${prefix}.description`, input.description);
+  const field = `${prefix}.targets`;
+  if (input.targets.length === 0) v.add(field, 'at least one target is required');
+  if (input.targets.length > MAX_ALIAS_TARGETS) v.add(field, `has ${input.targets.length} targets; at most ${MAX_ALIAS_TARGETS}`);
+  const seen = new Set<string>();
+  let sum = 0;
+  input.targets.forEach((t, i) => {
+    checkId(v, `${field}[${i}].node_id`, t.nodeId);
+    if (seen.has(t.nodeId)) v.add(`${field}[${i}].node_id`, `node ${t.nodeId} is listed twice`);
+    seen.add(t.nodeId);
+    if (!Number.isInteger(t.weight) || t.weight < 0 || t.weight > 100) v.add(`${field}[${i}].weight`, `is ${t.weight}; must be an integer from 0 to 100`);
+    sum += t.weight;
+  });
+  if (input.targets.length > 0 && sum !== 100) v.add(`${field}`, `weights sum to ${sum}; they must sum to 100`);
+  const keys = Object.keys(input.metadata);
+  if (keys.length > 64) v.add(`${prefix}.metadata`, `has ${keys.length} entries; at most 64`);
+  for (const key of keys) {
+    if (key.length === 0 || key.length > 63) v.add(`${prefix}.metadata.${key}`, 'keys are 1-63 characters');
+    if (input.metadata[key]!.length > 1024) v.add(`${prefix}.metadata.${key}`, 'values are at most 1024 characters');
+  }
+  v.throwIfAny();
+}
+
+/**
+ * Picks a target by weight from a number in [0, 1). Pure so that the split can
+ * be tested exactly; the caller passes Math.random().
+ */
+export function pickTarget(targets: readonly AliasTarget[], r: number): AliasTarget | undefined {
+  let point = r * 100;
+  for (const t of targets) {
+    if (point < t.weight) return t;
+    point -= t.weight;
+  }
+  return [...targets].reverse().find((t) => t.weight > 0);
+}

@@ -1,0 +1,112 @@
+/**
+ * Typed domain errors. Each carries the ids it concerns so that one table in
+ * `src/api/status.ts` can map it to a gRPC code and structured details.
+ */
+
+/** One invalid field of a request, with the field path as the caller wrote it. */
+export interface FieldViolation {
+  field: string;
+  description: string;
+}
+
+export abstract class DomainError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A request or spec that is wrong in itself → INVALID_ARGUMENT with field violations. */
+export class ValidationError extends DomainError {
+  constructor(readonly violations: FieldViolation[]) {
+    super(
+      violations.length === 1
+        ? `${violations[0]!.field}: ${violations[0]!.description}`
+        : `invalid request: ${violations.map((v) => `${v.field}: ${v.description}`).join('; ')}`,
+    );
+  }
+
+  static of(field: string, description: string): ValidationError {
+    return new ValidationError([{ field, description }]);
+  }
+}
+
+export type ResourceKind = 'folder' | 'node' | 'alias' | 'checkpoint' | 'operation' | 'instance';
+
+/** → NOT_FOUND. `field` names the request field that held the unknown id. */
+export class NotFoundError extends DomainError {
+  constructor(
+    readonly kind: ResourceKind,
+    readonly id: string,
+    readonly field?: string,
+  ) {
+    super(`${kind} ${JSON.stringify(id)} not found`);
+  }
+}
+
+/** A name already taken in its scope → ALREADY_EXISTS. */
+export class AlreadyExistsError extends DomainError {
+  constructor(
+    readonly kind: ResourceKind,
+    readonly resourceName: string,
+    readonly scope: string,
+  ) {
+    super(`${kind} named ${JSON.stringify(resourceName)} already exists in ${scope}`);
+  }
+}
+
+/** The resource is in the wrong state for the request → FAILED_PRECONDITION. */
+export class FailedPreconditionError extends DomainError {
+  constructor(
+    message: string,
+    readonly subject: string,
+    readonly type = 'STATE',
+  ) {
+    super(message);
+  }
+}
+
+/** A conditional write lost: stale etag or a concurrent writer → ABORTED. */
+export class ConflictError extends DomainError {
+  constructor(
+    readonly kind: ResourceKind,
+    readonly id: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${kind} ${JSON.stringify(id)} ${reason}; read it again and retry`, options);
+  }
+}
+
+/** A quota or size limit → RESOURCE_EXHAUSTED. */
+export class QuotaExceededError extends DomainError {
+  constructor(
+    message: string,
+    readonly subject: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A dependency (engine, database, instance) is down → UNAVAILABLE. */
+export class UnavailableError extends DomainError {}
+
+/** The operation was cancelled → CANCELLED. */
+export class CancelledError extends DomainError {}
+
+/** A deadline passed → DEADLINE_EXCEEDED. */
+export class DeadlineExceededError extends DomainError {}
+
+/** The caller may not do this → PERMISSION_DENIED. */
+export class PermissionDeniedError extends DomainError {}
+
+/** User code of a checkpoint node raised → ABORTED with NodeExecutionErrorDetails. */
+export class UserCodeError extends DomainError {
+  constructor(
+    readonly errorName: string,
+    readonly errorMessage: string,
+    readonly traceback: string[],
+  ) {
+    super(`user code raised ${errorName}: ${errorMessage}`);
+  }
+}

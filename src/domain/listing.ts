@@ -1,0 +1,74 @@
+import { ValidationError } from './errors';
+
+/** One clause of a list filter: `field = "value"` or `field:"prefix"`. */
+export interface FilterClause {
+  field: string;
+  op: 'eq' | 'prefix';
+  value: string;
+}
+
+const CLAUSE = /^\s*([a-z_]+)\s*(=|:)\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_.-]+))\s*$/;
+
+/**
+ * Parses the small filter language of List methods: clauses joined by AND.
+ * Only the given fields may be used, so that a typo is an error rather than
+ * an empty page.
+ */
+export function parseFilter(filter: string, allowed: readonly string[], field = 'filter'): FilterClause[] {
+  if (filter.trim() === '') return [];
+  return filter.split(/\s+AND\s+/).map((part) => {
+    const m = CLAUSE.exec(part);
+    if (!m) throw ValidationError.of(field, `cannot parse ${JSON.stringify(part.trim())}; use name = "x" or name:"prefix", joined by AND`);
+    const name = m[1]!;
+    if (!allowed.includes(name)) throw ValidationError.of(field, `cannot filter on ${JSON.stringify(name)}; use one of ${allowed.join(', ')}`);
+    const value = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4]!;
+    return { field: name, op: m[2] === '=' ? 'eq' : 'prefix', value };
+  });
+}
+
+export interface PageRequest {
+  pageSize: number;
+  pageToken: string;
+}
+
+/** Where a page starts: after the item with this key, in a listing of this query. */
+interface PageCursor {
+  after: string;
+  query: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+export function pageSize(req: PageRequest, field = 'page_size'): number {
+  if (!Number.isInteger(req.pageSize) || req.pageSize < 0 || req.pageSize > MAX_PAGE_SIZE)
+    throw ValidationError.of(field, `is ${req.pageSize}; must be from 0 to ${MAX_PAGE_SIZE}`);
+  return req.pageSize === 0 ? DEFAULT_PAGE_SIZE : req.pageSize;
+}
+
+/**
+ * Page tokens are opaque to callers but bound to the query that made them, so
+ * a token reused with another filter or folder is refused instead of skipping items.
+ */
+export function encodePageToken(after: string, query: string): string {
+  return Buffer.from(JSON.stringify({ after, query } satisfies PageCursor)).toString('base64url');
+}
+
+export function decodePageToken(token: string, query: string, field = 'page_token'): string | undefined {
+  if (token === '') return undefined;
+  let cursor: unknown;
+  try {
+    cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw ValidationError.of(field, 'is not a token returned by this method');
+  }
+  const c = cursor as Partial<PageCursor> | null;
+  if (typeof c?.after !== 'string' || typeof c.query !== 'string') throw ValidationError.of(field, 'is not a token returned by this method');
+  if (c.query !== query) throw ValidationError.of(field, 'was made for a different folder or filter');
+  return c.after;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+}

@@ -1,0 +1,265 @@
+import { Violations, checkDescription, checkId, checkLabels, checkName, checkPort, checkRange } from './validation';
+
+export const VARIABLE_TYPES = [
+  'int',
+  'float',
+  'str',
+  'bool',
+  'bytes',
+  'list',
+  'dict',
+  'list[int]',
+  'list[float]',
+  'list[str]',
+  'list[bool]',
+  'list[bytes]',
+] as const;
+export type VariableType = (typeof VARIABLE_TYPES)[number];
+
+export interface Variable {
+  name: string;
+  type: VariableType;
+}
+
+export interface CheckpointSource {
+  kind: 'checkpoint';
+  checkpointId: string;
+  inputVariables: Variable[];
+  outputVariables: Variable[];
+  /** Empty: the standard system image. */
+  environmentImage: string;
+}
+
+export type EndpointType = 'http' | 'grpc';
+
+export interface Endpoint {
+  type: EndpointType;
+  port: number;
+  timeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface HealthCheck {
+  type: EndpointType;
+  port: number;
+  path: string;
+  grpcService: string;
+  timeoutMs: number;
+  intervalMs: number;
+  failsThreshold: number;
+  passesThreshold: number;
+}
+
+export interface Telemetry {
+  httpPath: string;
+  port: number;
+}
+
+export interface DockerSource {
+  kind: 'docker';
+  image: string;
+  registrySecretId: string;
+  endpoint: Endpoint;
+  env: Record<string, string>;
+  command: string[];
+  args: string[];
+  telemetry: Telemetry | null;
+  healthCheck: HealthCheck;
+}
+
+export interface NodeSpec {
+  source: CheckpointSource | DockerSource;
+  configuration: { cpu: number; memoryBytes: number; gpu: number };
+  instanceRange: { min: number; max: number };
+  autoscaling: { targetInFlight: number; scaleDownStabilizationMs: number };
+  maintenanceLimit: number;
+  acl: { folderIds: string[] };
+}
+
+export type NodeState = 'created' | 'healthy' | 'unhealthy' | 'deleting' | 'suspended';
+
+export const INSTANCE_STATES = ['undefined', 'created', 'started', 'preparing', 'healthy', 'unhealthy', 'deleting'] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
+
+export interface Condition {
+  type: string;
+  status: boolean;
+  reason: string;
+  message: string;
+  lastTransitionTime: Date;
+}
+
+export interface NodeStatus {
+  state: NodeState;
+  reason: string;
+  instanceCounts: Record<InstanceState, number>;
+  desiredInstances: number;
+  observedGeneration: number;
+  conditions: Condition[];
+  timeToHealthyMs: number | null;
+  lastScalingDecision: string;
+  lastScalingTime: Date | null;
+}
+
+export interface Node {
+  id: string;
+  folderId: string;
+  name: string;
+  description: string;
+  labels: Record<string, string>;
+  spec: NodeSpec;
+  /** Bumped on every spec change; instances record the generation they were made for. */
+  generation: number;
+  /** Desired lifecycle besides the spec: suspended nodes run no instances. */
+  suspended: boolean;
+  /** Set by DeleteNode; the supervisor removes instances, then the node. */
+  deleting: boolean;
+  createTime: Date;
+  updateTime: Date;
+  version: number;
+}
+
+/** The user-settable part of a node. */
+export type NodeInput = Pick<Node, 'folderId' | 'name' | 'description' | 'labels' | 'spec'>;
+
+export const DEFAULTS = {
+  endpointTimeoutMs: 60_000,
+  idleTimeoutMs: 60_000,
+  healthTimeoutMs: 1_000,
+  healthIntervalMs: 2_000,
+  failsThreshold: 3,
+  passesThreshold: 1,
+  targetInFlight: 1,
+  scaleDownStabilizationMs: 60_000,
+  maintenanceLimit: 1,
+} as const;
+
+export function emptyInstanceCounts(): Record<InstanceState, number> {
+  return { undefined: 0, created: 0, started: 0, preparing: 0, healthy: 0, unhealthy: 0, deleting: 0 };
+}
+
+export function initialNodeStatus(): NodeStatus {
+  return {
+    state: 'created',
+    reason: 'waiting for instances',
+    instanceCounts: emptyInstanceCounts(),
+    desiredInstances: 0,
+    observedGeneration: 0,
+    conditions: [],
+    timeToHealthyMs: null,
+    lastScalingDecision: '',
+    lastScalingTime: null,
+  };
+}
+
+/**
+ * Fills the defaults a user may leave out, so that what is stored (and shown
+ * back) is the effective spec, not a partial one that each reader completes differently.
+ */
+export function withDefaults(spec: NodeSpec): NodeSpec {
+  const range = spec.instanceRange;
+  const instanceRange = range.min === 0 && range.max === 0 ? { min: 1, max: 1 } : range;
+  const autoscaling = {
+    targetInFlight: spec.autoscaling.targetInFlight || DEFAULTS.targetInFlight,
+    scaleDownStabilizationMs: spec.autoscaling.scaleDownStabilizationMs || DEFAULTS.scaleDownStabilizationMs,
+  };
+  const maintenanceLimit = spec.maintenanceLimit || DEFAULTS.maintenanceLimit;
+  let source = spec.source;
+  if (source.kind === 'docker') {
+    const endpoint = {
+      ...source.endpoint,
+      timeoutMs: source.endpoint.timeoutMs || DEFAULTS.endpointTimeoutMs,
+      idleTimeoutMs: source.endpoint.idleTimeoutMs || DEFAULTS.idleTimeoutMs,
+    };
+    const hc = source.healthCheck;
+    const healthCheck: HealthCheck = {
+      type: hc.type,
+      port: hc.port || endpoint.port,
+      path: hc.type === 'http' ? hc.path || '/' : '',
+      grpcService: hc.type === 'grpc' ? hc.grpcService : '',
+      timeoutMs: hc.timeoutMs || DEFAULTS.healthTimeoutMs,
+      intervalMs: hc.intervalMs || DEFAULTS.healthIntervalMs,
+      failsThreshold: hc.failsThreshold || DEFAULTS.failsThreshold,
+      passesThreshold: hc.passesThreshold || DEFAULTS.passesThreshold,
+    };
+    source = { ...source, endpoint, healthCheck };
+  }
+  return { ...spec, source, instanceRange, autoscaling, maintenanceLimit };
+}
+
+const PY_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
+
+function checkVariables(v: Violations, field: string, variables: Variable[]): void {
+  const seen = new Set<string>();
+  variables.forEach((variable, i) => {
+    if (!PY_IDENTIFIER.test(variable.name)) v.add(`${field}[${i}].name`, `${JSON.stringify(variable.name)} is not a Python identifier`);
+    else if (seen.has(variable.name)) v.add(`${field}[${i}].name`, `${JSON.stringify(variable.name)} is declared twice`);
+    seen.add(variable.name);
+    if (!(VARIABLE_TYPES as readonly string[]).includes(variable.type)) v.add(`${field}[${i}].type`, 'is required');
+  });
+}
+
+function checkDuration(v: Violations, field: string, ms: number, minMs: number, maxMs: number): void {
+  if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) v.add(field, `is ${ms / 1000}s; must be from ${minMs / 1000}s to ${maxMs / 1000}s`);
+}
+
+/**
+ * Checks a node as the user sent it, with defaults already applied; field
+ * paths are proto field names under `prefix`.
+ */
+export function validateNode(input: NodeInput, prefix = 'node'): void {
+  const v = new Violations();
+  checkId(v, `${prefix}.folder_id`, input.folderId);
+  checkName(v, `${prefix}.name`, input.name);
+  checkDescription(v, `${prefix}.description`, input.description);
+  checkLabels(v, `${prefix}.labels`, input.labels);
+  const spec = input.spec;
+  const s = `${prefix}.spec`;
+  const src = spec.source;
+  if (src.kind === 'checkpoint') {
+    checkId(v, `${s}.checkpoint.checkpoint_id`, src.checkpointId);
+    checkVariables(v, `${s}.checkpoint.input_variables`, src.inputVariables);
+    checkVariables(v, `${s}.checkpoint.output_variables`, src.outputVariables);
+    if (src.outputVariables.length === 0) v.add(`${s}.checkpoint.output_variables`, 'declare at least one output variable');
+    if (src.environmentImage !== '' && !IMAGE_REF.test(src.environmentImage))
+      v.add(`${s}.checkpoint.environment_image`, `${JSON.stringify(src.environmentImage)} is not an image reference`);
+  } else {
+    const d = `${s}.docker`;
+    if (src.image === '') v.add(`${d}.image`, 'is required');
+    else if (!IMAGE_REF.test(src.image)) v.add(`${d}.image`, `${JSON.stringify(src.image)} is not an image reference`);
+    if (src.registrySecretId !== '') checkId(v, `${d}.registry_secret_id`, src.registrySecretId);
+    checkPort(v, `${d}.endpoint.port`, src.endpoint.port);
+    checkDuration(v, `${d}.endpoint.timeout`, src.endpoint.timeoutMs, 1, 3_600_000);
+    checkDuration(v, `${d}.endpoint.idle_timeout`, src.endpoint.idleTimeoutMs, 1, 3_600_000);
+    for (const key of Object.keys(src.env)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) v.add(`${d}.env.${key}`, 'is not a valid environment variable name');
+    }
+    const hc = src.healthCheck;
+    checkPort(v, `${d}.health_check.port`, hc.port);
+    if (hc.type === 'http' && !hc.path.startsWith('/')) v.add(`${d}.health_check.path`, 'must start with "/"');
+    checkDuration(v, `${d}.health_check.timeout`, hc.timeoutMs, 1, 600_000);
+    checkDuration(v, `${d}.health_check.interval`, hc.intervalMs, 100, 600_000);
+    checkRange(v, `${d}.health_check.fails_threshold`, hc.failsThreshold, 1, 100);
+    checkRange(v, `${d}.health_check.passes_threshold`, hc.passesThreshold, 1, 100);
+    if (src.telemetry) {
+      checkPort(v, `${d}.telemetry.port`, src.telemetry.port);
+      if (!src.telemetry.httpPath.startsWith('/')) v.add(`${d}.telemetry.http_path`, 'must start with "/"');
+    }
+  }
+  const c = spec.configuration;
+  if (!(c.cpu >= 0 && c.cpu <= 64)) v.add(`${s}.configuration.cpu`, `is ${c.cpu}; must be from 0 to 64 cores`);
+  if (c.memoryBytes !== 0 && (c.memoryBytes < 16 * 2 ** 20 || c.memoryBytes > 2 ** 40))
+    v.add(`${s}.configuration.memory_bytes`, `is ${c.memoryBytes}; must be 0 (no limit) or from 16 MiB to 1 TiB`);
+  checkRange(v, `${s}.configuration.gpu`, c.gpu, 0, 8);
+  const r = spec.instanceRange;
+  checkRange(v, `${s}.instance_range.min`, r.min, 0, 64);
+  checkRange(v, `${s}.instance_range.max`, r.max, 1, 64);
+  if (r.min > r.max) v.add(`${s}.instance_range`, `min ${r.min} is greater than max ${r.max}`);
+  if (!(spec.autoscaling.targetInFlight > 0 && spec.autoscaling.targetInFlight <= 10_000))
+    v.add(`${s}.autoscaling.target_in_flight`, `is ${spec.autoscaling.targetInFlight}; must be above 0 and at most 10000`);
+  checkDuration(v, `${s}.autoscaling.scale_down_stabilization`, spec.autoscaling.scaleDownStabilizationMs, 0, 86_400_000);
+  checkRange(v, `${s}.maintenance_limit`, spec.maintenanceLimit, 1, 64);
+  spec.acl.folderIds.forEach((id, i) => checkId(v, `${s}.acl.folder_ids[${i}]`, id));
+  v.throwIfAny();
+}

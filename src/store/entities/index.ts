@@ -1,0 +1,9 @@
+import { AliasSchema } from './alias.entity';
+import { CheckpointSchema } from './checkpoint.entity';
+import { FolderSchema } from './folder.entity';
+import { InstanceSchema } from './instance.entity';
+import { NodeSchema, NodeStatusSchema } from './node.entity';
+import { OperationSchema } from './operation.entity';
+
+/** Every entity Berth stores; the migrations are generated from these. */
+export const ENTITIES = [FolderSchema, NodeSchema, NodeStatusSchema, AliasSchema, OperationSchema, CheckpointSchema, InstanceSchema];

@@ -1,0 +1,5 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261125082049 } from './Migration20261125082049';
+
+/** The committed migrations of this dialect, oldest first; `npx tsx scripts/make-migration.ts` adds to them. */
+export const POSTGRES_MIGRATIONS: MigrationObject[] = [{ name: 'Migration20261125082049', class: Migration20261125082049 }];
