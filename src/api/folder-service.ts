@@ -1,0 +1,37 @@
+import { FolderServiceService } from '../../gen/berth/v1/folder_service';
+import { Folder as FolderProto } from '../../gen/berth/v1/folder';
+import type { Folders } from '../control/folders';
+import { ValidationError } from '../domain/errors';
+import type { ServiceHandlers } from './adapter';
+import { applyFieldMask } from './field-mask';
+import { folderInputFromProto, folderToProto } from './folder.mapper';
+
+export function folderService(folders: Folders): ServiceHandlers<typeof FolderServiceService> {
+  return {
+    async createFolder(req) {
+      if (!req.folder) throw ValidationError.of('folder', 'is required');
+      return folderToProto(await folders.create(folderInputFromProto(req.folder)));
+    },
+    async getFolder(req) {
+      return folderToProto(await folders.get(req.folderId));
+    },
+    async listFolders(req) {
+      const page = await folders.list(req, req.filter);
+      return { folders: page.items.map(folderToProto), nextPageToken: page.nextPageToken };
+    },
+    async updateFolder(req) {
+      const patch = req.folder;
+      if (!patch) throw ValidationError.of('folder', 'is required');
+      const updated = await folders.update(
+        patch.id,
+        (current) => folderInputFromProto(applyFieldMask('berth.v1.Folder', { ...FolderProto.fromPartial({}), ...current }, patch, req.updateMask ?? [])),
+        patch.etag || undefined,
+      );
+      return folderToProto(updated);
+    },
+    async deleteFolder(req) {
+      await folders.delete(req.folderId, req.etag || undefined);
+      return {};
+    },
+  };
+}

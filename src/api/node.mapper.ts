@@ -1,0 +1,226 @@
+import {
+  EndpointType as EndpointTypeProto,
+  HealthCheckType,
+  InstanceState as InstanceStateProto,
+  NodeState as NodeStateProto,
+  VariableType as VariableTypeProto,
+  type Instance as InstanceProto,
+  type Node as NodeProto,
+  type NodeSpec as NodeSpecProto,
+  type NodeStatus as NodeStatusProto,
+  type Variable as VariableProto,
+} from '../../gen/berth/v1/node';
+import { ValidationError } from '../domain/errors';
+import type { EndpointType, InstanceState, NodeInput, NodeSpec, NodeState, NodeStatus, Variable, VariableType } from '../domain/node';
+import type { NodeView } from '../control/nodes';
+import type { InstanceEntity } from '../store/entities/instance.entity';
+import { etagOf } from '../store/translate';
+import { durationToMs, enumFrom, enumTo, invert, msToDuration } from './common.mapper';
+
+const VARIABLE_TYPES: Record<number, VariableType> = {
+  [VariableTypeProto.VARIABLE_TYPE_INT]: 'int',
+  [VariableTypeProto.VARIABLE_TYPE_FLOAT]: 'float',
+  [VariableTypeProto.VARIABLE_TYPE_STR]: 'str',
+  [VariableTypeProto.VARIABLE_TYPE_BOOL]: 'bool',
+  [VariableTypeProto.VARIABLE_TYPE_BYTES]: 'bytes',
+  [VariableTypeProto.VARIABLE_TYPE_LIST]: 'list',
+  [VariableTypeProto.VARIABLE_TYPE_DICT]: 'dict',
+  [VariableTypeProto.VARIABLE_TYPE_LIST_INT]: 'list[int]',
+  [VariableTypeProto.VARIABLE_TYPE_LIST_FLOAT]: 'list[float]',
+  [VariableTypeProto.VARIABLE_TYPE_LIST_STR]: 'list[str]',
+  [VariableTypeProto.VARIABLE_TYPE_LIST_BOOL]: 'list[bool]',
+  [VariableTypeProto.VARIABLE_TYPE_LIST_BYTES]: 'list[bytes]',
+};
+const ENDPOINT_TYPES: Record<number, EndpointType> = {
+  [EndpointTypeProto.ENDPOINT_TYPE_HTTP]: 'http',
+  [EndpointTypeProto.ENDPOINT_TYPE_GRPC]: 'grpc',
+};
+const HEALTH_TYPES: Record<number, EndpointType> = {
+  [HealthCheckType.HEALTH_CHECK_TYPE_HTTP]: 'http',
+  [HealthCheckType.HEALTH_CHECK_TYPE_GRPC]: 'grpc',
+};
+const NODE_STATES: Record<number, NodeState> = {
+  [NodeStateProto.NODE_STATE_CREATED]: 'created',
+  [NodeStateProto.NODE_STATE_HEALTHY]: 'healthy',
+  [NodeStateProto.NODE_STATE_UNHEALTHY]: 'unhealthy',
+  [NodeStateProto.NODE_STATE_DELETING]: 'deleting',
+  [NodeStateProto.NODE_STATE_SUSPENDED]: 'suspended',
+};
+const INSTANCE_STATES: Record<number, InstanceState> = {
+  [InstanceStateProto.INSTANCE_STATE_UNDEFINED]: 'undefined',
+  [InstanceStateProto.INSTANCE_STATE_CREATED]: 'created',
+  [InstanceStateProto.INSTANCE_STATE_STARTED]: 'started',
+  [InstanceStateProto.INSTANCE_STATE_PREPARING]: 'preparing',
+  [InstanceStateProto.INSTANCE_STATE_HEALTHY]: 'healthy',
+  [InstanceStateProto.INSTANCE_STATE_UNHEALTHY]: 'unhealthy',
+  [InstanceStateProto.INSTANCE_STATE_DELETING]: 'deleting',
+};
+
+function variablesFrom(list: VariableProto[], field: string): Variable[] {
+  return list.map((v, i) => ({ name: v.name, type: enumFrom(v.type, VARIABLE_TYPES, `${field}[${i}].type`)! }));
+}
+
+function variablesTo(list: Variable[]): VariableProto[] {
+  return list.map((v) => ({ name: v.name, type: enumTo(v.type, invert(VARIABLE_TYPES)) }));
+}
+
+/** proto spec → domain spec; zero values stay zero so that domain defaults fill them. */
+export function nodeSpecFromProto(p: NodeSpecProto | undefined, prefix = 'node.spec'): NodeSpec {
+  if (!p) throw ValidationError.of(prefix, 'is required');
+  if (p.checkpoint && p.docker) throw ValidationError.of(prefix, 'set exactly one of checkpoint and docker, not both');
+  let source: NodeSpec['source'];
+  if (p.checkpoint) {
+    const c = p.checkpoint;
+    source = {
+      kind: 'checkpoint',
+      checkpointId: c.checkpointId,
+      inputVariables: variablesFrom(c.inputVariables, `${prefix}.checkpoint.input_variables`),
+      outputVariables: variablesFrom(c.outputVariables, `${prefix}.checkpoint.output_variables`),
+      environmentImage: c.environmentImage,
+    };
+  } else if (p.docker) {
+    const d = p.docker;
+    const f = `${prefix}.docker`;
+    if (!d.endpoint) throw ValidationError.of(`${f}.endpoint`, 'is required');
+    const endpointType = enumFrom(d.endpoint.type, ENDPOINT_TYPES, `${f}.endpoint.type`)!;
+    const hc = d.healthCheck;
+    source = {
+      kind: 'docker',
+      image: d.image,
+      registrySecretId: d.registrySecretId,
+      endpoint: {
+        type: endpointType,
+        port: d.endpoint.port,
+        timeoutMs: durationToMs(d.endpoint.timeout),
+        idleTimeoutMs: durationToMs(d.endpoint.idleTimeout),
+      },
+      env: d.env,
+      command: d.command,
+      args: d.args,
+      telemetry: d.telemetry && (d.telemetry.port || d.telemetry.httpPath) ? { httpPath: d.telemetry.httpPath || '/metrics', port: d.telemetry.port } : null,
+      healthCheck: {
+        type: hc ? (enumFrom(hc.type, HEALTH_TYPES, `${f}.health_check.type`, false) ?? endpointType) : endpointType,
+        port: hc?.port ?? 0,
+        path: hc?.path ?? '',
+        grpcService: hc?.grpcService ?? '',
+        timeoutMs: durationToMs(hc?.timeout),
+        intervalMs: durationToMs(hc?.interval),
+        failsThreshold: hc?.failsThreshold ?? 0,
+        passesThreshold: hc?.passesThreshold ?? 0,
+      },
+    };
+  } else {
+    throw ValidationError.of(prefix, 'set one of checkpoint and docker');
+  }
+  return {
+    source,
+    configuration: { cpu: p.configuration?.cpu ?? 0, memoryBytes: p.configuration?.memoryBytes ?? 0, gpu: p.configuration?.gpu ?? 0 },
+    instanceRange: { min: p.instanceRange?.min ?? 0, max: p.instanceRange?.max ?? 0 },
+    autoscaling: {
+      targetInFlight: p.autoscaling?.targetInFlight ?? 0,
+      scaleDownStabilizationMs: durationToMs(p.autoscaling?.scaleDownStabilization),
+    },
+    maintenanceLimit: p.maintenanceLimit,
+    acl: { folderIds: p.acl?.folderIds ?? [] },
+  };
+}
+
+export function nodeSpecToProto(s: NodeSpec): NodeSpecProto {
+  const src = s.source;
+  const proto: NodeSpecProto = {
+    configuration: { ...s.configuration },
+    instanceRange: { ...s.instanceRange },
+    autoscaling: { targetInFlight: s.autoscaling.targetInFlight, scaleDownStabilization: msToDuration(s.autoscaling.scaleDownStabilizationMs) },
+    maintenanceLimit: s.maintenanceLimit,
+    acl: { folderIds: [...s.acl.folderIds] },
+  };
+  if (src.kind === 'checkpoint') {
+    proto.checkpoint = {
+      checkpointId: src.checkpointId,
+      inputVariables: variablesTo(src.inputVariables),
+      outputVariables: variablesTo(src.outputVariables),
+      environmentImage: src.environmentImage,
+    };
+  } else {
+    const hc = src.healthCheck;
+    proto.docker = {
+      image: src.image,
+      registrySecretId: src.registrySecretId,
+      endpoint: {
+        type: enumTo(src.endpoint.type, invert(ENDPOINT_TYPES)),
+        port: src.endpoint.port,
+        timeout: msToDuration(src.endpoint.timeoutMs),
+        idleTimeout: msToDuration(src.endpoint.idleTimeoutMs),
+      },
+      env: src.env,
+      command: src.command,
+      args: src.args,
+      telemetry: src.telemetry ? { ...src.telemetry } : undefined,
+      healthCheck: {
+        type: enumTo(hc.type, invert(HEALTH_TYPES)),
+        port: hc.port,
+        path: hc.path,
+        grpcService: hc.grpcService,
+        timeout: msToDuration(hc.timeoutMs),
+        interval: msToDuration(hc.intervalMs),
+        failsThreshold: hc.failsThreshold,
+        passesThreshold: hc.passesThreshold,
+      },
+    };
+  }
+  return proto;
+}
+
+export function nodeStatusToProto(s: NodeStatus): NodeStatusProto {
+  return {
+    state: enumTo(s.state, invert(NODE_STATES)),
+    reason: s.reason,
+    instanceCounts: { ...s.instanceCounts },
+    desiredInstances: s.desiredInstances,
+    observedGeneration: s.observedGeneration,
+    conditions: s.conditions.map((c) => ({ ...c, lastTransitionTime: new Date(c.lastTransitionTime) })),
+    timeToHealthy: s.timeToHealthyMs === null ? undefined : msToDuration(s.timeToHealthyMs),
+    lastScalingDecision: s.lastScalingDecision,
+    lastScalingTime: s.lastScalingTime ? new Date(s.lastScalingTime) : undefined,
+  };
+}
+
+export function nodeToProto(n: NodeView): NodeProto {
+  return {
+    id: n.id,
+    folderId: n.folderId,
+    name: n.name,
+    description: n.description,
+    labels: n.labels,
+    spec: nodeSpecToProto(n.spec),
+    status: nodeStatusToProto(n.status),
+    generation: n.generation,
+    createTime: n.createTime,
+    updateTime: n.updateTime,
+    etag: etagOf(n.version),
+  };
+}
+
+export function nodeInputFromProto(p: NodeProto): NodeInput {
+  return { folderId: p.folderId, name: p.name, description: p.description, labels: p.labels, spec: nodeSpecFromProto(p.spec) };
+}
+
+export function instanceToProto(i: InstanceEntity): InstanceProto {
+  return {
+    id: i.id,
+    nodeId: i.nodeId,
+    folderId: i.folderId,
+    state: enumTo(i.state, invert(INSTANCE_STATES)),
+    reason: i.reason,
+    runtimeId: i.runtimeId,
+    address: i.address,
+    startTime: i.startTime ?? undefined,
+    restartCount: i.restartCount,
+    lastHealthCheck: i.lastHealthCheck
+      ? { passed: i.lastHealthCheck.passed, reason: i.lastHealthCheck.reason, time: new Date(i.lastHealthCheck.time) }
+      : undefined,
+    generation: i.generation,
+  };
+}
+
+export { NODE_STATES };

@@ -1,0 +1,115 @@
+import { create, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
+import { status as Code, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  AlreadyExistsError,
+  CancelledError,
+  ConflictError,
+  DeadlineExceededError,
+  FailedPreconditionError,
+  NotFoundError,
+  PermissionDeniedError,
+  QuotaExceededError,
+  UnavailableError,
+  UserCodeError,
+  ValidationError,
+} from '../domain/errors';
+import { descriptors } from './descriptors';
+
+/** A gRPC status with google.rpc details, ready for both the gRPC and the REST answer. */
+export class StatusError extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly details: Any[] = [],
+    /** An HTTP status that says more than the code's usual one (e.g. 413 for a size limit). */
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+    this.name = 'StatusError';
+  }
+}
+
+function detail(typeName: string, init: Record<string, unknown>): Any {
+  const desc = descriptors().registry.getMessage(typeName) as DescMessage | undefined;
+  if (!desc) throw new Error(`descriptor ${typeName} missing from gen/berth.binpb`);
+  return anyPack(desc, create(desc, init as never) as Message);
+}
+
+/**
+ * The one table from domain errors to gRPC codes. Anything unknown becomes
+ * INTERNAL with a generic message; the caller logs the original once.
+ */
+export function toStatusError(err: unknown): StatusError {
+  if (err instanceof StatusError) return err;
+  if (err instanceof ValidationError)
+    return new StatusError(Code.INVALID_ARGUMENT, err.message, [
+      detail('google.rpc.BadRequest', { fieldViolations: err.violations.map((v) => ({ field: v.field, description: v.description })) }),
+    ]);
+  if (err instanceof NotFoundError) {
+    const details = [detail('google.rpc.ResourceInfo', { resourceType: `berth.v1.${err.kind}`, resourceName: err.id, description: err.message })];
+    if (err.field) details.push(detail('google.rpc.BadRequest', { fieldViolations: [{ field: err.field, description: err.message }] }));
+    return new StatusError(Code.NOT_FOUND, err.message, details);
+  }
+  if (err instanceof AlreadyExistsError)
+    return new StatusError(Code.ALREADY_EXISTS, err.message, [
+      detail('google.rpc.ResourceInfo', { resourceType: `berth.v1.${err.kind}`, resourceName: err.resourceName, description: err.message }),
+    ]);
+  if (err instanceof FailedPreconditionError)
+    return new StatusError(Code.FAILED_PRECONDITION, err.message, [
+      detail('google.rpc.PreconditionFailure', { violations: [{ type: err.type, subject: err.subject, description: err.message }] }),
+    ]);
+  if (err instanceof ConflictError) return new StatusError(Code.ABORTED, err.message);
+  if (err instanceof QuotaExceededError)
+    return new StatusError(
+      Code.RESOURCE_EXHAUSTED,
+      err.message,
+      [detail('google.rpc.QuotaFailure', { violations: [{ subject: err.subject, description: err.message }] })],
+      err.subject === 'request_size' || err.subject === 'response_size' ? 413 : undefined,
+    );
+  if (err instanceof UnavailableError) return new StatusError(Code.UNAVAILABLE, err.message);
+  if (err instanceof CancelledError) return new StatusError(Code.CANCELLED, err.message);
+  if (err instanceof DeadlineExceededError) return new StatusError(Code.DEADLINE_EXCEEDED, err.message);
+  if (err instanceof PermissionDeniedError) return new StatusError(Code.PERMISSION_DENIED, err.message);
+  if (err instanceof UserCodeError)
+    return new StatusError(Code.ABORTED, err.message, [
+      detail('berth.v1.NodeExecutionErrorDetails', { errorName: err.errorName, errorMessage: err.errorMessage, traceback: err.traceback }),
+    ]);
+  return new StatusError(Code.INTERNAL, 'internal error; see the server log for this request id');
+}
+
+/** Encodes a StatusError as a grpc-js ServiceError with `grpc-status-details-bin`. */
+export function toServiceError(err: StatusError): Partial<ServiceError> {
+  const metadata = new Metadata();
+  if (err.details.length > 0) {
+    const desc = descriptors().registry.getMessage('google.rpc.Status')!;
+    const status = create(desc, { code: err.code, message: err.message, details: err.details } as never);
+    metadata.set('grpc-status-details-bin', Buffer.from(toBinary(desc, status as Message)));
+  }
+  return { code: err.code, details: err.message, metadata };
+}
+
+/** gRPC code → HTTP status, as grpc-gateway does, with 412 for FAILED_PRECONDITION. */
+export function httpStatusOf(err: StatusError): number {
+  if (err.httpStatus) return err.httpStatus;
+  const table: Record<number, number> = {
+    [Code.OK]: 200,
+    [Code.CANCELLED]: 499,
+    [Code.UNKNOWN]: 500,
+    [Code.INVALID_ARGUMENT]: 400,
+    [Code.DEADLINE_EXCEEDED]: 504,
+    [Code.NOT_FOUND]: 404,
+    [Code.ALREADY_EXISTS]: 409,
+    [Code.PERMISSION_DENIED]: 403,
+    [Code.RESOURCE_EXHAUSTED]: 429,
+    [Code.FAILED_PRECONDITION]: 412,
+    [Code.ABORTED]: 409,
+    [Code.OUT_OF_RANGE]: 400,
+    [Code.UNIMPLEMENTED]: 501,
+    [Code.INTERNAL]: 500,
+    [Code.UNAVAILABLE]: 503,
+    [Code.DATA_LOSS]: 500,
+    [Code.UNAUTHENTICATED]: 401,
+  };
+  return table[err.code] ?? 500;
+}

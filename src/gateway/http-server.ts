@@ -1,0 +1,114 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
+import { requestIdOf, type CallContext } from '../api/adapter';
+import { httpStatusOf, toStatusError, type StatusError } from '../api/status';
+import { ValidationError } from '../domain/errors';
+import type { Logger } from '../logger';
+import { readBody } from './read-body';
+import { findRoute, requestJson, transcode, type Route } from './transcoder';
+
+/** A handler for paths outside the transcoded API; returns false when the path is not its own. */
+export type ExtraHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+
+export interface HttpServerOptions {
+  registry: Registry;
+  routes: () => Route[];
+  log: Logger;
+  maxBodyBytes: number;
+  /** True once the database is migrated and the servers take calls. */
+  ready: () => boolean;
+  extra?: ExtraHandler[];
+}
+
+export interface HttpServer {
+  server: http.Server;
+  listen(host: string, port: number): Promise<number>;
+  close(graceMs: number): Promise<void>;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: JsonValue, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** The JSON error body: google.rpc.Status in proto3 JSON, details with their @type. */
+export function errorJson(registry: Registry, err: StatusError): JsonValue {
+  const desc = registry.getMessage('google.rpc.Status')!;
+  const status = create(desc, { code: err.code, message: err.message, details: err.details } as never);
+  return toJson(desc, status as Message, { registry, alwaysEmitImplicit: true });
+}
+
+/**
+ * The HTTP listener: health endpoints, extra handlers, and REST transcoding
+ * of every annotated gRPC method.
+ */
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const { registry, log } = options;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = requestIdOf(req.headers['x-request-id'] as string | undefined);
+    res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://berth');
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/readyz') return options.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+    for (const extra of options.extra ?? []) if (await extra(req, res, url)) return;
+    const found = findRoute(options.routes(), req.method ?? 'GET', url.pathname);
+    if (found === undefined) return sendJson(res, 404, { code: 5, message: `no route for ${req.method} ${url.pathname}`, details: [] });
+    if (found === 'method-not-allowed') return sendJson(res, 405, { code: 12, message: `${req.method} is not allowed on ${url.pathname}`, details: [] });
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    const ctx: CallContext = {
+      requestId,
+      log: log.child({ requestId }),
+      signal: controller.signal,
+      headers: Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    };
+    try {
+      const raw = await readBody(req, options.maxBodyBytes);
+      let body: JsonValue | undefined;
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw.toString('utf8')) as JsonValue;
+        } catch (err) {
+          throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
+        }
+      }
+      const json = requestJson(found.route, found.vars, url.searchParams, body);
+      sendJson(res, 200, await transcode(found.route, registry, json as JsonObject, ctx));
+    } catch (err) {
+      const status = toStatusError(err);
+      if (!res.headersSent) sendJson(res, httpStatusOf(status), errorJson(registry, status), status.httpStatus === 413 ? { connection: 'close' } : {});
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'http handler failed');
+      if (!res.headersSent) sendJson(res, 500, { code: 13, message: 'internal error', details: [] });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    close: (graceMs) =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

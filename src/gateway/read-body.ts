@@ -1,0 +1,27 @@
+import type { IncomingMessage } from 'node:http';
+import { QuotaExceededError } from '../domain/errors';
+
+/**
+ * Reads a request body up to `limit` bytes. A declared length over the limit
+ * is refused before a byte is read; an undeclared one is cut off as soon as it
+ * passes the limit, so an oversize body is never buffered whole.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) throw tooLarge(declared, limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.destroy();
+      throw tooLarge(size, limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function tooLarge(size: number, limit: number): QuotaExceededError {
+  return new QuotaExceededError(`the request body is ${size > limit ? `over ${limit}` : size} bytes; the limit is ${limit} bytes`, 'request_size');
+}

@@ -1,0 +1,235 @@
+import {
+  fromBinary,
+  fromJson,
+  getOption,
+  toBinary,
+  toJson,
+  type DescField,
+  type DescMessage,
+  type DescMethod,
+  type JsonObject,
+  type JsonValue,
+  type Message,
+  type Registry,
+} from '@bufbuild/protobuf';
+import { invoke, type BoundMethod, type CallContext, type MethodTable } from '../api/adapter';
+import { StatusError, toStatusError } from '../api/status';
+import { ValidationError } from '../domain/errors';
+import { compileTemplate, matchTemplate, type PathTemplate } from './path-template';
+
+/** One HTTP binding of a gRPC method, read from its google.api.http option. */
+export interface Route {
+  httpMethod: string;
+  template: PathTemplate;
+  method: BoundMethod;
+  input: DescMessage;
+  output: DescMessage;
+  /** `*`, a top-level request field name, or empty (no body). */
+  body: string;
+  responseBody: string;
+}
+
+interface HttpRuleShape {
+  pattern: { case: string | undefined; value?: unknown };
+  body: string;
+  responseBody: string;
+  additionalBindings: HttpRuleShape[];
+}
+
+/**
+ * Builds the REST routes of the given services from the google.api.http
+ * annotations in the descriptors: nothing here names a Berth method.
+ */
+export function buildRoutes(registry: Registry, serviceNames: readonly string[], table: MethodTable): Route[] {
+  const httpExt = registry.getExtension('google.api.http');
+  if (!httpExt) throw new Error('google.api.http is missing from the descriptor set');
+  const routes: Route[] = [];
+  for (const name of serviceNames) {
+    const service = registry.getService(name);
+    if (!service) throw new Error(`service ${name} is missing from the descriptor set`);
+    for (const m of service.methods) {
+      const bound = table.get(`/${service.typeName}/${m.name}`);
+      if (!bound) continue;
+      const rule = (getOption as (e: DescMethod, x: unknown) => unknown)(m, httpExt) as HttpRuleShape | undefined;
+      if (!rule?.pattern.case) continue;
+      for (const r of [rule, ...rule.additionalBindings]) {
+        const c = r.pattern.case;
+        if (!c) continue;
+        const [httpMethod, path] = c === 'custom' ? [(r.pattern.value as { kind: string }).kind, (r.pattern.value as { path: string }).path] : [c.toUpperCase(), r.pattern.value as string];
+        routes.push({ httpMethod, template: compileTemplate(path), method: bound, input: m.input, output: m.output, body: r.body, responseBody: r.responseBody });
+      }
+    }
+  }
+  // Most literal segments first, so `/v1/nodes/{id}:execute` wins over `/v1/nodes/{id}`.
+  return routes.sort((a, b) => b.template.literals - a.template.literals);
+}
+
+export function findRoute(routes: Route[], httpMethod: string, path: string): { route: Route; vars: Record<string, string> } | 'method-not-allowed' | undefined {
+  let pathMatched = false;
+  for (const route of routes) {
+    const vars = matchTemplate(route.template, path);
+    if (!vars) continue;
+    if (route.httpMethod === httpMethod) return { route, vars };
+    pathMatched = true;
+  }
+  return pathMatched ? 'method-not-allowed' : undefined;
+}
+
+/** A malformed HTTP request: INVALID_ARGUMENT with a BadRequest naming the field. */
+function badRequest(message: string, field: string): StatusError {
+  return toStatusError(new ValidationError([{ field, description: message }]));
+}
+
+/**
+ * Rewrites the JSON decoder's message so that it names the field as a caller
+ * wrote it: `cannot decode field berth.v1.Folder.name from JSON: 5` becomes a
+ * violation of `name`, `key "x" is unknown` one of `x`.
+ */
+function decodeError(text: string): StatusError {
+  const unknown = /cannot decode message ([\w.]+) from JSON: key "([^"]+)" is unknown/.exec(text);
+  if (unknown) return badRequest(`unknown field ${JSON.stringify(unknown[2])} in ${unknown[1]}`, unknown[2]!);
+  const field = /cannot decode field ([\w.]+) from JSON: (.*)$/.exec(text);
+  if (field) {
+    const name = field[1]!.split('.').pop()!;
+    return badRequest(`${field[1]} has the wrong type: ${field[2]}`, name);
+  }
+  const message = /cannot decode message ([\w.]+) from JSON: (.*)$/.exec(text);
+  return badRequest(message ? `invalid ${message[1]}: ${message[2]}` : text, message?.[1] ?? 'body');
+}
+
+/** Resolves a dotted proto field path (snake or JSON names) against a message. */
+function fieldPath(desc: DescMessage, path: string): DescField[] | undefined {
+  const out: DescField[] = [];
+  let current: DescMessage | undefined = desc;
+  for (const seg of path.split('.')) {
+    const f: DescField | undefined = current?.fields.find((x) => x.name === seg || x.jsonName === seg);
+    if (!f) return undefined;
+    out.push(f);
+    current = f.fieldKind === 'message' ? f.message : undefined;
+  }
+  return out;
+}
+
+const snakeToCamel = (path: string): string => path.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** A path or query string value as the JSON value proto3 JSON expects for that field. */
+function scalarJson(field: DescField, value: string): JsonValue {
+  // FieldMask's JSON form is lowerCamelCase; callers write proto names just as often.
+  if (field.fieldKind === 'message' && field.message.typeName === 'google.protobuf.FieldMask') return value.split(',').map(snakeToCamel).join(',');
+  if (field.fieldKind === 'scalar' || field.fieldKind === 'list') {
+    const scalar = field.scalar;
+    if (scalar === 8 /* BOOL */) {
+      if (value === 'true') return true;
+      if (value === 'false') return false;
+    }
+  }
+  return value;
+}
+
+function setPath(obj: JsonObject, fields: DescField[], value: JsonValue, append: boolean): void {
+  let target = obj;
+  for (const f of fields.slice(0, -1)) {
+    const existing = target[f.jsonName];
+    if (existing === undefined || existing === null || typeof existing !== 'object' || Array.isArray(existing)) target[f.jsonName] = {};
+    target = target[f.jsonName] as JsonObject;
+  }
+  const last = fields[fields.length - 1]!;
+  if (append && last.fieldKind === 'list') {
+    const list = Array.isArray(target[last.jsonName]) ? (target[last.jsonName] as JsonValue[]) : [];
+    list.push(value);
+    target[last.jsonName] = list;
+  } else {
+    target[last.jsonName] = value;
+  }
+}
+
+/**
+ * Turns an HTTP request (parsed JSON body, path variables, query string) into
+ * the gRPC request message, following the HttpRule: body `*` takes the whole
+ * request, a field name takes only that field, path variables fill the rest and
+ * query parameters fill what neither took.
+ */
+export function requestJson(route: Route, vars: Record<string, string>, query: URLSearchParams, body: JsonValue | undefined): JsonObject {
+  let obj: JsonObject = {};
+  if (route.body === '*') {
+    if (body !== undefined) {
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object', 'body');
+      obj = body;
+    }
+  } else if (route.body) {
+    const f = fieldPath(route.input, route.body);
+    if (!f) throw new Error(`body field ${route.body} missing from ${route.input.typeName}`);
+    if (body !== undefined) setPath(obj, f, body, false);
+  } else if (body !== undefined && !(typeof body === 'object' && body !== null && Object.keys(body).length === 0)) {
+    throw badRequest(`${route.httpMethod} ${route.template.source} takes no request body`, 'body');
+  }
+  for (const [name, value] of Object.entries(vars)) {
+    const f = fieldPath(route.input, name);
+    if (!f) throw new Error(`path variable ${name} missing from ${route.input.typeName}`);
+    setPath(obj, f, scalarJson(f[f.length - 1]!, value), false);
+  }
+  if (route.body !== '*') {
+    inferUpdateMask(route, obj, query);
+    for (const [key, value] of query) {
+      const f = fieldPath(route.input, key);
+      if (!f) throw badRequest(`unknown query parameter ${JSON.stringify(key)}`, key);
+      if (route.body && f[0]!.name === route.body) throw badRequest(`query parameter ${JSON.stringify(key)} belongs in the body`, key);
+      setPath(obj, f, scalarJson(f[f.length - 1]!, value), true);
+    }
+  } else if ([...query.keys()].length > 0) {
+    throw badRequest(`${route.template.source} takes its fields in the body, not the query string`, [...query.keys()][0]!);
+  }
+  return obj;
+}
+
+/** The leaf field paths a JSON value sets, descending into messages but not maps, lists or well-known types. */
+function leafPaths(desc: DescMessage, value: JsonObject, prefix: string): string[] {
+  const out: string[] = [];
+  for (const [key, v] of Object.entries(value)) {
+    const f = desc.fields.find((x) => x.jsonName === key || x.name === key);
+    if (!f) {
+      out.push(prefix + key);
+      continue;
+    }
+    const path = prefix + f.jsonName;
+    const isPlainMessage = f.fieldKind === 'message' && !f.message.typeName.startsWith('google.protobuf.');
+    if (isPlainMessage && v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) out.push(...leafPaths(f.message, v, `${path}.`));
+    else out.push(path);
+  }
+  return out;
+}
+
+/**
+ * As grpc-gateway does for PATCH: without an explicit update_mask, the mask is
+ * the fields the body sets, so `PATCH {"description": "x"}` changes only the description.
+ */
+function inferUpdateMask(route: Route, obj: JsonObject, query: URLSearchParams): void {
+  if (route.httpMethod !== 'PATCH' || !route.body || route.body === '*') return;
+  const maskField = route.input.fields.find((f) => f.name === 'update_mask');
+  if (!maskField || query.has('update_mask') || query.has('updateMask')) return;
+  const bodyField = fieldPath(route.input, route.body)?.[0];
+  const body = bodyField ? obj[bodyField.jsonName] : undefined;
+  if (!bodyField || bodyField.fieldKind !== 'message' || !body || typeof body !== 'object' || Array.isArray(body)) return;
+  const paths = leafPaths(bodyField.message, body, '').filter((p) => p !== 'id' && p !== 'etag');
+  if (paths.length > 0) obj[maskField.jsonName] = paths.join(',');
+}
+
+/** Decodes JSON into the method's request, invokes it, and encodes the response as proto3 JSON. */
+export async function transcode(route: Route, registry: Registry, json: JsonObject, ctx: CallContext): Promise<JsonValue> {
+  let message: Message;
+  try {
+    message = fromJson(route.input, json, { registry, ignoreUnknownFields: false }) as Message;
+  } catch (err) {
+    throw decodeError((err as Error).message);
+  }
+  const request = route.method.definition.requestDeserialize(Buffer.from(toBinary(route.input, message as never)));
+  const response = await invoke(route.method, request, ctx);
+  const bytes = route.method.definition.responseSerialize(response);
+  const out = fromBinary(route.output, bytes);
+  const value = toJson(route.output, out as never, { registry, alwaysEmitImplicit: true });
+  if (route.responseBody && value && typeof value === 'object' && !Array.isArray(value)) {
+    const f = fieldPath(route.output, route.responseBody);
+    return f ? ((value as JsonObject)[f[0]!.jsonName] ?? null) : value;
+  }
+  return value;
+}
