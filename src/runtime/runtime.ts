@@ -1,0 +1,115 @@
+/**
+ * The one interface between the supervisor and whatever runs instances
+ * (Docker containers, local processes, Swarm services). The supervisor never
+ * talks to an engine directly: it lists what runs by label, compares with the
+ * database and calls these idempotent steps.
+ */
+
+/** Everything a runtime needs to start one instance of a node. */
+export interface InstanceSpec {
+  /** Owning folder, node and instance: recorded as labels on whatever is created. */
+  folderId: string;
+  nodeId: string;
+  instanceId: string;
+  /** The node spec generation the instance is made for (label `berth.generation`). */
+  generation: number;
+  image: string;
+  /** Overrides the image entrypoint when non-empty. */
+  command: string[];
+  /** Overrides the image command when non-empty. */
+  args: string[];
+  env: Record<string, string>;
+  /** Container ports to publish on the host's loopback; the runtime picks free host ports. */
+  ports: number[];
+  /** CPU cores, 0 = unlimited. */
+  cpu: number;
+  /** Memory limit in bytes, 0 = unlimited. */
+  memoryBytes: number;
+  /** Registry credentials for a pull, when the node names a registry secret. */
+  registryAuth?: RegistryAuth;
+}
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress?: string;
+}
+
+/** Where a published container port is reachable from Berth. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export type ObservedState = 'created' | 'running' | 'exited' | 'missing';
+
+/** What the runtime reports about one instance, read back from the engine by label. */
+export interface ObservedInstance {
+  folderId: string;
+  nodeId: string;
+  instanceId: string;
+  generation: number;
+  /** Container id (docker) or pid (process). */
+  runtimeId: string;
+  state: ObservedState;
+  /** Set once the instance has exited. */
+  exitCode?: number;
+  /** A short human-readable reason for an exit (e.g. "OOMKilled", "exit code 1"). */
+  exitReason?: string;
+  startedAt?: Date;
+  /** Published ports by container port. */
+  ports: Record<number, HostPort>;
+}
+
+/** Thrown by {@link Runtime.ensureImage} when an image is neither local nor pullable. */
+export class ImageUnavailableError extends Error {
+  constructor(
+    readonly image: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`image ${image} is not available: ${reason}`, options);
+    this.name = 'ImageUnavailableError';
+  }
+}
+
+/** Thrown when the engine itself cannot be reached or refuses a call. */
+export class RuntimeUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RuntimeUnavailableError';
+  }
+}
+
+export interface Runtime {
+  readonly kind: 'docker' | 'process' | 'swarm';
+
+  /**
+   * Makes sure the image is present: used as found locally, pulled (with the
+   * given credentials) otherwise. Throws ImageUnavailableError with a reason a
+   * person understands.
+   */
+  ensureImage(image: string, auth?: RegistryAuth): Promise<void>;
+
+  /**
+   * Creates and starts one instance. Idempotent by instanceId: when an instance
+   * with that id already exists and runs, it is adopted and returned; when it
+   * exists but is not running it is replaced.
+   */
+  startInstance(spec: InstanceSpec): Promise<ObservedInstance>;
+
+  /** Lists every instance this runtime manages (all nodes), read from the engine by label. */
+  listInstances(): Promise<ObservedInstance[]>;
+
+  /**
+   * Stops (with a grace period, SIGTERM then SIGKILL) and removes one instance.
+   * "Not found" and "already stopped" count as success.
+   */
+  removeInstance(instanceId: string, graceSeconds?: number): Promise<void>;
+
+  /** Removes what the node owns beside its instances (its network). Not found is success. */
+  removeNodeResources(nodeId: string): Promise<void>;
+
+  /** The last lines of an instance's stdout/stderr, for reasons and logs. */
+  tailLogs(instanceId: string, lines: number): Promise<string>;
+}
