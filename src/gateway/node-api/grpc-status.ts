@@ -1,0 +1,90 @@
+/**
+ * gRPC status codes as the node API speaks them, and the HTTP status an HTTP
+ * caller gets for each. The node API answers both kinds of caller on one
+ * port, so every refusal is decided once as a gRPC code and rendered twice.
+ */
+
+/** The canonical gRPC codes (google.rpc.Code). */
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
+
+/**
+ * The HTTP status for a gRPC code, following the mapping grpc-gateway uses, so
+ * that REST callers of the control plane and of the node API see the same
+ * numbers for the same failures.
+ */
+export function httpStatusForGrpcCode(code: number): number {
+  switch (code) {
+    case GrpcCode.OK:
+      return 200;
+    case GrpcCode.CANCELLED:
+      return 499;
+    case GrpcCode.INVALID_ARGUMENT:
+    case GrpcCode.FAILED_PRECONDITION:
+    case GrpcCode.OUT_OF_RANGE:
+      return 400;
+    case GrpcCode.DEADLINE_EXCEEDED:
+      return 504;
+    case GrpcCode.NOT_FOUND:
+      return 404;
+    case GrpcCode.ALREADY_EXISTS:
+    case GrpcCode.ABORTED:
+      return 409;
+    case GrpcCode.PERMISSION_DENIED:
+      return 403;
+    case GrpcCode.RESOURCE_EXHAUSTED:
+      return 429;
+    case GrpcCode.UNIMPLEMENTED:
+      return 501;
+    case GrpcCode.UNAVAILABLE:
+      return 503;
+    case GrpcCode.UNAUTHENTICATED:
+      return 401;
+    default:
+      return 500;
+  }
+}
+
+/**
+ * Percent-encodes a `grpc-message` value as the gRPC HTTP/2 protocol requires:
+ * printable ASCII other than `%` stays as is, every other UTF-8 byte becomes
+ * `%XX`. Messages are short, so the common all-ASCII case returns the input.
+ */
+export function encodeGrpcMessage(message: string): string {
+  let plain = true;
+  for (let i = 0; i < message.length; i++) {
+    const c = message.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x25) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return message;
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out +=
+      byte < 0x20 || byte > 0x7e || byte === 0x25
+        ? '%' + byte.toString(16).toUpperCase().padStart(2, '0')
+        : String.fromCharCode(byte);
+  }
+  return out;
+}

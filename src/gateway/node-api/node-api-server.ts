@@ -1,0 +1,197 @@
+/**
+ * The node-API listener (default :8081): the data plane for Docker nodes.
+ * Callers address a node with `x-node-id` or `x-node-alias` (plus
+ * `x-folder-id` and `authorization`), over HTTP/1.1 or h2c on the same port,
+ * and the call is relayed to one healthy instance of that node unchanged:
+ * method, path, headers, status, streamed bodies and trailers.
+ *
+ * Wiring only: connection sniffing is in `protocol-sniffer.ts`, the call
+ * itself in `proxy-call.ts`, connections to instances in `upstream-pool.ts`.
+ */
+
+import http from 'node:http';
+import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import { InFlightBalancer } from '../balancer';
+import { Http1Caller } from './http1-caller';
+import { Http2Caller } from './http2-caller';
+import type { NodeApiLogger } from './logger';
+import type { NodeApiMetrics } from './node-api-metrics';
+import { sniffProtocol } from './protocol-sniffer';
+import { ProxyCall, type ProxyContext } from './proxy-call';
+import type { NodeApiResolver } from './resolver';
+import { HTTP2_SETTINGS, UpstreamPool } from './upstream-pool';
+
+/** The node API's port unless configured otherwise. */
+export const DEFAULT_NODE_API_PORT = 8081;
+/** Requests and responses are at most 16 MiB unless configured otherwise. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** What the node API needs from the process that wires Berth. */
+export interface NodeApiServerOptions {
+  resolver: NodeApiResolver;
+  logger: NodeApiLogger;
+  /** Largest request body and largest response body (default 16 MiB). */
+  maxBodyBytes?: number;
+  metrics?: NodeApiMetrics;
+  /**
+   * The in-flight counters used for balancing. Pass the one the autoscaler
+   * reads so that both see the same load; a private one is made otherwise.
+   */
+  balancer?: InFlightBalancer;
+  /** How long `close()` waits for calls in flight before cutting them (default 10 s). */
+  drainTimeoutMs?: number;
+  /** How long an idle HTTP/1.1 caller connection is kept (default 65 s, above common client pool idle times). */
+  keepAliveTimeoutMs?: number;
+  /** A new connection must send its first bytes within this time (default 10 s). */
+  firstByteTimeoutMs?: number;
+}
+
+/** A running (or ready to run) node-API listener. */
+export interface NodeApiServer {
+  /** Starts listening (default port 8081 on 127.0.0.1; pass `0.0.0.0` or `::` to serve other hosts). */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /**
+   * Graceful stop: no new connections, GOAWAY to HTTP/2 callers and
+   * `connection: close` to HTTP/1.1 ones, calls in flight finish (up to the
+   * drain timeout, after which they are cut), then connections to instances
+   * are closed.
+   */
+  close(): Promise<void>;
+  address(): AddressInfo | null;
+  /** Calls in flight right now. */
+  inFlight(): number;
+}
+
+function ignore(): void {
+  // Stream errors surface as 'close' and are handled there.
+}
+
+/**
+ * Builds the node-API server; nothing listens until `listen()`. Owned
+ * resources (caller connections, pooled connections to instances) are all
+ * released by `close()`.
+ */
+export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServer {
+  const logger = options.logger.child({ component: 'node-api' });
+  const pool = new UpstreamPool(logger);
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 10_000;
+  const metrics = options.metrics;
+  let inFlight = 0;
+  let closing: Promise<void> | undefined;
+  let onDrained: (() => void) | undefined;
+
+  const ctx: ProxyContext = {
+    resolver: options.resolver,
+    balancer: options.balancer ?? new InFlightBalancer(),
+    pool,
+    logger,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    metrics,
+    callEnded(call: ProxyCall): void {
+      inFlight--;
+      if (metrics?.onCallEnd !== undefined) {
+        try {
+          metrics.onCallEnd(call.callEvent());
+        } catch (err) {
+          logger.error({ err }, 'node-API metrics hook threw');
+        }
+      }
+      if (inFlight === 0 && onDrained !== undefined) onDrained();
+    },
+  };
+
+  const http1Server = http.createServer(
+    { keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000, requestTimeout: 0 },
+    (req, res) => {
+      inFlight++;
+      if (closing !== undefined) res.shouldKeepAlive = false;
+      new ProxyCall(ctx, new Http1Caller(req, res)).start();
+    },
+  );
+  http1Server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    logger.debug({ err: err.code ?? err.message }, 'bad HTTP/1.1 request on the node API');
+    if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  const sessions = new Set<Http2Session>();
+  const http2Server = http2.createServer({ settings: HTTP2_SETTINGS });
+  http2Server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    if (closing !== undefined) session.close();
+  });
+  http2Server.on('sessionError', (err: Error) => logger.debug({ err }, 'h2c caller session failed'));
+  http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on('error', ignore);
+    inFlight++;
+    new ProxyCall(ctx, new Http2Caller(stream, headers)).start();
+  });
+
+  const sockets = new Set<Socket>();
+  const targets = {
+    http1: (socket: Socket) => http1Server.emit('connection', socket),
+    http2: (socket: Socket) => http2Server.emit('connection', socket),
+  };
+  const listener = net.createServer({ noDelay: true }, (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    sniffProtocol(socket, targets, firstByteTimeoutMs);
+  });
+
+  function drain(): Promise<void> {
+    if (inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        onDrained = undefined;
+        logger.warn({ inFlight }, 'node API stopped with calls still in flight');
+        resolve();
+      }, drainTimeoutMs);
+      onDrained = () => {
+        clearTimeout(timer);
+        onDrained = undefined;
+        resolve();
+      };
+    });
+  }
+
+  async function stop(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+    for (const session of sessions) session.close();
+    http1Server.closeIdleConnections();
+    await drain();
+    for (const session of sessions) session.destroy();
+    for (const socket of sockets) socket.destroy();
+    pool.close();
+    await stopped;
+  }
+
+  return {
+    listen(port = DEFAULT_NODE_API_PORT, host = '127.0.0.1'): Promise<AddressInfo> {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        listener.once('error', onError);
+        listener.listen(port, host, () => {
+          listener.removeListener('error', onError);
+          listener.on('error', (err: Error) => logger.error({ err }, 'node API listener failed'));
+          const address = listener.address() as AddressInfo;
+          logger.info({ address: address.address, port: address.port }, 'node API listening');
+          resolve(address);
+        });
+      });
+    },
+    close(): Promise<void> {
+      closing ??= stop();
+      return closing;
+    },
+    address(): AddressInfo | null {
+      const address = listener.address();
+      return address !== null && typeof address === 'object' ? address : null;
+    },
+    inFlight(): number {
+      return inFlight;
+    },
+  };
+}

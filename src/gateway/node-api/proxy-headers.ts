@@ -1,0 +1,157 @@
+/**
+ * Header rules of the node-API proxy: which headers route a call, which are
+ * end-to-end and pass through unchanged, and how a head is rewritten when the
+ * caller and the instance speak different HTTP versions.
+ *
+ * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and must not
+ * be forwarded; HTTP/2 forbids them outright (RFC 9113 §8.2.2), and Node
+ * throws on them, so they are dropped in every direction. `te` is the one
+ * exception: `te: trailers` is end-to-end in HTTP/2 and gRPC servers expect
+ * it. The routing headers are Berth's own and are not shown to instances;
+ * `authorization` is passed on.
+ */
+
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { NodeApiRoute } from './resolver';
+
+type HeaderValue = string | string[] | number | undefined;
+
+/** Reads one routing value; a header sent twice counts by its first value. */
+function single(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  return value[0];
+}
+
+/** The routing part of a call's headers, as the resolver takes it. */
+export function readRoute(headers: IncomingHttpHeaders): NodeApiRoute {
+  return {
+    nodeId: single(headers['x-node-id']),
+    aliasName: single(headers['x-node-alias']),
+    folderId: single(headers['x-folder-id']),
+    authorization: single(headers.authorization),
+  };
+}
+
+/** True for `application/grpc` and its `+proto`/`+json` variants: those callers get gRPC-shaped errors. */
+export function isGrpcContentType(value: string | string[] | undefined): boolean {
+  const v = typeof value === 'string' ? value : value?.[0];
+  return v !== undefined && v.startsWith('application/grpc');
+}
+
+/** Headers never forwarded in either direction, whatever the protocols. */
+function isHopByHop(name: string): boolean {
+  switch (name) {
+    case 'connection':
+    case 'keep-alive':
+    case 'transfer-encoding':
+    case 'upgrade':
+    case 'http2-settings':
+    case 'te':
+    case 'expect':
+      return true;
+    default:
+      return name.startsWith('proxy-');
+  }
+}
+
+function isRouting(name: string): boolean {
+  return name === 'x-node-id' || name === 'x-node-alias' || name === 'x-folder-id';
+}
+
+/**
+ * Extra hop-by-hop names a sender listed in its `connection` header
+ * (`connection: close, x-trace` makes `x-trace` hop-by-hop). Rare, so the
+ * common case costs one property read.
+ */
+function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
+  const value = headers.connection;
+  if (value === undefined) return undefined;
+  let listed: Set<string> | undefined;
+  for (const token of String(value).split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name === '' || name === 'close' || name === 'keep-alive' || name === 'upgrade') continue;
+    (listed ??= new Set()).add(name);
+  }
+  return listed;
+}
+
+/**
+ * Request head for an HTTP/1.1 instance. From an HTTP/2 caller the
+ * pseudo-headers are dropped and `:authority` becomes `host`.
+ */
+export function toHttp1RequestHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const listed = connectionListed(headers);
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 0x3a /* ':' */ || isHopByHop(name) || isRouting(name)) continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    out[name] = headers[name];
+  }
+  if (out.host === undefined) {
+    const authority = headers[':authority'];
+    if (typeof authority === 'string') out.host = authority;
+  }
+  return out;
+}
+
+/**
+ * Request head for an h2c instance. From an HTTP/2 caller the pseudo-headers
+ * pass as they are; from an HTTP/1.1 caller they are made from the request
+ * line and `host`. `te: trailers` is kept (and added for gRPC calls).
+ */
+export function toHttp2RequestHeaders(
+  headers: IncomingHttpHeaders,
+  method: string,
+  path: string,
+  grpc: boolean,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const listed = connectionListed(headers);
+  for (const name in headers) {
+    if (isHopByHop(name) || isRouting(name) || name === 'host') continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    out[name] = headers[name];
+  }
+  if (out[':method'] === undefined) {
+    out[':method'] = method;
+    out[':path'] = path;
+    out[':scheme'] = 'http';
+  }
+  if (out[':authority'] === undefined && headers.host !== undefined) out[':authority'] = headers.host;
+  const te = headers.te;
+  if (grpc || (typeof te === 'string' && te.trim().toLowerCase() === 'trailers')) out.te = 'trailers';
+  return out;
+}
+
+/** Response head for an HTTP/1.1 caller: no pseudo-headers, no hop-by-hop headers. */
+export function toHttp1ResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const listed = connectionListed(headers);
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 0x3a || isHopByHop(name)) continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    out[name] = headers[name];
+  }
+  return out;
+}
+
+/** Response head for an HTTP/2 caller, with `:status` set and hop-by-hop headers dropped. */
+export function toHttp2ResponseHeaders(headers: IncomingHttpHeaders, status: number): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':status': status };
+  const listed = connectionListed(headers);
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 0x3a || isHopByHop(name)) continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    out[name] = headers[name];
+  }
+  return out;
+}
+
+/** A numeric `content-length`, or -1 when absent or malformed. */
+export function contentLength(headers: IncomingHttpHeaders): number {
+  const value: HeaderValue = headers['content-length'];
+  if (value === undefined) return -1;
+  const n = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : -1;
+}
