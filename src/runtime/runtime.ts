@@ -19,7 +19,12 @@ export interface InstanceSpec {
   /** Overrides the image command when non-empty. */
   args: string[];
   env: Record<string, string>;
-  /** Container ports to publish on the host's loopback; the runtime picks free host ports. */
+  /**
+   * Container ports to publish on the host's loopback; the runtime picks free
+   * host ports. The process runtime has no container: it gives the process
+   * the host port in `${BERTH_PORT_<port>}` (expanded in command and args, and
+   * set in the environment).
+   */
   ports: number[];
   /** CPU cores, 0 = unlimited. */
   cpu: number;
@@ -27,6 +32,19 @@ export interface InstanceSpec {
   memoryBytes: number;
   /** Registry credentials for a pull, when the node names a registry secret. */
   registryAuth?: RegistryAuth;
+  /**
+   * Host files the instance reads (the checkpoint blob, the worker). Docker
+   * bind-mounts them read-only at `target`; the process runtime reads them in
+   * place, so commands refer to them through `${BERTH_MOUNT_<name>}`.
+   */
+  mounts?: Mount[];
+}
+
+export interface Mount {
+  /** Upper-case name, used in `${BERTH_MOUNT_<name>}`. */
+  name: string;
+  source: string;
+  target: string;
 }
 
 export interface RegistryAuth {

@@ -1,0 +1,502 @@
+import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import Dockerode from 'dockerode';
+import {
+  ImageUnavailableError,
+  RuntimeUnavailableError,
+  type InstanceSpec,
+  type ObservedInstance,
+  type RegistryAuth,
+  type Runtime,
+} from '../runtime';
+import { containerCreateOptions } from './container-spec';
+import {
+  engineMessageOf,
+  isConflict,
+  isNotFound,
+  isNotModified,
+  translateEngineError,
+} from './errors';
+import { LABELS, containerName, networkLabels, networkName, scopeFilter } from './labels';
+import { toObservedInstance } from './observed-instance';
+
+/** The subset of a pino logger the runtime uses, so any pino (child) logger fits. */
+export interface DockerRuntimeLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface DockerRuntimeOptions {
+  /** The engine client; by default one for DOCKER_HOST or the local socket. */
+  docker?: Dockerode;
+  /**
+   * Adds the label `berth.run_id` to everything created and narrows every
+   * listing to it, so that a test run sees and cleans up only its own things.
+   */
+  runId?: string;
+  /**
+   * The host address ports are published on and reported at; loopback by
+   * default. With a wildcard (0.0.0.0) ports are reported at 127.0.0.1.
+   */
+  hostIp?: string;
+  logger?: DockerRuntimeLogger;
+  /** Deadline for one Docker API call (default 15 s). Stops add their grace period to it. */
+  apiTimeoutMs?: number;
+  /** A pull that makes no progress for this long is abandoned (default 30 s). */
+  pullIdleTimeoutMs?: number;
+  /**
+   * Pull images that are not present (default true). Off where no registry is
+   * reachable, so that a missing image fails at once and nothing reaches out.
+   */
+  pullMissing?: boolean;
+}
+
+const NO_LOG: DockerRuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** How many containers listInstances inspects at once. */
+const INSPECT_CONCURRENCY = 16;
+
+/** Create and start are retried after a conflict or a network race, this many times in all. */
+const START_ATTEMPTS = 5;
+
+/** How many times ensureNetwork looks at a node's networks (creating, removing duplicates) before settling. */
+const SETTLE_ROUNDS = 10;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Between 0.5 and 1.5 times `ms`, so that parties racing each other fall out of step. */
+const jitter = (ms: number): number => ms * (0.5 + Math.random());
+
+/**
+ * The node's network went away, or has a duplicate, between ensureNetwork and
+ * create/start: another process is creating or settling it. Trying again
+ * after {@link DockerRuntime.ensureNetwork} settles it is the way out.
+ */
+function isNetworkRace(err: unknown): boolean {
+  const message = engineMessageOf(err);
+  return /network .* is ambiguous/i.test(message) || (/network/i.test(message) && /not found/i.test(message));
+}
+
+interface PullEvent {
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Runs each instance as one Docker container on its node's own bridge network.
+ *
+ * Every step is idempotent and every container is found again by its labels,
+ * never by memory: the supervisor may call any step twice, crash half-way, or
+ * restart and call {@link listInstances} to adopt what is running. Engine
+ * errors leave this class only as {@link RuntimeUnavailableError},
+ * {@link ImageUnavailableError} or `DockerEngineError`.
+ */
+export class DockerRuntime implements Runtime {
+  readonly kind = 'docker' as const;
+
+  private readonly docker: Dockerode;
+  private readonly runId: string | undefined;
+  private readonly hostIp: string;
+  /** Where Berth itself reaches published ports. */
+  private readonly reachableHost: string;
+  private readonly log: DockerRuntimeLogger;
+  private readonly apiTimeoutMs: number;
+  private readonly pullIdleTimeoutMs: number;
+  private readonly pullMissing: boolean;
+  /** Network creations in flight by node id, so concurrent starts of one node create it once. */
+  private readonly networksInFlight = new Map<string, Promise<string>>();
+
+  constructor(options: DockerRuntimeOptions = {}) {
+    this.docker = options.docker ?? new Dockerode();
+    this.runId = options.runId;
+    this.hostIp = options.hostIp ?? '127.0.0.1';
+    this.reachableHost = this.hostIp === '0.0.0.0' || this.hostIp === '::' ? '127.0.0.1' : this.hostIp;
+    this.log = options.logger ?? NO_LOG;
+    this.apiTimeoutMs = options.apiTimeoutMs ?? 15_000;
+    this.pullIdleTimeoutMs = options.pullIdleTimeoutMs ?? 30_000;
+    this.pullMissing = options.pullMissing ?? true;
+  }
+
+  async ensureImage(image: string, auth?: RegistryAuth): Promise<void> {
+    try {
+      await this.call(`inspect image ${image}`, () => this.docker.getImage(image).inspect());
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (!this.pullMissing) throw new ImageUnavailableError(image, 'not found locally, and pulling missing images is off');
+    this.log.info({ image }, 'image not found locally, pulling');
+    try {
+      await this.pull(image, auth);
+      await this.call(`inspect image ${image}`, () => this.docker.getImage(image).inspect());
+    } catch (err) {
+      // The engine went away: that is not the image's fault.
+      if (err instanceof RuntimeUnavailableError) throw err;
+      const reason = `not found locally and the pull failed: ${engineMessageOf(err)}`;
+      throw new ImageUnavailableError(image, reason, { cause: err });
+    }
+    this.log.info({ image }, 'image pulled');
+  }
+
+  async startInstance(spec: InstanceSpec): Promise<ObservedInstance> {
+    const name = containerName(spec.nodeId, spec.instanceId);
+    const log = { nodeId: spec.nodeId, instanceId: spec.instanceId, container: name };
+
+    for (let attempt = 1; ; attempt++) {
+      const retry = attempt < START_ATTEMPTS;
+      const networkId = await this.ensureNetwork(spec.nodeId);
+      const options = containerCreateOptions(spec, { networkId, hostIp: this.hostIp, runId: this.runId });
+
+      let container: Dockerode.Container;
+      try {
+        container = await this.call(`create container ${name}`, (abortSignal) =>
+          this.docker.createContainer({ ...options, abortSignal }),
+        );
+      } catch (err) {
+        if (isConflict(err) && retry) {
+          const existing = await this.inspectContainer(name);
+          if (existing?.State.Running) {
+            const observed = this.observe(existing);
+            if (observed) {
+              this.log.info({ ...log, containerId: existing.Id }, 'adopted running instance');
+              return observed;
+            }
+          }
+          if (existing) {
+            this.log.info({ ...log, containerId: existing.Id, state: existing.State.Status }, 'replacing stopped instance');
+            await this.forceRemove(existing.Id);
+          }
+          continue;
+        }
+        if (isNotFound(err) && /no such image/i.test(engineMessageOf(err))) {
+          throw new ImageUnavailableError(spec.image, 'not found locally (it was never pulled, or was removed)', {
+            cause: err,
+          });
+        }
+        if (isNetworkRace(err) && retry) {
+          this.log.debug({ ...log, err }, 'node network changed under the create, trying again');
+          await sleep(jitter(100 * attempt));
+          continue;
+        }
+        throw err;
+      }
+
+      try {
+        await this.call(`start container ${name}`, (abortSignal) => container.start({ abortSignal }));
+      } catch (err) {
+        if (!isNotModified(err)) {
+          // A container that could not start (bad command, say) is useless; do not leave it behind.
+          await this.forceRemove(container.id).catch((removeErr: unknown) =>
+            this.log.warn({ ...log, err: removeErr }, 'could not remove a container that failed to start'),
+          );
+          if (isNetworkRace(err) && retry) {
+            this.log.debug({ ...log, err }, 'node network changed under the start, trying again');
+            await sleep(jitter(100 * attempt));
+            continue;
+          }
+          throw err;
+        }
+      }
+
+      const info = await this.inspectContainer(container.id);
+      const observed = info && this.observe(info);
+      if (!observed) {
+        throw new RuntimeUnavailableError(`container ${name} disappeared right after it was started`);
+      }
+      this.log.info({ ...log, containerId: container.id, ports: observed.ports }, 'instance started');
+      return observed;
+    }
+  }
+
+  /**
+   * Lists containers by label, then inspects each: only inspect tells the exit
+   * code, OOM kill, start time and the host ports Docker picked.
+   */
+  async listInstances(): Promise<ObservedInstance[]> {
+    const containers = await this.listContainers();
+    const observed: ObservedInstance[] = [];
+    for (let i = 0; i < containers.length; i += INSPECT_CONCURRENCY) {
+      const batch = containers.slice(i, i + INSPECT_CONCURRENCY);
+      const infos = await Promise.all(batch.map((c) => this.inspectContainer(c.Id)));
+      for (const info of infos) {
+        // Gone between list and inspect: it is not running, and the next list will not show it.
+        if (!info) continue;
+        const instance = this.observe(info);
+        if (instance) observed.push(instance);
+        else this.log.warn({ containerId: info.Id, labels: info.Config.Labels }, 'managed container without instance labels');
+      }
+    }
+    return observed;
+  }
+
+  async removeInstance(instanceId: string, graceSeconds = 5): Promise<void> {
+    for (const found of await this.listContainers(`${LABELS.instanceId}=${instanceId}`)) {
+      const container = this.docker.getContainer(found.Id);
+      try {
+        await this.call(
+          `stop container ${found.Id}`,
+          (abortSignal) => container.stop({ t: graceSeconds, abortSignal }),
+          this.apiTimeoutMs + graceSeconds * 1000,
+        );
+      } catch (err) {
+        if (!isNotFound(err) && !isNotModified(err)) throw err;
+      }
+      await this.forceRemove(found.Id);
+      this.log.info({ instanceId, containerId: found.Id }, 'instance removed');
+    }
+  }
+
+  /**
+   * Removes the node's network. One that still has running containers is not
+   * taken from under them: the engine refuses (DockerEngineError, status 403),
+   * so instances go first.
+   */
+  async removeNodeResources(nodeId: string): Promise<void> {
+    const name = networkName(nodeId);
+    // Every network of that name: concurrent creates may have left more than one.
+    for (const network of await this.findNetworks(name)) {
+      try {
+        await this.call(`remove network ${name}`, (abortSignal) =>
+          this.docker.getNetwork(network.Id).remove({ abortSignal }),
+        );
+        this.log.info({ nodeId, network: name }, 'node network removed');
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  /** An instance that no longer exists has no logs: that is an empty string, not an error. */
+  async tailLogs(instanceId: string, lines: number): Promise<string> {
+    if (lines <= 0) return '';
+    const [found] = await this.listContainers(`${LABELS.instanceId}=${instanceId}`);
+    if (!found) return '';
+    let raw: Buffer;
+    try {
+      raw = await this.call(`read logs of ${found.Id}`, (abortSignal) =>
+        this.docker.getContainer(found.Id).logs({ stdout: true, stderr: true, tail: lines, follow: false, abortSignal }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) return '';
+      throw err;
+    }
+    return this.demultiplex(raw);
+  }
+
+  /**
+   * Docker frames a non-TTY container's output with an 8-byte header per
+   * chunk; stdout and stderr are merged back in their original order.
+   */
+  private async demultiplex(raw: Buffer): Promise<string> {
+    const source = new PassThrough();
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    this.docker.modem.demuxStream(source, sink, sink);
+    source.end(raw);
+    await finished(source);
+    sink.end();
+    await finished(sink);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** Returns the id of the node's network, creating it when missing. */
+  private ensureNetwork(nodeId: string): Promise<string> {
+    const inFlight = this.networksInFlight.get(nodeId);
+    if (inFlight) return inFlight;
+    const ensured = this.ensureNetworkOnce(nodeId).finally(() => this.networksInFlight.delete(nodeId));
+    this.networksInFlight.set(nodeId, ensured);
+    return ensured;
+  }
+
+  /**
+   * Docker checks network name uniqueness without a lock, so two processes
+   * creating a node's network at once often both succeed; and a container
+   * cannot start while its network's name is ambiguous. So every party
+   * converges on the same network: the one in use (with the most running
+   * containers), else the oldest; the others are removed once nothing uses
+   * them. A start that still loses the race fails as ambiguous and is retried
+   * by startInstance (see {@link isNetworkRace}).
+   */
+  private async ensureNetworkOnce(nodeId: string): Promise<string> {
+    const name = networkName(nodeId);
+    let winner: string | undefined;
+    for (let round = 1; round <= SETTLE_ROUNDS; round++) {
+      const networks = await this.findNetworks(name);
+      if (networks.length === 1 && networks[0]) return networks[0].Id;
+      if (networks.length === 0) {
+        await this.createNetwork(nodeId, name);
+        continue;
+      }
+      const ranked = await this.rankNetworks(networks);
+      winner = ranked[0]?.Id;
+      for (const loser of ranked.slice(1)) {
+        if (loser.endpoints > 0) continue;
+        this.log.debug({ network: name, networkId: loser.Id }, 'removing a duplicate network');
+        await this.call(`remove network ${loser.Id}`, (abortSignal) =>
+          this.docker.getNetwork(loser.Id).remove({ abortSignal }),
+        ).catch((err: unknown) => this.log.debug({ network: name, err }, 'duplicate network not removed'));
+      }
+      await sleep(jitter(20 * round));
+    }
+    if (!winner) throw new RuntimeUnavailableError(`network ${name} could not be created`);
+    this.log.warn({ network: name, networkId: winner }, 'duplicate node networks remain; using the one in use');
+    return winner;
+  }
+
+  private async createNetwork(nodeId: string, name: string): Promise<void> {
+    try {
+      await this.call(`create network ${name}`, (abortSignal) =>
+        this.docker.createNetwork({
+          Name: name,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          Labels: networkLabels(nodeId, this.runId),
+          abortSignal,
+        }),
+      );
+      this.log.debug({ nodeId, network: name }, 'node network created');
+    } catch (err) {
+      // Another Berth process created it first: fine.
+      if (!isConflict(err)) throw err;
+    }
+  }
+
+  /** Same-named networks, best first: most running containers, then oldest, then by id. */
+  private async rankNetworks(
+    networks: Dockerode.NetworkInspectInfo[],
+  ): Promise<Array<{ Id: string; endpoints: number; created: number }>> {
+    const ranked = await Promise.all(
+      networks.map(async (n) => {
+        const info = await this.call(`inspect network ${n.Id}`, () => this.docker.getNetwork(n.Id).inspect()).catch(
+          (err: unknown) => {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          },
+        );
+        return { Id: n.Id, endpoints: Object.keys(info?.Containers ?? {}).length, created: Date.parse(n.Created), gone: !info };
+      }),
+    );
+    return ranked
+      .filter((n) => !n.gone)
+      .sort((a, b) => b.endpoints - a.endpoints || a.created - b.created || a.Id.localeCompare(b.Id));
+  }
+
+  /** Networks with exactly this name (Docker's name filter also matches substrings). */
+  private async findNetworks(name: string): Promise<Dockerode.NetworkInspectInfo[]> {
+    const networks = await this.call(`list networks ${name}`, (abortSignal) =>
+      this.docker.listNetworks({ filters: { name: [name] }, abortSignal }),
+    );
+    return networks.filter((n) => n.Name === name);
+  }
+
+  private listContainers(...labels: string[]): Promise<Dockerode.ContainerInfo[]> {
+    return this.call('list containers', (abortSignal) =>
+      this.docker.listContainers({ all: true, filters: { label: scopeFilter(this.runId, ...labels) }, abortSignal }),
+    );
+  }
+
+  /** Inspect by id or name; undefined when there is no such container. */
+  private async inspectContainer(idOrName: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    try {
+      return await this.call(`inspect container ${idOrName}`, (abortSignal) =>
+        this.docker.getContainer(idOrName).inspect({ abortSignal }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Removes a container whatever its state; gone, or already being removed, is success. */
+  private async forceRemove(id: string): Promise<void> {
+    try {
+      await this.call(`remove container ${id}`, (abortSignal) =>
+        this.docker.getContainer(id).remove({ force: true, abortSignal }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) return;
+      if (isConflict(err) && /already in progress/i.test(engineMessageOf(err))) return;
+      throw err;
+    }
+  }
+
+  private observe(info: Dockerode.ContainerInspectInfo): ObservedInstance | undefined {
+    return toObservedInstance(info, this.reachableHost);
+  }
+
+  /**
+   * Follows a pull to its end. The deadline is on silence, not on the whole
+   * pull: a large image may take minutes, but a pull that says nothing for
+   * `pullIdleTimeoutMs` is stuck.
+   */
+  private async pull(image: string, auth?: RegistryAuth): Promise<void> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let onStall: (err: Error) => void = () => {};
+    const stalled = new Promise<never>((_, reject) => {
+      onStall = reject;
+    });
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const err = new Error(`the pull made no progress for ${this.pullIdleTimeoutMs / 1000} s`);
+        controller.abort(err);
+        onStall(err);
+      }, this.pullIdleTimeoutMs);
+    };
+    const follow = async (): Promise<void> => {
+      const stream = await this.docker.pull(image, {
+        abortSignal: controller.signal,
+        ...(auth ? { authconfig: { ...auth } } : {}),
+      });
+      arm();
+      const events = await new Promise<PullEvent[]>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err, output: PullEvent[]) => (err ? reject(err) : resolve(output)),
+          arm,
+        );
+      });
+      // The engine reports most pull failures inside a 200 stream, not as a status.
+      const failure = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
+      if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'unknown pull error');
+    };
+    arm();
+    try {
+      await Promise.race([follow(), stalled]);
+    } catch (err) {
+      throw translateEngineError(err, `pull ${image}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Every Docker API call goes through here: a deadline (aborting the request
+   * when it passes) and translation of whatever went wrong.
+   */
+  private async call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, timeoutMs = this.apiTimeoutMs): Promise<T> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new RuntimeUnavailableError(
+          `the Docker engine did not answer (${operation}) within ${timeoutMs / 1000} s`,
+        );
+        controller.abort(err);
+        reject(err);
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([fn(controller.signal), deadline]);
+    } catch (err) {
+      throw translateEngineError(err, operation);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
