@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { DateTimeType, EntitySchema } from '@mikro-orm/core';
 import type { AliasAccess, AliasTarget } from '../../domain/alias';
 
 export class AliasEntity {
@@ -26,8 +26,8 @@ export const AliasSchema = new EntitySchema<AliasEntity>({
     targets: { type: 'json' },
     metadata: { type: 'json' },
     access: { type: 'string', length: 16 },
-    createTime: { type: 'datetime' },
-    updateTime: { type: 'datetime' },
+    createTime: { type: DateTimeType },
+    updateTime: { type: DateTimeType },
     version: { type: 'integer', version: true },
   },
 });

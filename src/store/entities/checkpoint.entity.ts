@@ -1,4 +1,4 @@
-import { BigIntType, EntitySchema } from '@mikro-orm/core';
+import { BigIntType, DateTimeType, EntitySchema } from '@mikro-orm/core';
 import type { CapturedVariable, CheckpointState } from '../../domain/checkpoint';
 
 export class CheckpointEntity {
@@ -33,7 +33,7 @@ export const CheckpointSchema = new EntitySchema<CheckpointEntity>({
     sizeBytes: { type: new BigIntType('number') },
     pythonVersion: { type: 'string', length: 32 },
     variables: { type: 'json' },
-    createTime: { type: 'datetime' },
+    createTime: { type: DateTimeType },
     version: { type: 'integer', version: true },
   },
 });

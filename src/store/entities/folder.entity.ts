@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { DateTimeType, EntitySchema } from '@mikro-orm/core';
 
 export class FolderEntity {
   id!: string;
@@ -18,8 +18,8 @@ export const FolderSchema = new EntitySchema<FolderEntity>({
     name: { type: 'string', length: 63, unique: 'folders_name_unique' },
     description: { type: 'text' },
     labels: { type: 'json' },
-    createTime: { type: 'datetime' },
-    updateTime: { type: 'datetime' },
+    createTime: { type: DateTimeType },
+    updateTime: { type: DateTimeType },
     version: { type: 'integer', version: true },
   },
 });

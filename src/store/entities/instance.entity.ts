@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { DateTimeType, EntitySchema } from '@mikro-orm/core';
 import type { InstanceState } from '../../domain/node';
 
 export interface HealthCheckRecord {
@@ -40,11 +40,11 @@ export const InstanceSchema = new EntitySchema<InstanceEntity>({
     reason: { type: 'text' },
     runtimeId: { type: 'string', length: 128 },
     address: { type: 'string', length: 128 },
-    startTime: { type: 'datetime', nullable: true },
+    startTime: { type: DateTimeType, nullable: true },
     restartCount: { type: 'integer' },
     lastHealthCheck: { type: 'json', nullable: true },
-    createTime: { type: 'datetime' },
-    updateTime: { type: 'datetime' },
+    createTime: { type: DateTimeType },
+    updateTime: { type: DateTimeType },
     version: { type: 'integer', version: true },
   },
 });

@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { DateTimeType, EntitySchema } from '@mikro-orm/core';
 import type { NodeSpec, NodeStatus } from '../../domain/node';
 
 /** The desired state of a node, written by the API. */
@@ -33,8 +33,8 @@ export const NodeSchema = new EntitySchema<NodeEntity>({
     generation: { type: 'integer' },
     suspended: { type: 'boolean' },
     deleting: { type: 'boolean' },
-    createTime: { type: 'datetime' },
-    updateTime: { type: 'datetime' },
+    createTime: { type: DateTimeType },
+    updateTime: { type: DateTimeType },
     version: { type: 'integer', version: true },
   },
 });

@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { DateTimeType, EntitySchema } from '@mikro-orm/core';
 import type { OperationKind, OperationResult } from '../../domain/operation';
 
 export class OperationEntity {
@@ -23,8 +23,8 @@ export const OperationSchema = new EntitySchema<OperationEntity>({
     folderId: { type: 'string', length: 64, index: 'operations_folder_index' },
     description: { type: 'string', length: 32 },
     resourceId: { type: 'string', length: 64 },
-    createTime: { type: 'datetime' },
-    modifyTime: { type: 'datetime' },
+    createTime: { type: DateTimeType },
+    modifyTime: { type: DateTimeType },
     done: { type: 'boolean' },
     cancelRequested: { type: 'boolean' },
     result: { type: 'json' },
