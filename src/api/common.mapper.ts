@@ -11,6 +11,15 @@ export function msToDuration(ms: number): Duration {
   return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }
 
+/**
+ * A request field that names a resource: empty is INVALID_ARGUMENT naming the
+ * field, not a NOT_FOUND for the resource with the empty id.
+ */
+export function required(value: string, field: string): string {
+  if (value === '') throw ValidationError.of(field, 'is required');
+  return value;
+}
+
 /** Enum value → domain string through a table; unknown and UNSPECIFIED values are a field error. */
 export function enumFrom<E extends number, T>(value: E, table: Partial<Record<number, T>>, field: string, required = true): T | undefined {
   const mapped = table[value];

@@ -13,6 +13,17 @@ function behaviors(field: DescField): number[] {
 }
 
 /**
+ * Sets a field of a ts-proto message. Setting a member of a oneof clears the
+ * other members, as protobuf does: ts-proto keeps each member in its own
+ * property, so masking `spec.checkpoint` onto a docker node would otherwise
+ * leave both set.
+ */
+function setMember(message: Record<string, unknown>, field: DescField, value: unknown): void {
+  if (field.oneof && value !== undefined) for (const other of field.oneof.fields) if (other !== field) message[other.localName] = undefined;
+  message[field.localName] = value;
+}
+
+/**
  * Applies an update mask to a ts-proto message: copies the masked fields from
  * `source` onto a copy of `target`. Paths are checked against the message's
  * descriptor; fields marked OUTPUT_ONLY or IMMUTABLE cannot be masked.
@@ -27,7 +38,7 @@ export function applyFieldMask<T extends object>(typeName: string, target: T, so
   expanded.forEach((path, i) => {
     const segments = path.split('.');
     let desc: DescMessage | undefined = root;
-    const locals: string[] = [];
+    const fields: DescField[] = [];
     for (const [depth, seg] of segments.entries()) {
       const field: DescField | undefined = desc?.fields.find((f) => f.name === seg || f.jsonName === seg);
       if (!field) {
@@ -39,7 +50,7 @@ export function applyFieldMask<T extends object>(typeName: string, target: T, so
         v.add(`${maskField}.paths[${i}]`, `${JSON.stringify(path)} is ${b.includes(OUTPUT_ONLY) ? 'output only' : 'immutable'}`);
         return;
       }
-      locals.push(field.localName);
+      fields.push(field);
       desc = field.fieldKind === 'message' ? field.message : undefined;
       if (!desc && depth < segments.length - 1) {
         v.add(`${maskField}.paths[${i}]`, `${JSON.stringify(path)}: ${field.name} has no subfields`);
@@ -48,18 +59,19 @@ export function applyFieldMask<T extends object>(typeName: string, target: T, so
     }
     let to = result;
     let from = source as Record<string, unknown> | undefined;
-    for (const local of locals.slice(0, -1)) {
+    for (const field of fields.slice(0, -1)) {
+      const local = field.localName;
       const next = from?.[local] as Record<string, unknown> | undefined;
       if (to[local] === undefined || to[local] === null) {
         // The target lacks this submessage: take the caller's whole submessage.
-        to[local] = structuredClone(next);
+        setMember(to, field, structuredClone(next));
         return;
       }
       to = to[local] as Record<string, unknown>;
       from = next;
     }
-    const last = locals[locals.length - 1]!;
-    to[last] = structuredClone(from?.[last]);
+    const last = fields[fields.length - 1]!;
+    setMember(to, last, structuredClone(from?.[last.localName]));
   });
   v.throwIfAny();
   return result as T;

@@ -3,6 +3,7 @@ import { Folder as FolderProto } from '../../gen/berth/v1/folder';
 import type { Folders } from '../control/folders';
 import { ValidationError } from '../domain/errors';
 import type { ServiceHandlers } from './adapter';
+import { required } from './common.mapper';
 import { applyFieldMask } from './field-mask';
 import { folderInputFromProto, folderToProto } from './folder.mapper';
 
@@ -13,7 +14,7 @@ export function folderService(folders: Folders): ServiceHandlers<typeof FolderSe
       return folderToProto(await folders.create(folderInputFromProto(req.folder)));
     },
     async getFolder(req) {
-      return folderToProto(await folders.get(req.folderId));
+      return folderToProto(await folders.get(required(req.folderId, 'folder_id')));
     },
     async listFolders(req) {
       const page = await folders.list(req, req.filter);
@@ -23,14 +24,14 @@ export function folderService(folders: Folders): ServiceHandlers<typeof FolderSe
       const patch = req.folder;
       if (!patch) throw ValidationError.of('folder', 'is required');
       const updated = await folders.update(
-        patch.id,
+        required(patch.id, 'folder.id'),
         (current) => folderInputFromProto(applyFieldMask('berth.v1.Folder', { ...FolderProto.fromPartial({}), ...current }, patch, req.updateMask ?? [])),
         patch.etag || undefined,
       );
       return folderToProto(updated);
     },
     async deleteFolder(req) {
-      await folders.delete(req.folderId, req.etag || undefined);
+      await folders.delete(required(req.folderId, 'folder_id'), req.etag || undefined);
       return {};
     },
   };

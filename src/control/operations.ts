@@ -7,6 +7,7 @@ import { newId } from '../store/ids';
 import { listPage, whereOf } from '../store/paging';
 import { translateWrite } from '../store/translate';
 import { fork, type ControlContext } from './context';
+import type { Folders } from './folders';
 
 export function toOperation(e: OperationEntity): Operation {
   return {
@@ -65,6 +66,7 @@ const MAX_WAIT_MS = 600_000;
 export class Operations {
   constructor(
     private readonly ctx: ControlContext,
+    private readonly folders: Folders,
     private readonly pollMs = 100,
   ) {}
 
@@ -75,6 +77,7 @@ export class Operations {
   }
 
   async list(folderId: string, page: PageRequest, filter: string): Promise<Page<Operation>> {
+    await this.folders.mustExist(folderId, 'folder_id');
     const clauses = parseFilter(filter, ['done', 'resource_id', 'description']);
     const where = { ...whereOf(clauses, { resource_id: 'resourceId' }), folderId };
     const result = await listPage(fork(this.ctx), OperationEntity, where, page, `operations|${folderId}|${filter}`, 'desc');

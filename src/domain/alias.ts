@@ -58,10 +58,13 @@ export function validateAlias(input: AliasInput, prefix = 'alias'): void {
  * be tested exactly; the caller passes Math.random().
  */
 export function pickTarget(targets: readonly AliasTarget[], r: number): AliasTarget | undefined {
-  let point = r * 100;
+  // Compare r with each boundary as a fraction (sum / 100) rather than r * 100
+  // with the sum: r * 100 rounds (0.29 * 100 < 29), which would move a
+  // boundary and give a 29/71 split 30/70 over r = i / 100.
+  let sum = 0;
   for (const t of targets) {
-    if (point < t.weight) return t;
-    point -= t.weight;
+    sum += t.weight;
+    if (t.weight > 0 && r < sum / 100) return t;
   }
   return [...targets].reverse().find((t) => t.weight > 0);
 }

@@ -7,23 +7,32 @@ export interface FilterClause {
   value: string;
 }
 
-const CLAUSE = /^\s*([a-z_]+)\s*(=|:)\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_.-]+))\s*$/;
+/** One clause and what follows it: ` AND ` and another clause, or the end. */
+const CLAUSE = /\s*([a-z_]+)\s*(=|:)\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_.-]+))(?:\s*$|\s+AND\s+(?=\S))/;
 
 /**
  * Parses the small filter language of List methods: clauses joined by AND.
  * Only the given fields may be used, so that a typo is an error rather than
- * an empty page.
+ * an empty page. Clauses are read one after the other, so that a quoted value
+ * may itself hold ` AND `.
  */
 export function parseFilter(filter: string, allowed: readonly string[], field = 'filter'): FilterClause[] {
   if (filter.trim() === '') return [];
-  return filter.split(/\s+AND\s+/).map((part) => {
-    const m = CLAUSE.exec(part);
-    if (!m) throw ValidationError.of(field, `cannot parse ${JSON.stringify(part.trim())}; use name = "x" or name:"prefix", joined by AND`);
+  const clauses: FilterClause[] = [];
+  const clause = new RegExp(CLAUSE.source, 'y');
+  while (clause.lastIndex < filter.length) {
+    const start = clause.lastIndex;
+    const m = clause.exec(filter);
+    if (!m) {
+      const rest = filter.slice(start).trim();
+      throw ValidationError.of(field, `cannot parse ${JSON.stringify(rest)}; use name = "x" or name:"prefix", joined by AND`);
+    }
     const name = m[1]!;
     if (!allowed.includes(name)) throw ValidationError.of(field, `cannot filter on ${JSON.stringify(name)}; use one of ${allowed.join(', ')}`);
     const value = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4]!;
-    return { field: name, op: m[2] === '=' ? 'eq' : 'prefix', value };
-  });
+    clauses.push({ field: name, op: m[2] === '=' ? 'eq' : 'prefix', value });
+  }
+  return clauses;
 }
 
 export interface PageRequest {

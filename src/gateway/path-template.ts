@@ -9,6 +9,8 @@ export interface PathTemplate {
   variables: string[];
   /** Literal segments count; more literals make a route more specific. */
   literals: number;
+  /** The custom verb after the last `:` (`execute`), or empty. */
+  verb: string;
 }
 
 function escape(text: string): string {
@@ -41,7 +43,7 @@ export function compileTemplate(source: string): PathTemplate {
       return escape(segment);
     });
   const regex = new RegExp(`^/${parts.join('/')}${verb ? `:${escape(verb)}` : ''}$`);
-  return { source, regex, variables, literals: literals + (verb ? 1 : 0) };
+  return { source, regex, variables, literals: literals + (verb ? 1 : 0), verb };
 }
 
 /** Matches a request path (without query) and returns the decoded variables. */

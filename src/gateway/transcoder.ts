@@ -14,7 +14,7 @@ import {
 } from '@bufbuild/protobuf';
 import { invoke, type BoundMethod, type CallContext, type MethodTable } from '../api/adapter';
 import { StatusError, toStatusError } from '../api/status';
-import { ValidationError } from '../domain/errors';
+import { ValidationError, type FieldViolation } from '../domain/errors';
 import { compileTemplate, matchTemplate, type PathTemplate } from './path-template';
 
 /** One HTTP binding of a gRPC method, read from its google.api.http option. */
@@ -64,9 +64,19 @@ export function buildRoutes(registry: Registry, serviceNames: readonly string[],
   return routes.sort((a, b) => b.template.literals - a.template.literals);
 }
 
+/**
+ * Finds the route of a request. A last segment ending in a verb that some
+ * route declares (`:execute`, `:wait`) is that verb's path, as in Envoy's
+ * transcoder: `GET /v1/operations/x:wait` is method-not-allowed, not GetOperation
+ * of an operation named `x:wait`. An unknown verb stays part of the segment.
+ */
 export function findRoute(routes: Route[], httpMethod: string, path: string): { route: Route; vars: Record<string, string> } | 'method-not-allowed' | undefined {
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  const suffix = last.includes(':') ? last.slice(last.lastIndexOf(':') + 1) : '';
+  const verb = suffix && routes.some((r) => r.template.verb === suffix) ? suffix : '';
   let pathMatched = false;
   for (const route of routes) {
+    if (route.template.verb !== verb) continue;
     const vars = matchTemplate(route.template, path);
     if (!vars) continue;
     if (route.httpMethod === httpMethod) return { route, vars };
@@ -83,7 +93,8 @@ function badRequest(message: string, field: string): StatusError {
 /**
  * Rewrites the JSON decoder's message so that it names the field as a caller
  * wrote it: `cannot decode field berth.v1.Folder.name from JSON: 5` becomes a
- * violation of `name`, `key "x" is unknown` one of `x`.
+ * violation of `name`, `key "x" is unknown` one of `x`. Used only when the
+ * failing field cannot be located in the request (see {@link locateDecodeError}).
  */
 function decodeError(text: string): StatusError {
   const unknown = /cannot decode message ([\w.]+) from JSON: key "([^"]+)" is unknown/.exec(text);
@@ -93,8 +104,81 @@ function decodeError(text: string): StatusError {
     const name = field[1]!.split('.').pop()!;
     return badRequest(`${field[1]} has the wrong type: ${field[2]}`, name);
   }
-  const message = /cannot decode message ([\w.]+) from JSON: (.*)$/.exec(text);
-  return badRequest(message ? `invalid ${message[1]}: ${message[2]}` : text, message?.[1] ?? 'body');
+  return badRequest(text, 'body');
+}
+
+/** The decoder's error for `json` as a `desc`, or undefined when it decodes. */
+function decodeFailure(desc: DescMessage, json: JsonObject, registry: Registry): Error | undefined {
+  try {
+    fromJson(desc, json, { registry, ignoreUnknownFields: false });
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+/** What is wrong with a value, from the decoder's message without its `cannot decode … from JSON:` prefix. */
+function describeDecodeError(err: Error): string {
+  const m = /^cannot decode (field|oneof|enum|message) ([\w.]+) from JSON:? (.*)$/s.exec(err.message);
+  if (!m) return err.message;
+  const [, kind, typeName] = m;
+  // The path already says which item or entry.
+  const rest = m[3]!.replace(/^(list item #\d+|map entry "(?:[^"\\]|\\.)*"): /, '');
+  if (kind === 'enum') return `${rest} is not a value of ${typeName}`;
+  if (kind === 'message') return /^key "/.test(rest) ? `${typeName}: ${rest}` : `${rest} is not a valid ${typeName}`;
+  return /^expected /.test(rest) ? `has the wrong type: ${rest}` : rest;
+}
+
+/** A value as the caller wrote it, cut short: an error message need not echo a large body back. */
+function preview(value: JsonValue): string {
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** Messages whose JSON form is their own (Duration as "1s", Struct as any object, …): checked whole. */
+const hasCustomJson = (desc: DescMessage): boolean => desc.typeName.startsWith('google.protobuf.');
+
+/**
+ * Finds the field of a request that the JSON decoder refuses, as a path from
+ * the request root in proto field names (`node.spec.instance_range.min`), the
+ * way domain validation names fields: the decoder's own message names only the
+ * message type, which may occur at many places in one request. Each field is
+ * decoded on its own, descending into the first that fails.
+ */
+function locateDecodeError(desc: DescMessage, json: JsonValue, path: string, registry: Registry): FieldViolation | undefined {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  const at = (name: string): string => (path ? `${path}.${name}` : name);
+  for (const [key, value] of Object.entries(json)) {
+    const field = desc.fields.find((f) => f.jsonName === key || f.name === key);
+    if (!field) return { field: at(key), description: `is not a field of ${desc.typeName}` };
+    const here = at(field.name);
+    const err = decodeFailure(desc, { [key]: value }, registry);
+    if (!err) continue;
+    let inner: FieldViolation | undefined;
+    if (field.fieldKind === 'message' && !hasCustomJson(field.message)) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return { field: here, description: `must be a JSON object (${field.message.typeName}), not ${preview(value)}` };
+      inner = locateDecodeError(field.message, value, here, registry);
+    } else if (field.fieldKind === 'list' && Array.isArray(value)) {
+      for (const [i, item] of value.entries()) {
+        const itemErr = decodeFailure(desc, { [key]: [item] }, registry);
+        if (!itemErr) continue;
+        const nested = field.listKind === 'message' && !hasCustomJson(field.message) ? locateDecodeError(field.message, item, `${here}[${i}]`, registry) : undefined;
+        inner = nested ?? { field: `${here}[${i}]`, description: describeDecodeError(itemErr) };
+        break;
+      }
+    } else if (field.fieldKind === 'map' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) {
+        const entryErr = decodeFailure(desc, { [key]: { [k]: v } }, registry);
+        if (!entryErr) continue;
+        const nested = field.mapKind === 'message' && !hasCustomJson(field.message) ? locateDecodeError(field.message, v, `${here}.${k}`, registry) : undefined;
+        inner = nested ?? { field: `${here}.${k}`, description: describeDecodeError(entryErr) };
+        break;
+      }
+    }
+    return inner ?? { field: here, description: describeDecodeError(err) };
+  }
+  return undefined;
 }
 
 /** Resolves a dotted proto field path (snake or JSON names) against a message. */
@@ -220,7 +304,8 @@ export async function transcode(route: Route, registry: Registry, json: JsonObje
   try {
     message = fromJson(route.input, json, { registry, ignoreUnknownFields: false }) as Message;
   } catch (err) {
-    throw decodeError((err as Error).message);
+    const violation = locateDecodeError(route.input, json, '', registry);
+    throw violation ? toStatusError(new ValidationError([violation])) : decodeError((err as Error).message);
   }
   const request = route.method.definition.requestDeserialize(Buffer.from(toBinary(route.input, message as never)));
   const response = await invoke(route.method, request, ctx);

@@ -58,7 +58,15 @@ for (const db of DATABASES) {
 
       const node = await rest(h, 'GET', `/v1/nodes/${nodeId}`);
       assert.equal(node.status, 200);
-      assert.equal(node.body.status.state, 'NODE_STATE_CREATED');
+      assert.ok(['NODE_STATE_CREATED', 'NODE_STATE_UNHEALTHY'].includes(node.body.status.state), node.body.status.state);
+      // This Berth runs the process runtime: the Docker node's creation fails, saying why.
+      const failed = await rest(h, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '10s' });
+      assert.equal(failed.body.done, true);
+      assert.equal(failed.body.error.code, 9);
+      assert.match(failed.body.error.message, /Docker nodes need a Docker engine/);
+      const reasoned = await rest(h, 'GET', `/v1/nodes/${nodeId}`);
+      assert.equal(reasoned.body.status.state, 'NODE_STATE_UNHEALTHY');
+      assert.match(reasoned.body.status.reason, /Docker nodes need a Docker engine/);
       assert.equal(node.body.spec.docker.image, 'berth-test-http:latest');
       assert.deepEqual(node.body.spec.docker.env, { MODE: 'fast' });
       assert.deepEqual(node.body.spec.instanceRange, { min: 2, max: 4 });
@@ -147,7 +155,7 @@ for (const db of DATABASES) {
       }
       const createOp = await rest(t.http, 'GET', `/v1/operations/${created.body.id}`);
       assert.equal(createOp.body.done, true);
-      assert.equal(createOp.body.error.code, 1, 'the pending CreateNode ends CANCELLED when its node is deleted');
+      assert.equal(createOp.body.error.code, 9, 'a done operation keeps its result');
       assert.equal((await rest(t.http, 'DELETE', `/v1/folders/${folderId}`)).status, 200);
       assert.equal((await rest(t.http, 'GET', `/v1/folders/${folderId}`)).status, 404);
     });
@@ -167,7 +175,9 @@ for (const db of DATABASES) {
       } while (token);
       assert.deepEqual(seen, ['default', 'p-one', 'p-two', 'p-three']);
 
-      const created = await rest(h, 'POST', '/v1/nodes', dockerNode('default', 'waiter'));
+      // A capture of a slow notebook stays pending for a while.
+      const created = await rest(h, 'POST', '/v1/checkpoints', { folderId: 'default', name: 'slow', cells: { cells: ['import time\ntime.sleep(20)', 'y = 1'] }, servedCellIndex: 1 });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
       const started = Date.now();
       const waited = await rest(h, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '0.3s' });
       assert.equal(waited.status, 200);
@@ -179,6 +189,13 @@ for (const db of DATABASES) {
       assert.equal(cancelled.body.error.code, 1);
       const again = await rest(h, 'POST', `/v1/operations/${created.body.id}:cancel`, {});
       assert.equal(again.status, 412);
+      // The capture stopped: the checkpoint is not pinned.
+      let state = '';
+      for (let i = 0; i < 50 && state !== 'CHECKPOINT_STATE_FAILED'; i++) {
+        state = (await rest(h, 'GET', `/v1/checkpoints/${created.body.resourceId}`)).body.state;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(state, 'CHECKPOINT_STATE_FAILED');
     });
   });
 }
