@@ -52,6 +52,8 @@ export class Nodes {
   constructor(
     private readonly ctx: ControlContext,
     private readonly folders: Folders,
+    /** Told after every write of desired state, so the supervisor reconciles at once. */
+    private readonly onChange: (nodeId: string) => void = () => undefined,
   ) {}
 
   private async checkReferences(em: EntityManager, input: NodeInput): Promise<void> {
@@ -89,6 +91,7 @@ export class Nodes {
     em.create(NodeStatusEntity, { nodeId: id, status: initialNodeStatus(), version: 1 });
     const op = startOperation(em, now, input.folderId, 'CreateNode', id);
     await translateWrite('node', { id, name: input.name, scope: `folder ${input.folderId}` }, () => em.flush());
+    this.onChange(id);
     return toOperation(op);
   }
 
@@ -144,6 +147,7 @@ export class Nodes {
       updateTime: this.ctx.now(),
     });
     await translateWrite('node', { id, name: next.name, scope: `folder ${e.folderId}` }, () => em.flush());
+    this.onChange(id);
     return (await withStatus(em, [e]))[0]!;
   }
 
@@ -186,6 +190,7 @@ export class Nodes {
       finishOperation(op, now, { kind: 'response', resource: 'empty', resourceId: id });
     }
     await translateWrite('node', { id }, () => em.flush());
+    this.onChange(id);
     return toOperation(op);
   }
 
@@ -215,7 +220,14 @@ export class Nodes {
       }
     }
     await translateWrite('node', { id }, () => em.flush());
+    this.onChange(id);
     return toOperation(op);
+  }
+
+  /** Every checkpoint node that is not being deleted, in all folders: their generated APIs are served. */
+  async checkpointNodes(): Promise<Node[]> {
+    const rows = await fork(this.ctx).find(NodeEntity, { kind: 'checkpoint', deleting: false });
+    return rows.map(toNode);
   }
 
   async listInstances(nodeId: string, page: PageRequest): Promise<Page<InstanceEntity>> {

@@ -99,6 +99,8 @@ export interface NodeStatus {
   timeToHealthyMs: number | null;
   lastScalingDecision: string;
   lastScalingTime: Date | null;
+  /** Set when a generation could not start (image missing, never healthy); a spec change clears it. */
+  failure: { generation: number; reason: string } | null;
 }
 
 export interface Node {
@@ -149,6 +151,7 @@ export function initialNodeStatus(): NodeStatus {
     timeToHealthyMs: null,
     lastScalingDecision: '',
     lastScalingTime: null,
+    failure: null,
   };
 }
 

@@ -42,6 +42,8 @@ export async function startTestBerth(kind: DatabaseKind, overrides: Partial<Conf
     databaseUrl,
     logLevel: process.env.BERTH_TEST_LOG_LEVEL ?? 'silent',
     runtime: 'process',
+    // No registry is reachable from tests: a missing image fails at once.
+    pullImages: false,
     shutdownGraceMs: 2000,
     ...overrides,
   };

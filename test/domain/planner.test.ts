@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { afterProbe, type Instance } from '../../src/domain/instance';
+import { initialNodeStatus, withDefaults, type InstanceState, type Node } from '../../src/domain/node';
+import { nodeStatusOf } from '../../src/domain/node-status';
+import { planNode, type ObservedSummary, type PlanInput } from '../../src/domain/planner';
+
+const NOW = new Date('2026-01-01T00:00:00Z');
+
+function node(over: Partial<Node> = {}, range = { min: 2, max: 4 }, maintenanceLimit = 1): Node {
+  return {
+    id: 'nd1',
+    folderId: 'default',
+    name: 'web',
+    description: '',
+    labels: {},
+    generation: 2,
+    suspended: false,
+    deleting: false,
+    createTime: NOW,
+    updateTime: NOW,
+    version: 1,
+    spec: withDefaults({
+      source: {
+        kind: 'docker',
+        image: 'x:1',
+        registrySecretId: '',
+        endpoint: { type: 'http', port: 8080, timeoutMs: 0, idleTimeoutMs: 0 },
+        env: {},
+        command: [],
+        args: [],
+        telemetry: null,
+        healthCheck: { type: 'http', port: 0, path: '', grpcService: '', timeoutMs: 0, intervalMs: 0, failsThreshold: 0, passesThreshold: 0 },
+      },
+      configuration: { cpu: 0, memoryBytes: 0, gpu: 0 },
+      instanceRange: range,
+      autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0 },
+      maintenanceLimit,
+      acl: { folderIds: [] },
+    }),
+    ...over,
+  };
+}
+
+function inst(id: string, state: InstanceState, generation = 2): Instance {
+  return {
+    id,
+    nodeId: 'nd1',
+    folderId: 'default',
+    generation,
+    state,
+    reason: '',
+    runtimeId: state === 'undefined' ? '' : `c-${id}`,
+    address: '127.0.0.1:1',
+    startTime: state === 'undefined' ? null : NOW,
+    restartCount: 0,
+    lastHealthCheck: null,
+    createTime: NOW,
+    updateTime: NOW,
+  };
+}
+
+function plan(n: Node, instances: Instance[], over: Partial<PlanInput> = {}) {
+  const observed = new Map<string, ObservedSummary>(instances.filter((i) => i.state !== 'undefined').map((i) => [i.id, { state: 'running' }]));
+  return planNode({ node: n, desired: n.spec.instanceRange.min, failed: false, instances, observed, stuck: new Map(), ...over });
+}
+
+const kinds = (p: ReturnType<typeof plan>) => p.steps.map((s) => (s.kind === 'create' ? 'create' : `${s.kind}:${s.instanceId}`));
+
+describe('planNode', () => {
+  it('creates instances up to min', () => {
+    assert.deepEqual(kinds(plan(node(), [])), ['create', 'create']);
+    assert.deepEqual(kinds(plan(node(), [inst('a', 'healthy')])), ['create']);
+    assert.deepEqual(kinds(plan(node(), [inst('a', 'healthy'), inst('b', 'preparing')])), []);
+  });
+
+  it('clamps the desired count into the instance range', () => {
+    assert.equal(plan(node(), [], { desired: 10 }).desired, 4);
+    assert.equal(plan(node(), [], { desired: 0 }).desired, 2);
+  });
+
+  it('removes everything of a deleted, suspended or failed node', () => {
+    const two = [inst('a', 'healthy'), inst('b', 'unhealthy')];
+    for (const n of [node({ deleting: true }), node({ suspended: true })]) assert.deepEqual(kinds(plan(n, two)), ['remove:a', 'remove:b']);
+    assert.deepEqual(kinds(plan(node(), two, { failed: true })), ['remove:a', 'remove:b']);
+  });
+
+  it('finishes removing instances already being deleted', () => {
+    assert.deepEqual(kinds(plan(node(), [inst('a', 'healthy'), inst('b', 'healthy'), inst('c', 'deleting')])), ['remove:c']);
+  });
+
+  it('starts a dead instance again in place', () => {
+    const instances = [inst('a', 'healthy'), inst('b', 'healthy')];
+    const observed = new Map<string, ObservedSummary>([
+      ['a', { state: 'running' }],
+      ['b', { state: 'exited', exitReason: 'exit code 137' }],
+    ]);
+    const p = plan(node(), instances, { observed });
+    assert.deepEqual(kinds(p), ['restart:b']);
+    assert.match((p.steps[0] as { reason: string }).reason, /exit code 137/);
+    assert.deepEqual(kinds(plan(node(), instances, { observed: new Map([['a', { state: 'running' }]]) })), ['restart:b']);
+  });
+
+  it('starts a stuck unhealthy instance again, within the maintenance limit', () => {
+    const instances = [inst('a', 'unhealthy'), inst('b', 'unhealthy'), inst('c', 'healthy')];
+    const stuck = new Map([
+      ['a', 'HTTP 500'],
+      ['b', 'HTTP 500'],
+    ]);
+    assert.deepEqual(kinds(plan(node({}, { min: 3, max: 4 }), instances, { stuck })), ['restart:a']);
+    assert.deepEqual(kinds(plan(node({}, { min: 3, max: 4 }, 2), instances, { stuck })), ['restart:a', 'restart:b']);
+  });
+
+  it('scales down by removing instances that do not serve first', () => {
+    const p = plan(node(), [inst('a', 'healthy'), inst('b', 'healthy'), inst('c', 'preparing'), inst('d', 'healthy')]);
+    assert.deepEqual(kinds(p), ['remove:c', 'remove:d']);
+  });
+
+  it('rolls a new generation over by surging, removing old instances only once new ones serve', () => {
+    const old = [inst('a', 'healthy', 1), inst('b', 'healthy', 1)];
+    // Step 1: one new instance (maintenance limit 1), nothing removed yet.
+    assert.deepEqual(kinds(plan(node(), old)), ['create']);
+    // Step 2: the new one is still preparing: nothing more.
+    assert.deepEqual(kinds(plan(node(), [...old, inst('n1', 'preparing')])), []);
+    // Step 3: the new one serves: one more new, and one old can go (3 healthy > 2 desired).
+    assert.deepEqual(kinds(plan(node(), [...old, inst('n1', 'healthy')])), ['create', 'remove:a']);
+    // Step 4: two new serve: the last old one goes.
+    assert.deepEqual(kinds(plan(node(), [inst('b', 'healthy', 1), inst('n1', 'healthy'), inst('n2', 'healthy')])), ['remove:b']);
+  });
+
+  it('removes unhealthy old instances as soon as the new generation covers', () => {
+    assert.deepEqual(kinds(plan(node(), [inst('a', 'unhealthy', 1), inst('n1', 'healthy'), inst('n2', 'healthy')])), ['remove:a']);
+  });
+});
+
+describe('afterProbe', () => {
+  const t = { failsThreshold: 3, passesThreshold: 2 };
+  it('needs passes_threshold passes to become healthy', () => {
+    let s = afterProbe('started', { passes: 0, fails: 0 }, true, t);
+    assert.equal(s.state, 'preparing');
+    s = afterProbe(s.state, s.counters, true, t);
+    assert.equal(s.state, 'healthy');
+  });
+  it('needs fails_threshold failures in a row to become unhealthy', () => {
+    let s = { state: 'healthy' as InstanceState, counters: { passes: 5, fails: 0 } };
+    s = afterProbe(s.state, s.counters, false, t);
+    s = afterProbe(s.state, s.counters, false, t);
+    assert.equal(s.state, 'healthy');
+    s = afterProbe(s.state, s.counters, true, t);
+    s = afterProbe(s.state, s.counters, false, t);
+    s = afterProbe(s.state, s.counters, false, t);
+    assert.equal(s.state, 'healthy', 'a pass resets the failure count');
+    s = afterProbe(s.state, s.counters, false, t);
+    assert.equal(s.state, 'unhealthy');
+    s = afterProbe(s.state, s.counters, true, t);
+    assert.equal(s.state, 'unhealthy');
+    s = afterProbe(s.state, s.counters, true, t);
+    assert.equal(s.state, 'healthy');
+  });
+});
+
+describe('nodeStatusOf', () => {
+  const status = (n: Node, instances: Instance[], previous = initialNodeStatus(), failure?: string) =>
+    nodeStatusOf({ node: n, instances, previous, desired: 2, now: new Date(NOW.getTime() + 5000), failure });
+
+  it('is Created until the minimum is first healthy, then Healthy, then Unhealthy below it', () => {
+    const created = status(node(), [inst('a', 'healthy'), inst('b', 'preparing')]);
+    assert.equal(created.state, 'created');
+    assert.match(created.reason, /1 of 2 required instances healthy/);
+    const healthy = status(node(), [inst('a', 'healthy'), inst('b', 'healthy')]);
+    assert.equal(healthy.state, 'healthy');
+    assert.equal(healthy.timeToHealthyMs, 5000);
+    assert.equal(healthy.instanceCounts.healthy, 2);
+    const down = status(node(), [inst('a', 'healthy'), { ...inst('b', 'unhealthy'), reason: 'HTTP 500 from /' }], healthy);
+    assert.equal(down.state, 'unhealthy');
+    assert.match(down.reason, /HTTP 500/);
+    assert.equal(down.timeToHealthyMs, 5000);
+  });
+
+  it('reports deleting, suspended and failures with reasons', () => {
+    assert.equal(status(node({ deleting: true }), [inst('a', 'healthy')]).state, 'deleting');
+    assert.equal(status(node({ suspended: true }), []).state, 'suspended');
+    const failed = status(node(), [], initialNodeStatus(), 'image x:1 is not available');
+    assert.equal(failed.state, 'unhealthy');
+    assert.equal(failed.reason, 'image x:1 is not available');
+  });
+
+  it('shows a rollout as a Progressing condition', () => {
+    const s = status(node(), [inst('a', 'healthy', 1), inst('b', 'healthy')]);
+    const progressing = s.conditions.find((c) => c.type === 'Progressing')!;
+    assert.equal(progressing.status, true);
+    assert.equal(progressing.reason, 'RollingUpdate');
+  });
+});

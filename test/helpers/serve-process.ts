@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const BIN = path.join(__dirname, '..', '..', 'bin', 'berth.js');
+
+/** A `berth serve` child process, as a user starts it. */
+export interface ServeProcess {
+  proc: ChildProcess;
+  grpcPort: number;
+  httpPort: number;
+  nodeApiPort: number;
+  /** Every JSON log line so far. */
+  logs: any[];
+  exited: Promise<number | null>;
+}
+
+/** Starts `berth serve` with the given flags and waits for its "berth is serving" log line. */
+export async function startServe(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { ...process.env, BERTH_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: any[] = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const ready = new Promise<{ grpcPort: number; httpPort: number; nodeApiPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`berth serve did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+    readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+      let entry: any;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry.msg === 'berth is serving') {
+        clearTimeout(timer);
+        resolve({ grpcPort: entry.grpcPort, httpPort: entry.httpPort, nodeApiPort: entry.nodeApiPort });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth serve exited with ${code} before serving:\n${stderr}`));
+    });
+  });
+  const ports = await ready;
+  return { proc, logs, exited, ...ports };
+}
