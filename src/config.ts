@@ -15,6 +15,32 @@ export interface Config {
   maxMessageBytes: number;
   /** How long shutdown waits for calls in flight. */
   shutdownGraceMs: number;
+  /** A node never healthy this long after creation fails its CreateNode. */
+  startupTimeoutMs: number;
+  /** An instance unhealthy this long is started again. */
+  unhealthyGraceMs: number;
+  /** Period of the supervisor's full resync. */
+  resyncMs: number;
+  /**
+   * Labels every container this installation makes, so that several Berth
+   * installations can share one Docker engine without adopting (or collecting)
+   * each other's containers.
+   */
+  clusterId: string;
+  /** The Python that captures checkpoints and runs process instances. */
+  python: string;
+  captureTimeoutMs: number;
+  captureMemoryMb: number;
+  /** Pinned checkpoints per folder. */
+  checkpointQuota: number;
+  /** Pull images that are not present locally (off where no registry is reachable). */
+  pullImages: boolean;
+  /** The image checkpoint instances run in under the docker runtime, unless the node names its own. */
+  systemImage: string;
+  /** Calls that may wait per checkpoint node when every instance is busy. */
+  executeQueue: number;
+  /** Longest Execute call, waiting included. */
+  executeTimeoutMs: number;
 }
 
 const OPTIONS = {
@@ -28,6 +54,18 @@ const OPTIONS = {
   runtime: { type: 'string', env: 'BERTH_RUNTIME', default: 'auto', help: 'docker, process or auto' },
   'max-message-bytes': { type: 'string', env: 'BERTH_MAX_MESSAGE_BYTES', default: String(16 * 1024 * 1024), help: 'request and response size limit' },
   'shutdown-grace-ms': { type: 'string', env: 'BERTH_SHUTDOWN_GRACE_MS', default: '10000', help: 'how long shutdown waits for calls in flight' },
+  'startup-timeout-ms': { type: 'string', env: 'BERTH_STARTUP_TIMEOUT_MS', default: '120000', help: 'a node never healthy this long fails its CreateNode' },
+  'unhealthy-grace-ms': { type: 'string', env: 'BERTH_UNHEALTHY_GRACE_MS', default: '30000', help: 'an instance unhealthy this long is started again' },
+  'cluster-id': { type: 'string', env: 'BERTH_CLUSTER_ID', default: 'default', help: 'label of this installation on shared Docker engines' },
+  python: { type: 'string', env: 'BERTH_PYTHON', default: 'python3', help: 'Python for checkpoint capture and process instances' },
+  'capture-timeout-ms': { type: 'string', env: 'BERTH_CAPTURE_TIMEOUT_MS', default: '600000', help: 'time limit of a checkpoint capture' },
+  'capture-memory-mb': { type: 'string', env: 'BERTH_CAPTURE_MEMORY_MB', default: '4096', help: 'memory limit of a checkpoint capture' },
+  'checkpoint-quota': { type: 'string', env: 'BERTH_CHECKPOINT_QUOTA', default: '10', help: 'pinned checkpoints per folder' },
+  'pull-images': { type: 'string', env: 'BERTH_PULL_IMAGES', default: 'true', help: 'pull images missing locally: true or false' },
+  'system-image': { type: 'string', env: 'BERTH_SYSTEM_IMAGE', default: 'berth-python:latest', help: 'image of checkpoint instances under docker' },
+  'execute-queue': { type: 'string', env: 'BERTH_EXECUTE_QUEUE', default: '64', help: 'calls that may wait per checkpoint node' },
+  'execute-timeout-ms': { type: 'string', env: 'BERTH_EXECUTE_TIMEOUT_MS', default: '60000', help: 'longest Execute call' },
+  'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '2000', help: "period of the supervisor's full resync" },
 } as const;
 
 export function usage(): string {
@@ -39,6 +77,18 @@ function port(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number from 0 to 65535, not ${JSON.stringify(value)}`);
   return n;
+}
+
+function millis(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function flag(name: string, value: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new Error(`--${name} must be true or false, not ${JSON.stringify(value)}`);
 }
 
 /** Flags win over `BERTH_*` environment variables, which win over defaults. */
@@ -65,6 +115,18 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     logLevel: get('log-level'),
     runtime,
     maxMessageBytes,
-    shutdownGraceMs: Number(get('shutdown-grace-ms')),
+    shutdownGraceMs: millis('shutdown-grace-ms', get('shutdown-grace-ms')),
+    startupTimeoutMs: millis('startup-timeout-ms', get('startup-timeout-ms')),
+    unhealthyGraceMs: millis('unhealthy-grace-ms', get('unhealthy-grace-ms')),
+    resyncMs: millis('resync-ms', get('resync-ms')),
+    clusterId: get('cluster-id'),
+    python: get('python'),
+    captureTimeoutMs: millis('capture-timeout-ms', get('capture-timeout-ms')),
+    captureMemoryMb: millis('capture-memory-mb', get('capture-memory-mb')),
+    checkpointQuota: millis('checkpoint-quota', get('checkpoint-quota')),
+    pullImages: flag('pull-images', get('pull-images')),
+    systemImage: get('system-image'),
+    executeQueue: millis('execute-queue', get('execute-queue')),
+    executeTimeoutMs: millis('execute-timeout-ms', get('execute-timeout-ms')),
   };
 }

@@ -11,7 +11,10 @@ import { checkpointService } from './api/checkpoint-service';
 import { BERTH_SERVICES, descriptors } from './api/descriptors';
 import { folderService } from './api/folder-service';
 import { createGrpcServer, type GrpcServer } from './api/grpc-server';
-import { nodeService } from './api/node-service';
+import { nodeService, typedNodeOf, type RunCall } from './api/node-service';
+import { TypedApis } from './api/node-typed-api';
+import { typedRoutes } from './gateway/typed-routes';
+import type { CheckpointSource } from './domain/node';
 import { operationService } from './api/operation-service';
 import type { Config } from './config';
 import { Aliases } from './control/aliases';
@@ -24,20 +27,63 @@ import { createHttpServer, type HttpServer } from './gateway/http-server';
 import { buildRoutes } from './gateway/transcoder';
 import { createLogger, type Logger } from './logger';
 import { dialectOf, openOrm } from './store/orm';
+import path from 'node:path';
+import Dockerode from 'dockerode';
+import { BlobStore } from './checkpoint/blob-store';
+import { createNodeApiServer, type NodeApiServer } from './gateway/node-api';
+import { RoutingTableResolver } from './gateway/node-api-resolver';
+import { RoutingTable } from './gateway/routing-table';
+import { DockerRuntime } from './runtime/docker/docker-runtime';
+import { ProcessRuntime } from './runtime/process/process-runtime';
+import { CheckpointExecutor } from './gateway/checkpoint-executor';
+import { workerScript } from './paths';
+import type { Runtime } from './runtime/runtime';
+import { FileLeaderLock, PostgresLeaderLock, type LeaderLock } from './supervisor/leader';
+import { DEFAULT_SUPERVISOR_OPTIONS, Supervisor } from './supervisor/supervisor';
 
 /** A running Berth: its bound ports and how to stop it. */
 export interface Berth {
   grpcPort: number;
   httpPort: number;
+  nodeApiPort: number;
+  runtime: Runtime;
+  supervisor: Supervisor;
   log: Logger;
   orm: MikroORM;
   /** Graceful: health NOT_SERVING, stop taking calls, drain, close the database. */
   stop(): Promise<void>;
 }
 
+/** `docker` when an engine answers (or is required), else the process runtime. */
+async function selectRuntime(config: Config, log: Logger): Promise<Runtime> {
+  const processes = () =>
+    new ProcessRuntime({
+      stateDir: path.join(config.dataDir, 'processes'),
+      logDir: path.join(config.dataDir, 'logs'),
+      runId: config.clusterId,
+      logger: log.child({ component: 'processes' }),
+    });
+  if (config.runtime === 'process') return processes();
+  const docker = new Dockerode();
+  try {
+    await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000))]);
+  } catch (err) {
+    if (config.runtime === 'docker') throw new Error(`--runtime docker, but the Docker engine does not answer: ${(err as Error).message}`);
+    log.warn({ err: (err as Error).message }, 'no Docker engine answers: running the process runtime; Docker nodes will fail');
+    return processes();
+  }
+  return new DockerRuntime({ docker, runId: config.clusterId, pullMissing: config.pullImages, logger: log.child({ component: 'docker' }) });
+}
+
+function leaderLock(config: Config, log: Logger): LeaderLock {
+  return dialectOf(config.databaseUrl) === 'postgresql'
+    ? new PostgresLeaderLock(config.databaseUrl, log)
+    : new FileLeaderLock(`${config.databaseUrl.replace(/^file:/, '')}.supervisor.lock`);
+}
+
 /**
- * The only place that wires config, logger, ORM, servers and (later) runtime
- * and reconciler together. Everything else receives what it needs.
+ * The only place that wires config, logger, ORM, runtime, servers and
+ * reconciler together. Everything else receives what it needs.
  */
 export async function startBerth(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Berth> {
   log.info({ database: dialectOf(config.databaseUrl), dataDir: config.dataDir }, 'starting berth');
@@ -45,50 +91,112 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const ctx: ControlContext = { orm, now: () => new Date() };
   const folders = new Folders(ctx);
   await folders.ensureDefault();
-  const nodes = new Nodes(ctx, folders);
-  const aliases = new Aliases(ctx, folders);
-  const operations = new Operations(ctx);
-  const checkpoints = new Checkpoints(ctx, folders);
+  const checkpoints = new Checkpoints(
+    ctx,
+    folders,
+    new BlobStore(path.join(config.dataDir, 'blobs')),
+    { python: config.python, timeoutMs: config.captureTimeoutMs, memoryMb: config.captureMemoryMb, quota: config.checkpointQuota },
+    log.child({ component: 'capture' }),
+  );
+  await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
+  const runtime = await selectRuntime(config, log);
+  const routing = new RoutingTable();
+  const supervisor = new Supervisor(
+    ctx,
+    runtime,
+    {
+      python: config.python,
+      workerPath: workerScript(),
+      systemImage: config.systemImage,
+      checkpoint: async (id: string) => {
+        const checkpoint = await checkpoints.get(id);
+        return { checkpoint, blobPath: checkpoints.blobPath(checkpoint) };
+      },
+    },
+    routing,
+    leaderLock(config, log),
+    log.child({ component: 'supervisor' }),
+    { ...DEFAULT_SUPERVISOR_OPTIONS, startupTimeoutMs: config.startupTimeoutMs, unhealthyGraceMs: config.unhealthyGraceMs, resyncMs: config.resyncMs },
+  );
+  const nodes = new Nodes(ctx, folders, (nodeId) => {
+    supervisor.notify(nodeId);
+    void syncTypedApis();
+  });
+  const executor = new CheckpointExecutor(
+    routing,
+    { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes },
+    (nodeId) => nodes.get(nodeId),
+    (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
+  );
+  const aliases = new Aliases(ctx, folders);
+  const operations = new Operations(ctx, folders);
+
+  const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
   const table = new MethodTable()
     .add(FolderServiceService, folderService(folders))
-    .add(NodeServiceService, nodeService(nodes, aliases))
+    .add(NodeServiceService, nodeService(nodes, aliases, run))
     .add(AliasServiceService, aliasService(aliases))
-    .add(CheckpointServiceService, checkpointService(checkpoints))
-    .add(OperationServiceService, operationService(operations, nodes));
+    .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
+    .add(OperationServiceService, operationService(operations, nodes, checkpoints));
   const services: ServiceDefinition[] = [FolderServiceService, NodeServiceService, AliasServiceService, CheckpointServiceService, OperationServiceService];
 
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
   let ready = false;
   const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), { maxMessageBytes: config.maxMessageBytes });
+  const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }));
+  let syncing: Promise<void> | undefined;
+  /** The generated services follow the checkpoint nodes in the database (any process may change them). */
+  const syncTypedApis = (): Promise<void> =>
+    (syncing ??= nodes
+      .checkpointNodes()
+      .then((list) => typedApis.sync(list.map((n) => ({ id: n.id, name: n.name, folderId: n.folderId, source: n.spec.source as CheckpointSource }))))
+      .catch((err: unknown) => log.error({ err }, 'cannot sync the typed APIs'))
+      .finally(() => (syncing = undefined)));
+  await syncTypedApis();
+  const typedSync = setInterval(() => void syncTypedApis(), config.resyncMs);
   const http: HttpServer = createHttpServer({
     registry,
     routes: () => routes,
     log: log.child({ component: 'http' }),
     maxBodyBytes: config.maxMessageBytes,
     ready: () => ready,
+    extra: [typedRoutes({ registry, node: (id) => typedNodeOf(nodes, id), run, maxBodyBytes: config.maxMessageBytes, log: log.child({ component: 'http' }) })],
+  });
+  const nodeApi: NodeApiServer = createNodeApiServer({
+    resolver: new RoutingTableResolver(routing, nodes, aliases, (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err)),
+    logger: log,
+    maxBodyBytes: config.maxMessageBytes,
+    drainTimeoutMs: config.shutdownGraceMs,
   });
   let grpcPort: number;
   let httpPort: number;
+  let nodeApiPort: number;
   try {
     grpcPort = await grpc.listen(config.host, config.grpcPort);
     httpPort = await http.listen(config.host, config.httpPort);
+    nodeApiPort = (await nodeApi.listen(config.nodeApiPort, config.host)).port;
   } catch (err) {
     await grpc.close(0);
     await http.close(0);
+    await nodeApi.close();
     await orm.close(true);
     throw err;
   }
+  supervisor.start();
   ready = true;
   grpc.health.setStatus('', 'SERVING');
   for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'SERVING');
-  log.info({ grpcPort, httpPort, host: config.host }, 'berth is serving');
+  log.info({ grpcPort, httpPort, nodeApiPort, host: config.host, runtime: runtime.kind }, 'berth is serving');
 
   let stopping: Promise<void> | undefined;
   return {
     grpcPort,
     httpPort,
+    nodeApiPort,
+    runtime,
+    supervisor,
     log,
     orm,
     stop: () =>
@@ -97,7 +205,12 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         ready = false;
         grpc.health.setStatus('', 'NOT_SERVING');
         for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'NOT_SERVING');
-        await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs)]);
+        await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs), nodeApi.close()]);
+        // Instances keep running: the next start adopts them.
+        clearInterval(typedSync);
+        await supervisor.stop();
+        typedApis.close();
+        executor.close();
         await orm.close(true);
         log.info('stopped');
       })()),

@@ -4,7 +4,8 @@
 Two modes:
 
 ``capture``
-    Runs the code cells of a notebook, up to and including the served cell, in a fresh
+    Runs the code cells of a notebook before the served cell (which is compiled; with
+    --run-served it runs too), in a fresh
     ``__berth_cell__`` module namespace, with a wall-clock timeout and an address-space limit, and
     writes a checkpoint blob that lets an instance restore the global state WITHOUT re-running the
     computation: import statements and top-level ``def``/``class`` statements are kept as source
@@ -448,7 +449,9 @@ class _Capture(object):
         defined_objects = {}
 
         self.apply_limits()
-        for i in range(served + 1):
+        # The served cell reads the call's inputs, which do not exist yet: by default it is only
+        # compiled here (a syntax error still fails the capture) and runs on every call.
+        for i in range(served + 1 if self.args.run_served else served):
             self.current_cell = i
             try:
                 exec(codes[i], namespace)
@@ -1360,6 +1363,8 @@ def main(argv=None):
     cap.add_argument("--out", required=True, help="where to write the blob")
     cap.add_argument("--timeout", type=float, default=None, help="wall-clock limit in seconds")
     cap.add_argument("--memory-mb", dest="memory_mb", type=int, default=None, help="address-space limit")
+    cap.add_argument("--run-served", dest="run_served", action="store_true",
+                     help="also run the served cell before capturing (it must not need the call's inputs)")
 
     srv = sub.add_parser("serve", help="restore a blob and serve HTTP")
     srv.add_argument("--blob", required=True)

@@ -1,24 +1,39 @@
-import { status as Code } from '@grpc/grpc-js';
 import { CheckpointServiceService } from '../../gen/berth/v1/checkpoint_service';
 import type { Checkpoints } from '../control/checkpoints';
 import type { ServiceHandlers } from './adapter';
 import { checkpointToProto } from './checkpoint.mapper';
-import { StatusError } from './status';
+import { required } from './common.mapper';
+import { codeCellsOf } from '../checkpoint/notebook';
+import type { Nodes } from '../control/nodes';
+import { ValidationError } from '../domain/errors';
+import { operationView } from './operation-view';
 
-export function checkpointService(checkpoints: Checkpoints): ServiceHandlers<typeof CheckpointServiceService> {
+export function checkpointService(checkpoints: Checkpoints, nodes: Nodes): ServiceHandlers<typeof CheckpointServiceService> {
   return {
-    async createCheckpoint() {
-      throw new StatusError(Code.UNIMPLEMENTED, 'checkpoint capture is not available in this version of Berth');
+    async createCheckpoint(req) {
+      let cells: string[];
+      if (req.notebook !== undefined && req.cells !== undefined) throw ValidationError.of('source', 'give notebook or cells, not both');
+      if (req.notebook !== undefined) cells = codeCellsOf(req.notebook);
+      else if (req.cells !== undefined) cells = req.cells.cells;
+      else throw ValidationError.of('source', 'give the notebook (.ipynb JSON) or its cells');
+      const op = await checkpoints.create({
+        folderId: required(req.folderId, 'folder_id'),
+        name: req.name,
+        description: req.description,
+        cells,
+        servedCellIndex: req.servedCellIndex,
+      });
+      return operationView(op, nodes, checkpoints);
     },
     async getCheckpoint(req) {
-      return checkpointToProto(await checkpoints.get(req.checkpointId));
+      return checkpointToProto(await checkpoints.get(required(req.checkpointId, 'checkpoint_id')));
     },
     async listCheckpoints(req) {
-      const page = await checkpoints.list(req.folderId, req, req.filter);
+      const page = await checkpoints.list(required(req.folderId, 'folder_id'), req, req.filter);
       return { checkpoints: page.items.map(checkpointToProto), nextPageToken: page.nextPageToken };
     },
     async deleteCheckpoint(req) {
-      await checkpoints.delete(req.checkpointId);
+      await checkpoints.delete(required(req.checkpointId, 'checkpoint_id'));
       return {};
     },
   };

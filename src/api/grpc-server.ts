@@ -1,10 +1,7 @@
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../logger';
 import { grpcImplementation, type MethodTable } from './adapter';
-import { descriptors } from './descriptors';
 
 export interface GrpcServerOptions {
   /** Largest request and response, in bytes. */
@@ -20,9 +17,9 @@ export interface GrpcServer {
 }
 
 /**
- * The gRPC listener: the control-plane services (through the method table),
- * grpc.health.v1 (NOT_SERVING until the caller says the database is ready)
- * and server reflection.
+ * The gRPC listener: the control-plane services (through the method table)
+ * and grpc.health.v1 (NOT_SERVING until the caller says the database is
+ * ready). Reflection is added by TypedApis, which knows every service served.
  */
 export function createGrpcServer(table: MethodTable, services: ServiceDefinition[], log: Logger, options: GrpcServerOptions): GrpcServer {
   const server = new Server({
@@ -33,7 +30,6 @@ export function createGrpcServer(table: MethodTable, services: ServiceDefinition
   for (const definition of services) server.addService(definition, grpcImplementation(table, definition, log));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
-  new ReflectionService(loadFileDescriptorSetFromBuffer(descriptors().bytes)).addToServer(server);
   return {
     server,
     health,

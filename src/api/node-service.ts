@@ -4,38 +4,44 @@ import type { Nodes } from '../control/nodes';
 import { FailedPreconditionError, UnavailableError, ValidationError } from '../domain/errors';
 import { initialNodeStatus } from '../domain/node';
 import type { ServiceHandlers } from './adapter';
+import { required } from './common.mapper';
 import { applyFieldMask } from './field-mask';
 import { instanceToProto, nodeInputFromProto, nodeToProto } from './node.mapper';
 import { operationView } from './operation-view';
-import { StatusError } from './status';
-import { status as Code } from '@grpc/grpc-js';
+import { nodeOpenApi } from './node-openapi';
+import type { TypedNode } from './node-typed-api';
+import { pickTarget } from '../domain/alias';
+import { nodeApiNames, nodeProtoSource, type WireValue } from '../domain/variables';
 
-export function nodeService(nodes: Nodes, aliases: Aliases): ServiceHandlers<typeof NodeServiceService> {
-  /** Checkpoint execution lands with the checkpoint runtime; until then no instance can answer. */
-  async function execute(nodeId: string): Promise<never> {
-    const node = await nodes.get(nodeId);
-    if (node.spec.source.kind !== 'checkpoint')
-      throw new FailedPreconditionError(`node ${nodeId} is a Docker node; call it through the node API with x-node-id`, `nodes/${nodeId}`);
-    throw new UnavailableError(`node ${nodeId} has no healthy instance`);
-  }
+/** What Execute runs: one call of a checkpoint node with JSON inputs (see CheckpointExecutor.run). */
+export type RunCall = (nodeId: string, input: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, WireValue>>;
 
+/** A checkpoint node as its generated API sees it; FAILED_PRECONDITION for a Docker node. */
+export async function typedNodeOf(nodes: Nodes, nodeId: string): Promise<TypedNode> {
+  const node = await nodes.get(nodeId);
+  if (node.spec.source.kind !== 'checkpoint')
+    throw new FailedPreconditionError(`node ${nodeId} is a Docker node; it serves its image's own API through the node API`, `nodes/${nodeId}`);
+  return { id: node.id, name: node.name, folderId: node.folderId, source: node.spec.source };
+}
+
+export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall): ServiceHandlers<typeof NodeServiceService> {
   return {
     async createNode(req) {
       if (!req.node) throw ValidationError.of('node', 'is required');
       return operationView(await nodes.create(nodeInputFromProto(req.node)), nodes);
     },
     async getNode(req) {
-      return nodeToProto(await nodes.get(req.nodeId));
+      return nodeToProto(await nodes.get(required(req.nodeId, 'node_id')));
     },
     async listNodes(req) {
-      const page = await nodes.list(req.folderId, req, req.filter);
+      const page = await nodes.list(required(req.folderId, 'folder_id'), req, req.filter);
       return { nodes: page.items.map(nodeToProto), nextPageToken: page.nextPageToken };
     },
     async updateNode(req) {
       const patch = req.node;
       if (!patch) throw ValidationError.of('node', 'is required');
       const updated = await nodes.update(
-        patch.id,
+        required(patch.id, 'node.id'),
         (current) => {
           const currentProto = nodeToProto({ ...current, ...PLACEHOLDER, id: patch.id });
           return nodeInputFromProto(applyFieldMask('berth.v1.Node', currentProto, patch, req.updateMask ?? []));
@@ -45,30 +51,44 @@ export function nodeService(nodes: Nodes, aliases: Aliases): ServiceHandlers<typ
       return nodeToProto(updated);
     },
     async deleteNode(req) {
-      return operationView(await nodes.delete(req.nodeId, req.etag || undefined), nodes);
+      return operationView(await nodes.delete(required(req.nodeId, 'node_id'), req.etag || undefined), nodes);
     },
     async suspendNode(req) {
-      return operationView(await nodes.setSuspended(req.nodeId, true), nodes);
+      return operationView(await nodes.setSuspended(required(req.nodeId, 'node_id'), true), nodes);
     },
     async resumeNode(req) {
-      return operationView(await nodes.setSuspended(req.nodeId, false), nodes);
+      return operationView(await nodes.setSuspended(required(req.nodeId, 'node_id'), false), nodes);
     },
     async listInstances(req) {
-      const page = await nodes.listInstances(req.nodeId, req);
+      const page = await nodes.listInstances(required(req.nodeId, 'node_id'), req);
       return { instances: page.items.map(instanceToProto), nextPageToken: page.nextPageToken };
     },
     async getNodeApi(req) {
-      const node = await nodes.get(req.nodeId);
-      if (node.spec.source.kind !== 'checkpoint')
-        throw new FailedPreconditionError(`node ${req.nodeId} is a Docker node; it serves its image's own API`, `nodes/${req.nodeId}`);
-      throw new StatusError(Code.UNIMPLEMENTED, 'generated APIs of checkpoint nodes are not served yet');
+      const node = await typedNodeOf(nodes, required(req.nodeId, 'node_id'));
+      const names = nodeApiNames(node.id, node.name);
+      return {
+        nodeId: node.id,
+        protoFile: nodeProtoSource({
+          id: node.id,
+          name: node.name,
+          folderId: node.folderId,
+          checkpointId: node.source.checkpointId,
+          inputs: node.source.inputVariables,
+          outputs: node.source.outputVariables,
+        }),
+        package: names.package,
+        service: `${names.package}.${names.service}`,
+        openapiJson: JSON.stringify(nodeOpenApi(node)),
+      };
     },
-    async execute(req) {
-      return execute(req.nodeId);
+    async execute(req, ctx) {
+      return { output: await run(required(req.nodeId, 'node_id'), req.input ?? {}, ctx.signal) };
     },
-    async executeAlias(req) {
-      const alias = await aliases.getByName(req.folderId, req.aliasName);
-      return execute(alias.targets.find((t) => t.weight > 0)?.nodeId ?? alias.targets[0]!.nodeId);
+    async executeAlias(req, ctx) {
+      const alias = await aliases.getByName(required(req.folderId, 'folder_id'), required(req.aliasName, 'alias_name'));
+      const target = pickTarget(alias.targets, Math.random());
+      if (!target) throw new UnavailableError(`alias ${JSON.stringify(alias.name)} has no target with weight`);
+      return { output: await run(target.nodeId, req.input ?? {}, ctx.signal), nodeId: target.nodeId };
     },
   };
 }

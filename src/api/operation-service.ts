@@ -1,27 +1,30 @@
 import { OperationServiceService } from '../../gen/berth/v1/operation_service';
 import type { Nodes } from '../control/nodes';
 import type { Operations } from '../control/operations';
+import type { Checkpoints } from '../control/checkpoints';
 import type { ServiceHandlers } from './adapter';
-import { durationToMs } from './common.mapper';
+import { durationToMs, required } from './common.mapper';
 import { operationView } from './operation-view';
 
 const DEFAULT_WAIT_MS = 30_000;
 
-export function operationService(operations: Operations, nodes: Nodes): ServiceHandlers<typeof OperationServiceService> {
+export function operationService(operations: Operations, nodes: Nodes, checkpoints: Checkpoints): ServiceHandlers<typeof OperationServiceService> {
   return {
     async getOperation(req) {
-      return operationView(await operations.get(req.operationId), nodes);
+      return operationView(await operations.get(required(req.operationId, 'operation_id')), nodes, checkpoints);
     },
     async listOperations(req) {
-      const page = await operations.list(req.folderId, req, req.filter);
-      return { operations: await Promise.all(page.items.map((op) => operationView(op, nodes))), nextPageToken: page.nextPageToken };
+      const page = await operations.list(required(req.folderId, 'folder_id'), req, req.filter);
+      return { operations: await Promise.all(page.items.map((op) => operationView(op, nodes, checkpoints))), nextPageToken: page.nextPageToken };
     },
     async waitOperation(req, ctx) {
       const timeoutMs = req.timeout ? durationToMs(req.timeout) : DEFAULT_WAIT_MS;
-      return operationView(await operations.wait(req.operationId, timeoutMs, ctx.signal), nodes);
+      return operationView(await operations.wait(required(req.operationId, 'operation_id'), timeoutMs, ctx.signal), nodes, checkpoints);
     },
     async cancelOperation(req) {
-      return operationView(await operations.cancel(req.operationId), nodes);
+      const op = await operations.cancel(required(req.operationId, 'operation_id'));
+      checkpoints.cancelCapture(op.id);
+      return operationView(op, nodes, checkpoints);
     },
   };
 }

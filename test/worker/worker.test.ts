@@ -174,7 +174,7 @@ describe('capture and serve', () => {
     assert.deepEqual(kinds.Scaler, ['definition', 'class']);
     assert.deepEqual(kinds.scaler, ['value', 'Scaler']);
     assert.deepEqual(kinds.weights, ['value', 'list']);
-    assert.deepEqual(kinds.y, ['value', 'float']);
+    assert.equal(kinds.y, undefined, 'the served cell is only compiled at capture: it runs on calls');
     assert.equal(kinds.f, undefined, 'the closed file left by `with open(...) as f` is not captured');
 
     const [a, b] = await Promise.all([serve(run.blob), serve(run.blob)]);
@@ -204,12 +204,15 @@ describe('capture and serve', () => {
     const run = await captureOk(['counter = 0', 'counter = counter + 1\nseen = counter'], 1);
     const a = await serve(run.blob);
     const call = (w: Worker) => execute(w, { outputs: [{ name: 'seen', type: 'int' }] });
-    for (const expected of [2, 3, 4]) {
+    for (const expected of [1, 2, 3]) {
       assert.deepEqual((await call(a)).json, { outputs: { seen: expected } });
     }
     const b = await serve(run.blob);
-    assert.deepEqual((await call(b)).json, { outputs: { seen: 2 } });
-    assert.deepEqual((await call(a)).json, { outputs: { seen: 5 } });
+    assert.deepEqual((await call(b)).json, { outputs: { seen: 1 } });
+    assert.deepEqual((await call(a)).json, { outputs: { seen: 4 } });
+    const ran = await captureOk(['counter = 0', 'counter = counter + 1\nseen = counter'], 1, ['--run-served']);
+    const c = await serve(ran.blob);
+    assert.deepEqual((await call(c)).json, { outputs: { seen: 2 } }, 'with --run-served the capture ran the served cell once');
   });
 
   it('answers an exception in user code with its details and keeps serving', async () => {
@@ -396,7 +399,7 @@ describe('restore', () => {
 
 describe('capture failures', () => {
   it('names an uncapturable global and its type', async () => {
-    const run = await capture(['import socket\nconn = socket.socket()\nok = 1'], 0);
+    const run = await capture(['import socket\nconn = socket.socket()\nok = 1', 'pass'], 1);
     assert.equal(run.code, 0);
     assert.equal(run.result.ok, false);
     const e = run.result.error;
@@ -432,7 +435,7 @@ describe('capture failures', () => {
   });
 
   it('stops a cell that runs past --timeout', async () => {
-    const run = await capture(['import time\ntime.sleep(30)'], 0, ['--timeout', '1']);
+    const run = await capture(['import time\ntime.sleep(30)', 'pass'], 1, ['--timeout', '1']);
     assert.equal(run.code, 0);
     assert.equal(run.result.ok, false);
     assert.equal(run.result.error.kind, 'timeout');
@@ -441,13 +444,13 @@ describe('capture failures', () => {
   });
 
   it('stops a cell that keeps catching the timeout', async () => {
-    const run = await capture(['import time\nwhile True:\n    try:\n        time.sleep(5)\n    except BaseException:\n        pass'], 0, ['--timeout', '1']);
+    const run = await capture(['import time\nwhile True:\n    try:\n        time.sleep(5)\n    except BaseException:\n        pass', 'pass'], 1, ['--timeout', '1']);
     assert.equal(run.result.error.kind, 'timeout');
     assert.ok(run.ms < 10_000, `took ${run.ms} ms`);
   });
 
   it('stops a cell that exceeds --memory-mb', async () => {
-    const run = await capture(['data = bytearray(2 * 1024 ** 3)'], 0, ['--memory-mb', '256']);
+    const run = await capture(['data = bytearray(2 * 1024 ** 3)', 'pass'], 1, ['--memory-mb', '256']);
     assert.equal(run.code, 0);
     assert.equal(run.result.ok, false);
     assert.equal(run.result.error.kind, 'memory');

@@ -584,8 +584,12 @@ export const DeleteCheckpointRequest: MessageFns<DeleteCheckpointRequest> = {
 export type CheckpointServiceService = typeof CheckpointServiceService;
 export const CheckpointServiceService = {
   /**
-   * Runs the cells up to and including the served one in a fresh sandboxed
-   * interpreter and captures its global state. The Operation is done with the
+   * Runs the cells before the served one in a fresh sandboxed interpreter
+   * (time and memory limits) and captures its global state: imports and
+   * def/class statements as source, every other global pickled, so instances
+   * restore it without re-running the computation. The served cell is
+   * compiled (a syntax error fails the capture) and runs on every call, with
+   * the call's inputs bound as globals. The Operation is done with the
    * Checkpoint, or fails naming the cell index, the variable or exception and
    * the traceback.
    * Errors: INVALID_ARGUMENT (bad notebook, served index out of range),
@@ -643,8 +647,12 @@ export const CheckpointServiceService = {
 
 export interface CheckpointServiceServer extends UntypedServiceImplementation {
   /**
-   * Runs the cells up to and including the served one in a fresh sandboxed
-   * interpreter and captures its global state. The Operation is done with the
+   * Runs the cells before the served one in a fresh sandboxed interpreter
+   * (time and memory limits) and captures its global state: imports and
+   * def/class statements as source, every other global pickled, so instances
+   * restore it without re-running the computation. The served cell is
+   * compiled (a syntax error fails the capture) and runs on every call, with
+   * the call's inputs bound as globals. The Operation is done with the
    * Checkpoint, or fails naming the cell index, the variable or exception and
    * the traceback.
    * Errors: INVALID_ARGUMENT (bad notebook, served index out of range),
@@ -666,8 +674,12 @@ export interface CheckpointServiceServer extends UntypedServiceImplementation {
 
 export interface CheckpointServiceClient extends Client {
   /**
-   * Runs the cells up to and including the served one in a fresh sandboxed
-   * interpreter and captures its global state. The Operation is done with the
+   * Runs the cells before the served one in a fresh sandboxed interpreter
+   * (time and memory limits) and captures its global state: imports and
+   * def/class statements as source, every other global pickled, so instances
+   * restore it without re-running the computation. The served cell is
+   * compiled (a syntax error fails the capture) and runs on every call, with
+   * the call's inputs bound as globals. The Operation is done with the
    * Checkpoint, or fails naming the cell index, the variable or exception and
    * the traceback.
    * Errors: INVALID_ARGUMENT (bad notebook, served index out of range),

@@ -1,0 +1,139 @@
+import { Violations } from './validation';
+import type { Variable, VariableType } from './node';
+
+/** A JSON value as checkpoint workers exchange them: bytes are base64 strings. */
+export type WireValue = null | boolean | number | string | WireValue[] | { [key: string]: WireValue };
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+function scalar(type: VariableType, value: unknown): { ok: true; value: WireValue } | { ok: false; why: string } {
+  switch (type) {
+    case 'int': {
+      const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+      return typeof n === 'number' && Number.isInteger(n) ? { ok: true, value: n } : { ok: false, why: 'an integer' };
+    }
+    case 'float':
+      if (typeof value === 'number') return { ok: true, value };
+      if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return { ok: true, value };
+      return { ok: false, why: 'a number' };
+    case 'str':
+      return typeof value === 'string' ? { ok: true, value } : { ok: false, why: 'a string' };
+    case 'bool':
+      return typeof value === 'boolean' ? { ok: true, value } : { ok: false, why: 'true or false' };
+    case 'bytes':
+      if (typeof value !== 'string') return { ok: false, why: 'bytes as a base64 string' };
+      if (BASE64.test(value)) return { ok: true, value };
+      if (BASE64URL.test(value)) return { ok: true, value: Buffer.from(value, 'base64url').toString('base64') };
+      return { ok: false, why: 'bytes as a base64 string' };
+    case 'list':
+      return Array.isArray(value) ? { ok: true, value: value as WireValue[] } : { ok: false, why: 'a list' };
+    case 'dict':
+      return value !== null && typeof value === 'object' && !Array.isArray(value) ? { ok: true, value: value as WireValue } : { ok: false, why: 'a dict (JSON object)' };
+    default:
+      return { ok: false, why: `a ${type}` };
+  }
+}
+
+/** Checks one value against its declared type; returns the wire value or why it does not fit. */
+export function checkValue(type: VariableType, value: unknown): { ok: true; value: WireValue } | { ok: false; why: string } {
+  const m = /^list\[(\w+)\]$/.exec(type);
+  if (!m) return scalar(type, value);
+  if (!Array.isArray(value)) return { ok: false, why: `a ${type}` };
+  const out: WireValue[] = [];
+  for (const [i, item] of value.entries()) {
+    const r = scalar(m[1] as VariableType, item);
+    if (!r.ok) return { ok: false, why: `a ${type}; item ${i} is not ${r.why}` };
+    out.push(r.value);
+  }
+  return { ok: true, value: out };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
+}
+
+/**
+ * Checks a call's inputs against the declared input variables before any
+ * user code runs: every declared input present and of its type, nothing else.
+ */
+export function checkInputs(declared: Variable[], inputs: Record<string, unknown>, field = 'input'): Record<string, WireValue> {
+  const v = new Violations();
+  const out: Record<string, WireValue> = {};
+  const known = new Set(declared.map((d) => d.name));
+  for (const name of Object.keys(inputs)) if (!known.has(name)) v.add(`${field}.${name}`, `is not an input of this node; its inputs are ${declared.map((d) => d.name).join(', ') || 'none'}`);
+  for (const d of declared) {
+    if (!(d.name in inputs) || inputs[d.name] === undefined) {
+      v.add(`${field}.${d.name}`, `is required (${d.type})`);
+      continue;
+    }
+    const r = checkValue(d.type, inputs[d.name]);
+    if (r.ok) out[d.name] = r.value;
+    else v.add(`${field}.${d.name}`, `must be ${r.why}, not ${describe(inputs[d.name])}`);
+  }
+  v.throwIfAny();
+  return out;
+}
+
+/** The protobuf type a declared variable maps to in a node's generated API. */
+export function protoTypeOf(type: VariableType): { repeated: boolean; type: string } {
+  const m = /^list\[(\w+)\]$/.exec(type);
+  const base = (t: string): string =>
+    ({ int: 'int64', float: 'double', str: 'string', bool: 'bool', bytes: 'bytes', list: 'google.protobuf.ListValue', dict: 'google.protobuf.Struct' })[t] ?? 'string';
+  return m ? { repeated: true, type: base(m[1]!) } : { repeated: false, type: base(type) };
+}
+
+/**
+ * Names of a node's generated API: a package per node id (stable for the
+ * node's life) and a service named after the node, e.g. node "price-model"
+ * → `berth.nodes.nd123.PriceModelService`.
+ */
+export function nodeApiNames(nodeId: string, nodeName: string): { package: string; service: string } {
+  const pascal = nodeName
+    .split('-')
+    .filter(Boolean)
+    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .join('');
+  return { package: `berth.nodes.${nodeId}`, service: `${pascal || 'Node'}Service` };
+}
+
+/** The `.proto` source of a checkpoint node's typed service. */
+export function nodeProtoSource(node: { id: string; name: string; folderId: string; checkpointId: string; inputs: Variable[]; outputs: Variable[] }): string {
+  const names = nodeApiNames(node.id, node.name);
+  const needsStruct = [...node.inputs, ...node.outputs].some((v) => v.type === 'list' || v.type === 'dict');
+  const fields = (vars: Variable[]): string =>
+    vars
+      .map((v, i) => {
+        const t = protoTypeOf(v.type);
+        return `  // ${v.type}\n  ${t.repeated ? 'repeated ' : ''}${t.type} ${v.name} = ${i + 1};`;
+      })
+      .join('\n');
+  return [
+    '// The typed API of a Berth checkpoint node.',
+    `// Node "${node.name}" (${node.id}) in folder ${node.folderId}, restored from checkpoint ${node.checkpointId}.`,
+    '// Call it on Berth\'s gRPC port, or over REST: POST /v1/nodes/' + node.id + '/api:execute with the request as JSON.',
+    'syntax = "proto3";',
+    '',
+    `package ${names.package};`,
+    '',
+    ...(needsStruct ? ['import "google/protobuf/struct.proto";', ''] : []),
+    '// Runs the served cell once: inputs are bound as globals, outputs are read back.',
+    `service ${names.service} {`,
+    '  rpc Execute(ExecuteRequest) returns (ExecuteResponse);',
+    '}',
+    '',
+    '// The input variables of the served cell.',
+    'message ExecuteRequest {',
+    fields(node.inputs),
+    '}',
+    '',
+    '// The output variables of the served cell.',
+    'message ExecuteResponse {',
+    fields(node.outputs),
+    '}',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,224 @@
+import http from 'node:http';
+import type { CheckpointSource, Node } from '../domain/node';
+import { checkInputs } from '../domain/variables';
+import {
+  DeadlineExceededError,
+  FailedPreconditionError,
+  QuotaExceededError,
+  UnavailableError,
+  UserCodeError,
+  ValidationError,
+} from '../domain/errors';
+import type { WireValue } from '../domain/variables';
+import type { RouteBackend, RoutingTable } from './routing-table';
+
+export interface ExecutorOptions {
+  /** Calls that may wait per node when every instance is busy; more are refused with RESOURCE_EXHAUSTED. */
+  maxQueue: number;
+  /** Longest time a call may wait for an instance plus run. */
+  timeoutMs: number;
+  /** Request and response size limit. */
+  maxBytes: number;
+}
+
+interface Waiter {
+  resolve(backend: RouteBackend): void;
+  reject(err: Error): void;
+}
+
+/** Per node: which instances run a call now, and who waits for one. */
+class NodeSlots {
+  readonly busy = new Set<string>();
+  readonly waiting: Waiter[] = [];
+}
+
+interface WorkerAnswer {
+  outputs?: Record<string, WireValue>;
+  error?: { kind: string; variable?: string; error_name?: string; error_message?: string; traceback?: string[] };
+}
+
+/**
+ * Runs calls on checkpoint instances. An interpreter runs one call at a time,
+ * so each healthy instance is a slot; calls beyond the free slots wait in a
+ * bounded per-node queue, never in an unbounded pile.
+ */
+export class CheckpointExecutor {
+  private readonly slots = new Map<string, NodeSlots>();
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1, keepAliveMsecs: 30_000 });
+
+  constructor(
+    private readonly routing: RoutingTable,
+    private readonly options: ExecutorOptions,
+    /** Reads a node the routing table does not know (throws NotFoundError). */
+    private readonly lookup: (nodeId: string) => Promise<Node>,
+    private readonly onFailure: (nodeId: string, instanceId: string, error: Error) => void = () => undefined,
+  ) {}
+
+  /**
+   * One Execute call: the inputs are checked against the declared types
+   * before any user code runs, then the served cell runs on a free instance.
+   * The routing table answers for running nodes, so a call reads no database.
+   */
+  async run(nodeId: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, WireValue>> {
+    let src = this.routing.get(nodeId)?.checkpoint;
+    if (!src) {
+      const node = await this.lookup(nodeId);
+      if (node.spec.source.kind !== 'checkpoint')
+        throw new FailedPreconditionError(`node ${nodeId} is a Docker node; call it through the node API with the x-node-id header`, `nodes/${nodeId}`);
+      src = node.spec.source;
+    }
+    return this.execute(nodeId, src, checkInputs(src.inputVariables, input), signal);
+  }
+
+  /** Calls in flight on a node right now (for the autoscaler). */
+  inFlight(nodeId: string): { running: number; waiting: number } {
+    const s = this.slots.get(nodeId);
+    return { running: s?.busy.size ?? 0, waiting: s?.waiting.length ?? 0 };
+  }
+
+  private slotsOf(nodeId: string): NodeSlots {
+    let s = this.slots.get(nodeId);
+    if (!s) this.slots.set(nodeId, (s = new NodeSlots()));
+    return s;
+  }
+
+  private acquire(nodeId: string, exclude: Set<string>, signal?: AbortSignal): Promise<RouteBackend> {
+    const backends = this.routing.get(nodeId)?.backends ?? [];
+    const usable = backends.filter((b) => !exclude.has(b.instanceId));
+    if (usable.length === 0) return Promise.reject(new UnavailableError(`node ${nodeId} has no healthy instance`));
+    const s = this.slotsOf(nodeId);
+    const free = usable.filter((b) => !s.busy.has(b.instanceId));
+    if (free.length > 0) {
+      const b = free[Math.floor(Math.random() * free.length)]!;
+      s.busy.add(b.instanceId);
+      return Promise.resolve(b);
+    }
+    if (s.waiting.length >= this.options.maxQueue)
+      return Promise.reject(new QuotaExceededError(`node ${nodeId} is busy: ${usable.length} instances run calls and ${s.waiting.length} calls wait; try again later`, `nodes/${nodeId}/queue`));
+    return new Promise<RouteBackend>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
+      s.waiting.push(waiter);
+      signal?.addEventListener('abort', () => {
+        const i = s.waiting.indexOf(waiter);
+        if (i >= 0) s.waiting.splice(i, 1);
+        reject(new DeadlineExceededError(`the call to node ${nodeId} waited too long for a free instance`));
+      });
+    });
+  }
+
+  private release(nodeId: string, instanceId: string): void {
+    const s = this.slotsOf(nodeId);
+    s.busy.delete(instanceId);
+    const backends = this.routing.get(nodeId)?.backends ?? [];
+    while (s.waiting.length > 0) {
+      const free = backends.filter((b) => !s.busy.has(b.instanceId));
+      if (free.length === 0) {
+        if (backends.length === 0) for (const w of s.waiting.splice(0)) w.reject(new UnavailableError(`node ${nodeId} has no healthy instance`));
+        return;
+      }
+      const b = free.find((x) => x.instanceId === instanceId) ?? free[0]!;
+      s.busy.add(b.instanceId);
+      s.waiting.shift()!.resolve(b);
+    }
+  }
+
+  /**
+   * Runs the served cell once with inputs already checked against their
+   * declared types. A call that could not be delivered (connection refused)
+   * goes to another instance once.
+   */
+  async execute(nodeId: string, src: CheckpointSource, inputs: Record<string, WireValue>, signal?: AbortSignal): Promise<Record<string, WireValue>> {
+    const body = Buffer.from(
+      JSON.stringify({
+        inputs,
+        input_types: Object.fromEntries(src.inputVariables.map((v) => [v.name, v.type])),
+        outputs: src.outputVariables,
+      }),
+    );
+    if (body.length > this.options.maxBytes)
+      throw new QuotaExceededError(`the request is ${body.length} bytes; the limit is ${this.options.maxBytes} bytes`, 'request_size');
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const exclude = new Set<string>();
+    for (let attempt = 0; ; attempt++) {
+      const backend = await this.acquire(nodeId, exclude, combined);
+      let answer: { status: number; body: WorkerAnswer };
+      try {
+        answer = await this.post(backend, body, combined);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET') {
+          this.onFailure(nodeId, backend.instanceId, e);
+          exclude.add(backend.instanceId);
+          if (attempt === 0) continue;
+          throw new UnavailableError(`node ${nodeId}: instance ${backend.instanceId} could not be reached (${e.code})`);
+        }
+        throw err;
+      } finally {
+        this.release(nodeId, backend.instanceId);
+      }
+      return this.outputsOf(nodeId, answer);
+    }
+  }
+
+  private outputsOf(nodeId: string, answer: { status: number; body: WorkerAnswer }): Record<string, WireValue> {
+    const { status, body } = answer;
+    if (status === 200 && body.outputs) return body.outputs;
+    const e = body.error;
+    if (status === 200 && e?.kind === 'user') throw new UserCodeError(e.error_name ?? 'Exception', e.error_message ?? '', e.traceback ?? []);
+    if (e?.kind === 'input') throw ValidationError.of(`input.${e.variable ?? ''}`, e.error_message ?? 'is not valid');
+    if (e?.kind === 'output')
+      throw new FailedPreconditionError(`the served cell's output ${JSON.stringify(e.variable)} does not match its declaration: ${e.error_message}`, `nodes/${nodeId}`, 'OUTPUT');
+    throw new UnavailableError(`node ${nodeId}: the worker answered ${status}: ${e?.error_message ?? 'no details'}`);
+  }
+
+  private post(backend: RouteBackend, body: Buffer, signal: AbortSignal): Promise<{ status: number; body: WorkerAnswer }> {
+    const max = this.options.maxBytes;
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: backend.host,
+          port: backend.port,
+          method: 'POST',
+          path: '/execute',
+          agent: this.agent,
+          signal,
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
+        (res) => {
+          const declared = Number(res.headers['content-length'] ?? NaN);
+          if (declared > max) {
+            res.destroy();
+            return reject(new QuotaExceededError(`the response is ${declared} bytes; the limit is ${max} bytes`, 'response_size'));
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > max) {
+              res.destroy();
+              reject(new QuotaExceededError(`the response is over the limit of ${max} bytes`, 'response_size'));
+            } else chunks.push(c);
+          });
+          res.on('end', () => {
+            try {
+              resolve({ status: res.statusCode ?? 500, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as WorkerAnswer });
+            } catch (err) {
+              reject(new UnavailableError(`the worker sent an answer that is not JSON: ${(err as Error).message}`));
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err) => {
+        if (signal.aborted) reject(new DeadlineExceededError(`the call did not finish within ${this.options.timeoutMs} ms`));
+        else reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JsonValue, Registry } from '@bufbuild/protobuf';
+import { nodeOpenApi } from '../api/node-openapi';
+import type { TypedNode } from '../api/node-typed-api';
+import { httpStatusOf, toStatusError } from '../api/status';
+import { ValidationError } from '../domain/errors';
+import { nodeProtoSource, type WireValue } from '../domain/variables';
+import type { Logger } from '../logger';
+import { errorJson, sendJson, type ExtraHandler } from './http-server';
+import { readBody } from './read-body';
+
+export interface TypedRouteDeps {
+  registry: Registry;
+  /** The checkpoint node with this id (throws NotFoundError, or FailedPreconditionError for a Docker node). */
+  node(nodeId: string): Promise<TypedNode>;
+  run(nodeId: string, input: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, WireValue>>;
+  maxBodyBytes: number;
+  log: Logger;
+}
+
+const ROUTE = /^\/v1\/nodes\/([a-z0-9]{1,64})\/(api\.proto|openapi\.json|api:execute)$/;
+
+/**
+ * The REST side of each checkpoint node's generated API: its `.proto`, its
+ * OpenAPI document, and the typed route (inputs as the body, outputs as the answer).
+ */
+export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    const m = ROUTE.exec(url.pathname);
+    if (!m) return false;
+    const [, nodeId, what] = m as unknown as [string, string, string];
+    const method = what === 'api:execute' ? 'POST' : 'GET';
+    if (req.method !== method) {
+      sendJson(res, 405, { code: 12, message: `${req.method} is not allowed on ${url.pathname}; use ${method}`, details: [] });
+      return true;
+    }
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    try {
+      if (what === 'api:execute') {
+        const raw = await readBody(req, deps.maxBodyBytes);
+        let body: unknown;
+        try {
+          body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+        } catch (err) {
+          throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
+        }
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.of('body', 'must be a JSON object of the input variables');
+        sendJson(res, 200, (await deps.run(nodeId, body as Record<string, unknown>, controller.signal)) as JsonValue);
+        return true;
+      }
+      const node = await deps.node(nodeId);
+      if (what === 'openapi.json') {
+        sendJson(res, 200, nodeOpenApi(node) as JsonValue);
+      } else {
+        const text = nodeProtoSource({
+          id: node.id,
+          name: node.name,
+          folderId: node.folderId,
+          checkpointId: node.source.checkpointId,
+          inputs: node.source.inputVariables,
+          outputs: node.source.outputVariables,
+        });
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      }
+    } catch (err) {
+      const status = toStatusError(err);
+      if (status.code === 13) deps.log.error({ err, nodeId }, 'typed route failed');
+      if (!res.headersSent) sendJson(res, httpStatusOf(status), errorJson(deps.registry, status));
+    }
+    return true;
+  };
+}
