@@ -33,6 +33,7 @@ import { BlobStore } from './checkpoint/blob-store';
 import { createNodeApiServer, type NodeApiServer } from './gateway/node-api';
 import { RoutingTableResolver } from './gateway/node-api-resolver';
 import { RoutingTable } from './gateway/routing-table';
+import { InFlightBalancer } from './gateway/balancer';
 import { DockerRuntime } from './runtime/docker/docker-runtime';
 import { ProcessRuntime } from './runtime/process/process-runtime';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
@@ -164,7 +165,18 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     ready: () => ready,
     extra: [typedRoutes({ registry, node: (id) => typedNodeOf(nodes, id), run, maxBodyBytes: config.maxMessageBytes, log: log.child({ component: 'http' }) })],
   });
+  const balancer = new InFlightBalancer();
+  supervisor.measureLoadWith((nodeId) => {
+    const route = routing.get(nodeId);
+    if (!route) return 0;
+    if (route.kind === 'checkpoint') {
+      const load = executor.inFlight(nodeId);
+      return load.running + load.waiting;
+    }
+    return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId), 0);
+  });
   const nodeApi: NodeApiServer = createNodeApiServer({
+    balancer,
     resolver: new RoutingTableResolver(routing, nodes, aliases, (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err)),
     logger: log,
     maxBodyBytes: config.maxMessageBytes,

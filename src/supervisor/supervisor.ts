@@ -3,10 +3,11 @@ import { fork, type ControlContext } from '../control/context';
 import { toNode } from '../control/nodes';
 import { finishPending } from '../control/operations';
 import { afterProbe, type HealthCounters, type Instance } from '../domain/instance';
-import type { InstanceState, Node, NodeStatus } from '../domain/node';
+import type { InstanceState, Node, NodeSpec, NodeStatus } from '../domain/node';
 import { initialNodeStatus } from '../domain/node';
 import { nodeStatusOf } from '../domain/node-status';
 import { planNode, type ObservedSummary, type Step } from '../domain/planner';
+import { decideScale, type ScalingState } from '../domain/autoscaler';
 import type { RoutingTable } from '../gateway/routing-table';
 import type { Logger } from '../logger';
 import { DomainError } from '../domain/errors';
@@ -32,6 +33,8 @@ export interface SupervisorOptions {
   stopGraceSeconds: number;
   /** Nodes reconciled at once. */
   concurrency: number;
+  /** How often the autoscaler samples the load and decides. */
+  scaleIntervalMs: number;
 }
 
 export const DEFAULT_SUPERVISOR_OPTIONS: SupervisorOptions = {
@@ -41,6 +44,7 @@ export const DEFAULT_SUPERVISOR_OPTIONS: SupervisorOptions = {
   orphanGraceMs: 10_000,
   stopGraceSeconds: 5,
   concurrency: 4,
+  scaleIntervalMs: 1000,
 };
 
 /** What the supervisor keeps about an instance it probes (all derivable again from DB + runtime). */
@@ -104,6 +108,11 @@ export class Supervisor {
   private stopped = false;
   private leader = false;
   private readonly passes = new Set<Promise<void>>();
+  /** Autoscaler state per node: the count it aims at, recent load samples, its last decision. */
+  private readonly scaling = new Map<string, { desired: number; samples: number[]; state: ScalingState; decision?: { reason: string; time: Date } }>();
+  private scaleTimer: NodeJS.Timeout | undefined;
+  private loadOf: (nodeId: string) => number = () => 0;
+  private readonly specOf = new Map<string, NodeSpec>();
 
   constructor(
     private readonly ctx: ControlContext,
@@ -117,8 +126,46 @@ export class Supervisor {
     this.health = new HealthMonitor((id, result) => this.onProbe(id, result), log);
   }
 
+  /**
+   * Gives the autoscaler its load signal: requests in flight (running and
+   * queued) on a node right now, as the data plane counts them.
+   */
+  measureLoadWith(loadOf: (nodeId: string) => number): void {
+    this.loadOf = loadOf;
+  }
+
+  /** Samples every node's load and scales it within its range; decisions show in the node's status. */
+  private scaleTick(): void {
+    if (!this.leader || this.stopped) return;
+    const now = Date.now();
+    for (const [nodeId, s] of this.scaling) {
+      s.samples.push(this.loadOf(nodeId));
+      if (s.samples.length > 3) s.samples.shift();
+      const spec = this.specOf.get(nodeId);
+      if (!spec) continue;
+      const d = decideScale({
+        current: s.desired,
+        min: spec.instanceRange.min,
+        max: spec.instanceRange.max,
+        target: spec.autoscaling.targetInFlight,
+        inFlight: s.samples.reduce((a, b) => a + b, 0) / s.samples.length,
+        stabilizationMs: spec.autoscaling.scaleDownStabilizationMs,
+        now,
+        state: s.state,
+      });
+      s.state = d.state;
+      if (d.reason && d.desired !== s.desired) {
+        s.desired = d.desired;
+        s.decision = { reason: d.reason, time: new Date(now) };
+        this.log.info({ nodeId, desired: d.desired, reason: d.reason }, 'autoscaling');
+        this.enqueue(nodeId);
+      }
+    }
+  }
+
   /** Starts resyncing; reconciles only while this process holds the leader lock. */
   start(): void {
+    this.scaleTimer = setInterval(() => this.scaleTick(), this.options.scaleIntervalMs);
     const tick = async (): Promise<void> => {
       if (this.stopped) return;
       try {
@@ -160,6 +207,7 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.resyncTimer);
+    clearInterval(this.scaleTimer);
     for (const t of this.requeueTimers.values()) clearTimeout(t);
     this.health.close();
     await Promise.allSettled([...this.passes]);
@@ -295,8 +343,15 @@ export class Supervisor {
       const limit = r.state === 'preparing' ? Math.max(this.options.unhealthyGraceMs, this.options.startupTimeoutMs) : this.options.unhealthyGraceMs;
       if (w && (w.state === 'unhealthy' || w.state === 'preparing') && Date.now() - w.since > limit) stuck.set(r.id, r.reason || w.state);
     }
-    // Without load-based autoscaling the node runs its minimum; the planner clamps into the range.
-    const desired = node.spec.instanceRange.min;
+    // The autoscaler's count, clamped into the range by the planner; after a restart it starts
+    // from the count the status last recorded.
+    let scale = this.scaling.get(nodeId);
+    if (!scale) this.scaling.set(nodeId, (scale = { desired: previous.desiredInstances || node.spec.instanceRange.min, samples: [], state: { lowSince: null } }));
+    // A lowered minimum is followed at once when the autoscaler was only holding the old one.
+    const oldMin = this.specOf.get(nodeId)?.instanceRange.min;
+    if (oldMin !== undefined && oldMin !== node.spec.instanceRange.min && scale.desired === oldMin) scale.desired = node.spec.instanceRange.min;
+    this.specOf.set(nodeId, node.spec);
+    const desired = scale.desired;
     const plan = planNode({
       node,
       desired,
@@ -331,11 +386,18 @@ export class Supervisor {
       await em.nativeDelete(NodeStatusEntity, { nodeId });
       await em.nativeDelete(NodeEntity, { id: nodeId });
       this.routing.delete(nodeId);
+      this.scaling.delete(nodeId);
+      this.specOf.delete(nodeId);
       this.log.info({ nodeId }, 'node deleted');
       return undefined;
     }
 
+    scale.desired = plan.desired;
     const status = nodeStatusOf({ node, instances, previous, desired: plan.desired, now, failure });
+    if (scale.decision) {
+      status.lastScalingDecision = scale.decision.reason;
+      status.lastScalingTime = scale.decision.time;
+    }
     status.failure = failure ? { generation: node.generation, reason: failure } : null;
     if (statusRow) statusRow.status = status;
     else em.create(NodeStatusEntity, { nodeId, status, version: 1 });

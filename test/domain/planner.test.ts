@@ -4,6 +4,7 @@ import { afterProbe, type Instance } from '../../src/domain/instance';
 import { initialNodeStatus, withDefaults, type InstanceState, type Node } from '../../src/domain/node';
 import { nodeStatusOf } from '../../src/domain/node-status';
 import { planNode, type ObservedSummary, type PlanInput } from '../../src/domain/planner';
+import { decideScale } from '../../src/domain/autoscaler';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 
@@ -190,5 +191,32 @@ describe('nodeStatusOf', () => {
     const progressing = s.conditions.find((c) => c.type === 'Progressing')!;
     assert.equal(progressing.status, true);
     assert.equal(progressing.reason, 'RollingUpdate');
+  });
+});
+
+describe('decideScale', () => {
+  const base = { current: 1, min: 1, max: 4, target: 1, stabilizationMs: 10_000, now: 0, state: { lowSince: null } };
+  it('scales up at once to what the load needs, within max', () => {
+    const d = decideScale({ ...base, inFlight: 2.5 });
+    assert.equal(d.desired, 3);
+    assert.match(d.reason!, /scaled up 1 -> 3/);
+    assert.equal(decideScale({ ...base, inFlight: 50 }).desired, 4);
+  });
+  it('scales down only after the stabilization window, never below min', () => {
+    let d = decideScale({ ...base, current: 4, inFlight: 0, now: 1000 });
+    assert.equal(d.desired, 4);
+    assert.equal(d.reason, undefined);
+    d = decideScale({ ...base, current: 4, inFlight: 0, now: 6000, state: d.state });
+    assert.equal(d.desired, 4);
+    d = decideScale({ ...base, current: 4, inFlight: 0, now: 11_000, state: d.state });
+    assert.equal(d.desired, 1);
+    assert.match(d.reason!, /scaled down 4 -> 1/);
+  });
+  it('forgets a low spell when the load comes back', () => {
+    let d = decideScale({ ...base, current: 3, inFlight: 0, now: 0 });
+    d = decideScale({ ...base, current: 3, inFlight: 3, now: 5000, state: d.state });
+    assert.equal(d.state.lowSince, null);
+    d = decideScale({ ...base, current: 3, inFlight: 0, now: 12_000, state: d.state });
+    assert.equal(d.desired, 3, 'the window starts again');
   });
 });

@@ -338,3 +338,83 @@ describe('Docker nodes on the real engine', () => {
     assert.deepEqual(await instances(sick.resourceId), []);
   });
 });
+
+describe('autoscaling on the real engine', () => {
+  let serve: ServeProcess | undefined;
+  let skip = false;
+  const clusterId = `e2s${randomBytes(4).toString('hex')}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'berth-e2s-'));
+
+  before(async () => {
+    if (!(await dockerAvailable())) {
+      skip = true;
+      return;
+    }
+    await buildTestImages();
+    serve = await startServe([
+      '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0', '--data-dir', dataDir,
+      '--runtime', 'docker', '--cluster-id', clusterId, '--pull-images', 'false', '--resync-ms', '1000',
+    ]);
+  });
+
+  after(async () => {
+    serve?.proc.kill('SIGKILL');
+    if (!skip) await removeByClusterId(clusterId);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('scales a node up under sustained concurrent load and back down to min after it stops', async (t) => {
+    if (skip) return t.skip('no Docker engine');
+    const images = await buildTestImages();
+    const http = `http://127.0.0.1:${serve!.httpPort}`;
+    const nodeApi = `http://127.0.0.1:${serve!.nodeApiPort}`;
+    const created = await rest(http, 'POST', '/v1/nodes', {
+      folderId: 'default',
+      name: 'elastic',
+      spec: {
+        docker: {
+          image: images.http,
+          endpoint: { type: 'ENDPOINT_TYPE_HTTP', port: 8080 },
+          healthCheck: { path: '/healthz', interval: '0.3s' },
+        },
+        instanceRange: { min: 1, max: 4 },
+        autoscaling: { targetInFlight: 1, scaleDownStabilization: '3s' },
+      },
+    });
+    const op = await rest(http, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '60s' });
+    assert.equal(op.body.error, undefined, JSON.stringify(op.body));
+    const nodeId: string = created.body.resourceId;
+    const healthyCount = async () => (await rest(http, 'GET', `/v1/nodes/${nodeId}`)).body.status.instanceCounts.healthy as number;
+    assert.equal(await healthyCount(), 1);
+
+    let running = true;
+    const failures: string[] = [];
+    const callers = Array.from({ length: 6 }, async () => {
+      while (running) {
+        const res = await fetch(`${nodeApi}/slow?ms=500`, { headers: { 'x-node-id': nodeId } }).catch((err: Error) => err);
+        if (res instanceof Error) failures.push(res.message);
+        else {
+          if (res.status !== 200) failures.push(`HTTP ${res.status}`);
+          await res.arrayBuffer();
+        }
+      }
+    });
+    const peak = await waitFor('the node to scale up', async () => ((await healthyCount()) >= 3 ? healthyCount() : undefined), 45_000);
+    const up = (await rest(http, 'GET', `/v1/nodes/${nodeId}`)).body.status;
+    assert.match(up.lastScalingDecision, /scaled up 1 -> \d/);
+    assert.ok(up.lastScalingTime);
+    running = false;
+    await Promise.all(callers);
+    assert.deepEqual(failures, [], 'no call failed while scaling up');
+    assert.ok(peak >= 3 && peak <= 4, `scaled to ${peak}`);
+
+    await waitFor('the node to scale back down to 1', async () => {
+      const status = (await rest(http, 'GET', `/v1/nodes/${nodeId}`)).body.status;
+      return status.desiredInstances === 1 && status.instanceCounts.healthy === 1 && (await rest(http, 'GET', `/v1/nodes/${nodeId}/instances`)).body.instances.length === 1
+        ? status
+        : undefined;
+    }, 45_000);
+    const down = (await rest(http, 'GET', `/v1/nodes/${nodeId}`)).body.status;
+    assert.match(down.lastScalingDecision, /scaled down \d -> 1/);
+  });
+});
