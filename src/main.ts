@@ -174,7 +174,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       return load.running + load.waiting;
     }
     return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId), 0);
-  });
+  }, (instanceId) => executor.isBusy(instanceId));
   const nodeApi: NodeApiServer = createNodeApiServer({
     balancer,
     resolver: new RoutingTableResolver(routing, nodes, aliases, (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err)),

@@ -76,6 +76,12 @@ export class CheckpointExecutor {
     return { running: s?.busy.size ?? 0, waiting: s?.waiting.length ?? 0 };
   }
 
+  /** Whether an instance runs a call now: its health endpoint answers only between calls. */
+  isBusy(instanceId: string): boolean {
+    for (const s of this.slots.values()) if (s.busy.has(instanceId)) return true;
+    return false;
+  }
+
   private slotsOf(nodeId: string): NodeSlots {
     let s = this.slots.get(nodeId);
     if (!s) this.slots.set(nodeId, (s = new NodeSlots()));

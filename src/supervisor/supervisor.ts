@@ -112,6 +112,7 @@ export class Supervisor {
   private readonly scaling = new Map<string, { desired: number; samples: number[]; state: ScalingState; decision?: { reason: string; time: Date } }>();
   private scaleTimer: NodeJS.Timeout | undefined;
   private loadOf: (nodeId: string) => number = () => 0;
+  private isBusy: (instanceId: string) => boolean = () => false;
   private readonly specOf = new Map<string, NodeSpec>();
 
   constructor(
@@ -130,8 +131,9 @@ export class Supervisor {
    * Gives the autoscaler its load signal: requests in flight (running and
    * queued) on a node right now, as the data plane counts them.
    */
-  measureLoadWith(loadOf: (nodeId: string) => number): void {
+  measureLoadWith(loadOf: (nodeId: string) => number, isBusy: (instanceId: string) => boolean = () => false): void {
     this.loadOf = loadOf;
+    this.isBusy = isBusy;
   }
 
   /** Samples every node's load and scales it within its range; decisions show in the node's status. */
@@ -551,6 +553,9 @@ export class Supervisor {
   private onProbe(instanceId: string, result: ProbeResult): void {
     const w = this.watched.get(instanceId);
     if (!w) return;
+    // A checkpoint worker runs one call at a time and answers its health check after it:
+    // a probe that timed out behind a long call says nothing about the instance's health.
+    if (!result.passed && this.isBusy(instanceId)) return;
     const next = afterProbe(w.state, w.counters, result.passed, w);
     const changed = next.state !== w.state;
     w.counters = next.counters;
