@@ -68,14 +68,7 @@ export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall): Servi
       const names = nodeApiNames(node.id, node.name);
       return {
         nodeId: node.id,
-        protoFile: nodeProtoSource({
-          id: node.id,
-          name: node.name,
-          folderId: node.folderId,
-          checkpointId: node.source.checkpointId,
-          inputs: node.source.inputVariables,
-          outputs: node.source.outputVariables,
-        }),
+        protoFile: nodeProtoSource(node),
         package: names.package,
         service: `${names.package}.${names.service}`,
         openapiJson: JSON.stringify(nodeOpenApi(node)),

@@ -185,14 +185,7 @@ export class TypedApis {
       },
     };
     this.server.addService(definition, impl);
-    const proto = nodeProtoSource({
-      id: node.id,
-      name: node.name,
-      folderId: node.folderId,
-      checkpointId: node.source.checkpointId,
-      inputs: node.source.inputVariables,
-      outputs: node.source.outputVariables,
-    });
+    const proto = nodeProtoSource(node);
     this.registered.set(node.id, { key: keyOf(node), node, file, definition, proto, names });
     this.log.info({ nodeId: node.id, service: `${names.package}.${names.service}` }, 'typed API registered');
   }

@@ -1,5 +1,5 @@
 import { Violations } from './validation';
-import type { Variable, VariableType } from './node';
+import type { CheckpointSource, Variable, VariableType } from './node';
 
 /** A JSON value as checkpoint workers exchange them: bytes are base64 strings. */
 export type WireValue = null | boolean | number | string | WireValue[] | { [key: string]: WireValue };
@@ -101,9 +101,10 @@ export function nodeApiNames(nodeId: string, nodeName: string): { package: strin
 }
 
 /** The `.proto` source of a checkpoint node's typed service. */
-export function nodeProtoSource(node: { id: string; name: string; folderId: string; checkpointId: string; inputs: Variable[]; outputs: Variable[] }): string {
+export function nodeProtoSource(node: { id: string; name: string; folderId: string; source: CheckpointSource }): string {
   const names = nodeApiNames(node.id, node.name);
-  const needsStruct = [...node.inputs, ...node.outputs].some((v) => v.type === 'list' || v.type === 'dict');
+  const { inputVariables: inputs, outputVariables: outputs, checkpointId } = node.source;
+  const needsStruct = [...inputs, ...outputs].some((v) => v.type === 'list' || v.type === 'dict');
   const fields = (vars: Variable[]): string =>
     vars
       .map((v, i) => {
@@ -113,7 +114,7 @@ export function nodeProtoSource(node: { id: string; name: string; folderId: stri
       .join('\n');
   return [
     '// The typed API of a Berth checkpoint node.',
-    `// Node "${node.name}" (${node.id}) in folder ${node.folderId}, restored from checkpoint ${node.checkpointId}.`,
+    `// Node "${node.name}" (${node.id}) in folder ${node.folderId}, restored from checkpoint ${checkpointId}.`,
     '// Call it on Berth\'s gRPC port, or over REST: POST /v1/nodes/' + node.id + '/api:execute with the request as JSON.',
     'syntax = "proto3";',
     '',
@@ -127,12 +128,12 @@ export function nodeProtoSource(node: { id: string; name: string; folderId: stri
     '',
     '// The input variables of the served cell.',
     'message ExecuteRequest {',
-    fields(node.inputs),
+    fields(inputs),
     '}',
     '',
     '// The output variables of the served cell.',
     'message ExecuteResponse {',
-    fields(node.outputs),
+    fields(outputs),
     '}',
     '',
   ].join('\n');

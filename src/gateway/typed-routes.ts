@@ -53,14 +53,7 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
       if (what === 'openapi.json') {
         sendJson(res, 200, nodeOpenApi(node) as JsonValue);
       } else {
-        const text = nodeProtoSource({
-          id: node.id,
-          name: node.name,
-          folderId: node.folderId,
-          checkpointId: node.source.checkpointId,
-          inputs: node.source.inputVariables,
-          outputs: node.source.outputVariables,
-        });
+        const text = nodeProtoSource(node);
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
         res.end(text);
       }
