@@ -148,13 +148,30 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), { maxMessageBytes: config.maxMessageBytes });
   const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }));
   let syncing: Promise<void> | undefined;
-  /** The generated services follow the checkpoint nodes in the database (any process may change them). */
-  const syncTypedApis = (): Promise<void> =>
-    (syncing ??= nodes
+  let syncAgain = false;
+  /**
+   * The generated services follow the checkpoint nodes in the database (any
+   * process may change them). A change during a sync runs one more after it,
+   * since the running one may have read the nodes before the change.
+   */
+  const syncTypedApis = (): Promise<void> => {
+    if (syncing) {
+      syncAgain = true;
+      return syncing;
+    }
+    syncing = nodes
       .checkpointNodes()
       .then((list) => typedApis.sync(list.map((n) => ({ id: n.id, name: n.name, folderId: n.folderId, source: n.spec.source as CheckpointSource }))))
       .catch((err: unknown) => log.error({ err }, 'cannot sync the typed APIs'))
-      .finally(() => (syncing = undefined)));
+      .finally(() => {
+        syncing = undefined;
+        if (syncAgain) {
+          syncAgain = false;
+          void syncTypedApis();
+        }
+      });
+    return syncing;
+  };
   await syncTypedApis();
   const typedSync = setInterval(() => void syncTypedApis(), config.resyncMs);
   const http: HttpServer = createHttpServer({

@@ -37,7 +37,8 @@ export function describeCaptureError(e: WorkerError, timeoutMs: number, memoryMb
     case 'syntax':
       return `${cell} has a syntax error: ${e.error_message}${tb}`;
     case 'uncapturable':
-      return `cannot capture variable ${JSON.stringify(e.variable)} of type ${e.type_name}: ${e.error_message}`;
+      // The worker's message names the variable and its type already.
+      return e.error_message;
     case 'timeout':
       return `${cell} ran longer than the capture time limit of ${Math.round(timeoutMs / 1000)}s`;
     case 'memory':

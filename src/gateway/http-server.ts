@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
 import { requestIdOf, type CallContext } from '../api/adapter';
 import { httpStatusOf, toStatusError, type StatusError } from '../api/status';
-import { ValidationError } from '../domain/errors';
+import { QuotaExceededError, ValidationError } from '../domain/errors';
 import type { Logger } from '../logger';
-import { readBody } from './read-body';
+import { closeAfter, readBody } from './read-body';
 import { findRoute, requestJson, transcode, type Route } from './transcoder';
 
 /** A handler for paths outside the transcoded API; returns false when the path is not its own. */
@@ -79,16 +79,34 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       sendJson(res, 200, await transcode(found.route, registry, json as JsonObject, ctx));
     } catch (err) {
       const status = toStatusError(err);
-      if (!res.headersSent) sendJson(res, httpStatusOf(status), errorJson(registry, status), status.httpStatus === 413 ? { connection: 'close' } : {});
+      if (!res.headersSent) {
+        const tooLarge = status.httpStatus === 413;
+        if (tooLarge) closeAfter(req, res);
+        sendJson(res, httpStatusOf(status), errorJson(registry, status), tooLarge ? { connection: 'close' } : {});
+      }
     }
   }
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, 'http handler failed');
       if (!res.headersSent) sendJson(res, 500, { code: 13, message: 'internal error', details: [] });
       else res.destroy();
     });
+  };
+  const server = http.createServer(onRequest);
+  // A client that asks before sending (Expect: 100-continue, as curl does for large bodies)
+  // hears 413 before it sends an oversize body, instead of a reset while it sends.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > options.maxBodyBytes) {
+      const status = toStatusError(new QuotaExceededError(`the request body is ${declared} bytes; the limit is ${options.maxBodyBytes} bytes`, 'request_size'));
+      closeAfter(req, res);
+      sendJson(res, httpStatusOf(status), errorJson(registry, status), { connection: 'close' });
+      return;
+    }
+    res.writeContinue();
+    onRequest(req, res);
   });
   server.keepAliveTimeout = 65_000;
   return {

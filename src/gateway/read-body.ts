@@ -4,7 +4,9 @@ import { QuotaExceededError } from '../domain/errors';
 /**
  * Reads a request body up to `limit` bytes. A declared length over the limit
  * is refused before a byte is read; an undeclared one is cut off as soon as it
- * passes the limit, so an oversize body is never buffered whole.
+ * passes the limit, so an oversize body is never buffered whole. The caller
+ * answers 413 with `connection: close` and then closes the connection
+ * ({@link closeAfter}), so the rest of the body is never read.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -14,7 +16,8 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > limit) {
-      req.destroy();
+      // Stop reading but keep the socket: the caller answers 413 and then closes it.
+      req.pause();
       throw tooLarge(size, limit);
     }
     chunks.push(chunk as Buffer);
@@ -24,4 +27,9 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
 function tooLarge(size: number, limit: number): QuotaExceededError {
   return new QuotaExceededError(`the request body is ${size > limit ? `over ${limit}` : size} bytes; the limit is ${limit} bytes`, 'request_size');
+}
+
+/** After an answer to a request whose body was not read to its end, closes the connection. */
+export function closeAfter(req: IncomingMessage, res: import('node:http').ServerResponse): void {
+  res.once('finish', () => req.socket.destroy());
 }

@@ -7,7 +7,7 @@ import { ValidationError } from '../domain/errors';
 import { nodeProtoSource, type WireValue } from '../domain/variables';
 import type { Logger } from '../logger';
 import { errorJson, sendJson, type ExtraHandler } from './http-server';
-import { readBody } from './read-body';
+import { closeAfter, readBody } from './read-body';
 
 export interface TypedRouteDeps {
   registry: Registry;
@@ -60,7 +60,11 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
     } catch (err) {
       const status = toStatusError(err);
       if (status.code === 13) deps.log.error({ err, nodeId }, 'typed route failed');
-      if (!res.headersSent) sendJson(res, httpStatusOf(status), errorJson(deps.registry, status));
+      if (!res.headersSent) {
+        const tooLarge = status.httpStatus === 413;
+        if (tooLarge) closeAfter(req, res);
+        sendJson(res, httpStatusOf(status), errorJson(deps.registry, status), tooLarge ? { connection: 'close' } : {});
+      }
     }
     return true;
   };
