@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { Client } from 'pg';
 import type { Logger } from '../logger';
@@ -70,6 +71,8 @@ function alive(pid: number): boolean {
  */
 export class FileLeaderLock implements LeaderLock {
   private isHeld = false;
+  /** Who holds the lock: the pid (to detect a dead owner) and a token (two Berths may share a process). */
+  private readonly owner = `${process.pid}:${randomBytes(8).toString('hex')}`;
 
   constructor(private readonly path: string) {}
 
@@ -78,18 +81,19 @@ export class FileLeaderLock implements LeaderLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(this.path, 'wx');
-        writeSync(fd, String(process.pid));
+        writeSync(fd, this.owner);
         closeSync(fd);
         this.isHeld = true;
         return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const owner = Number(readFileSync(this.path, 'utf8').trim());
-        if (owner === process.pid) {
+        const content = readFileSync(this.path, 'utf8').trim();
+        if (content === this.owner) {
           this.isHeld = true;
           return true;
         }
-        if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false;
+        const pid = Number(content.split(':')[0]);
+        if (Number.isInteger(pid) && pid > 0 && alive(pid)) return false;
         try {
           unlinkSync(this.path);
         } catch {
@@ -108,7 +112,7 @@ export class FileLeaderLock implements LeaderLock {
     if (!this.isHeld) return;
     this.isHeld = false;
     try {
-      if (Number(readFileSync(this.path, 'utf8').trim()) === process.pid) unlinkSync(this.path);
+      if (readFileSync(this.path, 'utf8').trim() === this.owner) unlinkSync(this.path);
     } catch {
       // already gone
     }
