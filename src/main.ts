@@ -130,7 +130,9 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     (nodeId) => nodes.get(nodeId),
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
   );
-  const aliases = new Aliases(ctx, folders);
+  const aliases = new Aliases(ctx, folders, (folderId, names) => {
+    for (const name of names) resolver.forgetAlias(folderId, name);
+  });
   const operations = new Operations(ctx, folders);
 
   const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
@@ -183,6 +185,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     extra: [typedRoutes({ registry, node: (id) => typedNodeOf(nodes, id), run, maxBodyBytes: config.maxMessageBytes, log: log.child({ component: 'http' }) })],
   });
   const balancer = new InFlightBalancer();
+  const resolver = new RoutingTableResolver(routing, nodes, aliases, (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err));
   supervisor.measureLoadWith((nodeId) => {
     const route = routing.get(nodeId);
     if (!route) return 0;
@@ -194,7 +197,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   }, (instanceId) => executor.isBusy(instanceId));
   const nodeApi: NodeApiServer = createNodeApiServer({
     balancer,
-    resolver: new RoutingTableResolver(routing, nodes, aliases, (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err)),
+    resolver,
     logger: log,
     maxBodyBytes: config.maxMessageBytes,
     drainTimeoutMs: config.shutdownGraceMs,

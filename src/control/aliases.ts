@@ -40,6 +40,8 @@ export class Aliases {
   constructor(
     private readonly ctx: ControlContext,
     private readonly folders: Folders,
+    /** Told after a write, with the names the alias had before and has now, so routing caches drop it at once. */
+    private readonly onChange: (folderId: string, names: string[]) => void = () => undefined,
   ) {}
 
   /** Targets must exist, live in the alias's folder and offer the same API. */
@@ -106,7 +108,9 @@ export class Aliases {
     validateAlias(next);
     await this.checkTargets(em, next);
     em.assign(e, { name: next.name, description: next.description, targets: next.targets, metadata: next.metadata, access: next.access, updateTime: this.ctx.now() });
+    const before = current.name;
     await translateWrite('alias', { id, name: next.name, scope: `folder ${e.folderId}` }, () => em.flush());
+    this.onChange(e.folderId, [before, next.name]);
     return toAlias(e);
   }
 
@@ -116,5 +120,6 @@ export class Aliases {
     if (!e) throw new NotFoundError('alias', id, 'alias_id');
     checkEtag('alias', id, e.version, etag);
     await translateWrite('alias', { id }, () => em.removeAndFlush(e));
+    this.onChange(e.folderId, [e.name]);
   }
 }

@@ -81,6 +81,11 @@ export class RoutingTableResolver implements NodeApiResolver {
     return this.resolveNode(chosen.nodeId, folderId);
   }
 
+  /** An alias changed here: later calls read it again (other processes see it within the cache time). */
+  forgetAlias(folderId: string, name: string): void {
+    this.aliasCache.delete(`${folderId}/${name}`);
+  }
+
   reportFailure(nodeId: string, instanceId: string, error: Error): void {
     this.onFailure(nodeId, instanceId, error);
   }
