@@ -9,6 +9,14 @@ export interface FieldViolation {
   description: string;
 }
 
+/**
+ * A caller's value as it appears in an error message: quoted and cut short,
+ * so a 16 MiB field does not come back twice in the answer (and the log).
+ */
+export function quoted(value: string, max = 64): string {
+  return value.length <= max ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
+}
+
 export abstract class DomainError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -40,7 +48,7 @@ export class NotFoundError extends DomainError {
     readonly id: string,
     readonly field?: string,
   ) {
-    super(`${kind} ${JSON.stringify(id)} not found`);
+    super(`${kind} ${quoted(id)} not found`);
   }
 }
 
@@ -51,7 +59,7 @@ export class AlreadyExistsError extends DomainError {
     readonly resourceName: string,
     readonly scope: string,
   ) {
-    super(`${kind} named ${JSON.stringify(resourceName)} already exists in ${scope}`);
+    super(`${kind} named ${quoted(resourceName)} already exists in ${scope}`);
   }
 }
 
@@ -74,7 +82,7 @@ export class ConflictError extends DomainError {
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`${kind} ${JSON.stringify(id)} ${reason}; read it again and retry`, options);
+    super(`${kind} ${quoted(id)} ${reason}; read it again and retry`, options);
   }
 }
 

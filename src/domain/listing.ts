@@ -1,4 +1,5 @@
 import { ValidationError } from './errors';
+import { quoted } from './validation';
 
 /** One clause of a list filter: `field = "value"` or `field:"prefix"`. */
 export interface FilterClause {
@@ -25,10 +26,10 @@ export function parseFilter(filter: string, allowed: readonly string[], field = 
     const m = clause.exec(filter);
     if (!m) {
       const rest = filter.slice(start).trim();
-      throw ValidationError.of(field, `cannot parse ${JSON.stringify(rest)}; use name = "x" or name:"prefix", joined by AND`);
+      throw ValidationError.of(field, `cannot parse ${quoted(rest)}; use name = "x" or name:"prefix", joined by AND`);
     }
     const name = m[1]!;
-    if (!allowed.includes(name)) throw ValidationError.of(field, `cannot filter on ${JSON.stringify(name)}; use one of ${allowed.join(', ')}`);
+    if (!allowed.includes(name)) throw ValidationError.of(field, `cannot filter on ${quoted(name)}; use one of ${allowed.join(', ')}`);
     const value = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4]!;
     clauses.push({ field: name, op: m[2] === '=' ? 'eq' : 'prefix', value });
   }

@@ -1,4 +1,4 @@
-import { Violations, checkDescription, checkId, checkLabels, checkName, checkPort, checkRange } from './validation';
+import { Violations, checkDescription, checkId, checkLabels, checkName, checkPort, checkRange, quoted } from './validation';
 
 export const VARIABLE_TYPES = [
   'int',
@@ -196,8 +196,8 @@ const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
 function checkVariables(v: Violations, field: string, variables: Variable[]): void {
   const seen = new Set<string>();
   variables.forEach((variable, i) => {
-    if (!PY_IDENTIFIER.test(variable.name)) v.add(`${field}[${i}].name`, `${JSON.stringify(variable.name)} is not a Python identifier`);
-    else if (seen.has(variable.name)) v.add(`${field}[${i}].name`, `${JSON.stringify(variable.name)} is declared twice`);
+    if (!PY_IDENTIFIER.test(variable.name)) v.add(`${field}[${i}].name`, `${quoted(variable.name)} is not a Python identifier`);
+    else if (seen.has(variable.name)) v.add(`${field}[${i}].name`, `${quoted(variable.name)} is declared twice`);
     seen.add(variable.name);
     if (!(VARIABLE_TYPES as readonly string[]).includes(variable.type)) v.add(`${field}[${i}].type`, 'is required');
   });
@@ -226,11 +226,11 @@ export function validateNode(input: NodeInput, prefix = 'node'): void {
     checkVariables(v, `${s}.checkpoint.output_variables`, src.outputVariables);
     if (src.outputVariables.length === 0) v.add(`${s}.checkpoint.output_variables`, 'declare at least one output variable');
     if (src.environmentImage !== '' && !IMAGE_REF.test(src.environmentImage))
-      v.add(`${s}.checkpoint.environment_image`, `${JSON.stringify(src.environmentImage)} is not an image reference`);
+      v.add(`${s}.checkpoint.environment_image`, `${quoted(src.environmentImage)} is not an image reference`);
   } else {
     const d = `${s}.docker`;
     if (src.image === '') v.add(`${d}.image`, 'is required');
-    else if (!IMAGE_REF.test(src.image)) v.add(`${d}.image`, `${JSON.stringify(src.image)} is not an image reference`);
+    else if (!IMAGE_REF.test(src.image)) v.add(`${d}.image`, `${quoted(src.image)} is not an image reference`);
     if (src.registrySecretId !== '') checkId(v, `${d}.registry_secret_id`, src.registrySecretId);
     checkPort(v, `${d}.endpoint.port`, src.endpoint.port);
     checkDuration(v, `${d}.endpoint.timeout`, src.endpoint.timeoutMs, 1, 3_600_000);

@@ -38,6 +38,17 @@ interface WorkerAnswer {
 }
 
 /**
+ * The size of a call's values as the caller's encoding carries them (close to
+ * their protobuf size): text by its UTF-8 bytes, not by its JSON escaping.
+ */
+function payloadSize(value: WireValue): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (value === null || typeof value !== 'object') return 8;
+  if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + payloadSize(v) + 1, 0);
+  return Object.entries(value).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + payloadSize(v) + 2, 0);
+}
+
+/**
  * Runs calls on checkpoint instances. An interpreter runs one call at a time,
  * so each healthy instance is a slot; calls beyond the free slots wait in a
  * bounded per-node queue, never in an unbounded pile.
@@ -141,8 +152,10 @@ export class CheckpointExecutor {
         outputs: src.outputVariables,
       }),
     );
-    if (body.length > this.options.maxBytes)
-      throw new QuotaExceededError(`the request is ${body.length} bytes; the limit is ${this.options.maxBytes} bytes`, 'request_size');
+    // The caller's request was held to the limit by its transport; this is the worker's JSON,
+    // which escaping may make larger, so it gets room for that and no more.
+    if (body.length > this.wireLimit())
+      throw new QuotaExceededError(`the request is ${body.length} bytes as JSON; the limit is ${this.options.maxBytes} bytes`, 'request_size');
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const exclude = new Set<string>();
@@ -163,8 +176,17 @@ export class CheckpointExecutor {
       } finally {
         this.release(nodeId, backend.instanceId);
       }
-      return this.outputsOf(nodeId, answer);
+      const outputs = this.outputsOf(nodeId, answer);
+      const size = payloadSize(outputs);
+      if (size > this.options.maxBytes)
+        throw new QuotaExceededError(`the response is ${size} bytes; the limit is ${this.options.maxBytes} bytes`, 'response_size');
+      return outputs;
     }
+  }
+
+  /** JSON escaping can make a value up to six times longer; the worker's messages may be that large. */
+  private wireLimit(): number {
+    return this.options.maxBytes * 6 + 65_536;
   }
 
   private outputsOf(nodeId: string, answer: { status: number; body: WorkerAnswer }): Record<string, WireValue> {
@@ -179,7 +201,7 @@ export class CheckpointExecutor {
   }
 
   private post(backend: RouteBackend, body: Buffer, signal: AbortSignal): Promise<{ status: number; body: WorkerAnswer }> {
-    const max = this.options.maxBytes;
+    const max = this.wireLimit();
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
@@ -195,7 +217,7 @@ export class CheckpointExecutor {
           const declared = Number(res.headers['content-length'] ?? NaN);
           if (declared > max) {
             res.destroy();
-            return reject(new QuotaExceededError(`the response is ${declared} bytes; the limit is ${max} bytes`, 'response_size'));
+            return reject(new QuotaExceededError(`the response is ${declared} bytes as JSON; the limit is ${this.options.maxBytes} bytes`, 'response_size'));
           }
           const chunks: Buffer[] = [];
           let size = 0;
@@ -203,7 +225,7 @@ export class CheckpointExecutor {
             size += c.length;
             if (size > max) {
               res.destroy();
-              reject(new QuotaExceededError(`the response is over the limit of ${max} bytes`, 'response_size'));
+              reject(new QuotaExceededError(`the response is over the limit of ${this.options.maxBytes} bytes`, 'response_size'));
             } else chunks.push(c);
           });
           res.on('end', () => {

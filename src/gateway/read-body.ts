@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { closeGently } from './gentle-close';
 import { QuotaExceededError } from '../domain/errors';
 
 /**
@@ -13,10 +14,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   if (declared > limit) throw tooLarge(declared, limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
+  // Leaving the loop early must not destroy the request: the caller still answers 413 on it.
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length;
     if (size > limit) {
-      // Stop reading but keep the socket: the caller answers 413 and then closes it.
       req.pause();
       throw tooLarge(size, limit);
     }
@@ -29,7 +30,7 @@ function tooLarge(size: number, limit: number): QuotaExceededError {
   return new QuotaExceededError(`the request body is ${size > limit ? `over ${limit}` : size} bytes; the limit is ${limit} bytes`, 'request_size');
 }
 
-/** After an answer to a request whose body was not read to its end, closes the connection. */
-export function closeAfter(req: IncomingMessage, res: import('node:http').ServerResponse): void {
-  res.once('finish', () => req.socket.destroy());
+/** After an answer to a request whose body was not read to its end, closes the connection gently. */
+export function closeAfter(_req: IncomingMessage, res: ServerResponse): void {
+  closeGently(res);
 }

@@ -7,6 +7,7 @@
  * connection alive.
  */
 
+import { closeGently } from '../gentle-close';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { errorJson, type Caller, type CallerListener } from './caller';
 import { encodeGrpcMessage } from './grpc-status';
@@ -75,7 +76,7 @@ export class Http1Caller implements Caller {
       res.destroy();
       return;
     }
-    if (!this.bodyEmpty && !this.req.complete) res.shouldKeepAlive = false;
+    if (!this.bodyEmpty && !this.req.complete) closeGently(res);
     if (this.grpc) {
       res.writeHead(200, {
         'content-type': 'application/grpc',

@@ -110,6 +110,11 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
       new ProxyCall(ctx, new Http1Caller(req, res)).start();
     },
   );
+  // An oversize upload that asks first (Expect: 100-continue) gets its 413 before sending.
+  http1Server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!(Number(req.headers['content-length'] ?? NaN) > ctx.maxBodyBytes)) res.writeContinue();
+    http1Server.emit('request', req, res);
+  });
   http1Server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     logger.debug({ err: err.code ?? err.message }, 'bad HTTP/1.1 request on the node API');
     if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
