@@ -210,6 +210,9 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     httpPort = await http.listen(config.host, config.httpPort);
     nodeApiPort = (await nodeApi.listen(config.nodeApiPort, config.host)).port;
   } catch (err) {
+    clearInterval(typedSync);
+    typedApis.close();
+    executor.close();
     await grpc.close(0);
     await http.close(0);
     await nodeApi.close();
