@@ -294,11 +294,16 @@ describe('aliases in front of checkpoint nodes (process runtime)', () => {
     assert.ok(aliasId, 'the alias exists');
     let x = 0;
     const load = steadyLoad(LOAD_WORKERS, () => executeAlias(x++));
-    await sleep(300);
-    const switchesStart = Date.now();
-    const lastSwitch = await switchBackAndForth(http, aliasId, nodes.a, nodes.b, 'b');
-    await sleep(SETTLE_MS + 1000);
-    await load.stop();
+    let switchesStart = 0;
+    let lastSwitch: Awaited<ReturnType<typeof switchBackAndForth>>;
+    try {
+      await sleep(300);
+      switchesStart = Date.now();
+      lastSwitch = await switchBackAndForth(http, aliasId, nodes.a, nodes.b, 'b');
+      await sleep(SETTLE_MS + 1000);
+    } finally {
+      await load.stop();
+    }
 
     const during = load.records.filter((r) => r.start >= switchesStart && r.start <= lastSwitch);
     const settled = load.records.filter((r) => r.start > lastSwitch + SETTLE_MS);
@@ -453,23 +458,31 @@ describe('aliases in front of Docker nodes (node API)', () => {
     assert.ok(oldA && onlyB);
 
     const load = steadyLoad(LOAD_WORKERS, () => whoami());
-    await sleep(300);
-    const patchedAt = Date.now();
-    const rolled = await rest(http, 'PATCH', `/v1/nodes/${nodes.a}`, { spec: { docker: { env: { V: '2' } } } });
-    assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
-    const generation = String(rolled.body.generation);
-    const switchesStart = Date.now();
-    // The last switch sends everything to web-a, the node rolling over.
-    const lastSwitch = await switchBackAndForth(http, aliasId, nodes.a, nodes.b, 'a');
-    const newA = await waitFor('web-a to run one healthy instance of the new generation', async () => {
-      const list = await instances(nodes.a);
-      return list.length === 1 && list[0].state === 'INSTANCE_STATE_HEALTHY' && String(list[0].generation) === generation && list[0].id !== oldA.id
-        ? list[0]
-        : undefined;
-    });
-    const rolledAt = Date.now();
-    await sleep(SETTLE_MS + 1000);
-    await load.stop();
+    let patchedAt = 0;
+    let switchesStart = 0;
+    let rolledAt = 0;
+    let lastSwitch: Awaited<ReturnType<typeof switchBackAndForth>>;
+    let newA: any;
+    try {
+      await sleep(300);
+      patchedAt = Date.now();
+      const rolled = await rest(http, 'PATCH', `/v1/nodes/${nodes.a}`, { spec: { docker: { env: { V: '2' } } } });
+      assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
+      const generation = String(rolled.body.generation);
+      switchesStart = Date.now();
+      // The last switch sends everything to web-a, the node rolling over.
+      lastSwitch = await switchBackAndForth(http, aliasId, nodes.a, nodes.b, 'a');
+      newA = await waitFor('web-a to run one healthy instance of the new generation', async () => {
+        const list = await instances(nodes.a);
+        return list.length === 1 && list[0].state === 'INSTANCE_STATE_HEALTHY' && String(list[0].generation) === generation && list[0].id !== oldA.id
+          ? list[0]
+          : undefined;
+      });
+      rolledAt = Date.now();
+      await sleep(SETTLE_MS + 1000);
+    } finally {
+      await load.stop();
+    }
 
     const nodeOf = new Map<string, string>([
       [oldA.id, 'web-a (old generation)'],

@@ -213,16 +213,20 @@ describe('Docker nodes on the real engine', () => {
         }
       }
     })();
-    await sleep(300);
-    await new Dockerode().getContainer(victim.runtimeId).kill();
-    const replaced = await waitFor('the killed instance to be healthy in a new container', async () => {
-      const list = await instances(nodes.web!);
-      const again = list.find((i) => i.id === victim.id);
-      return list.length === 2 && list.every((i) => i.state === 'INSTANCE_STATE_HEALTHY') && again && again.runtimeId !== victim.runtimeId ? again : undefined;
-    });
-    await sleep(300);
-    running = false;
-    await load;
+    let replaced: any;
+    try {
+      await sleep(300);
+      await new Dockerode().getContainer(victim.runtimeId).kill();
+      replaced = await waitFor('the killed instance to be healthy in a new container', async () => {
+        const list = await instances(nodes.web!);
+        const again = list.find((i) => i.id === victim.id);
+        return list.length === 2 && list.every((i) => i.state === 'INSTANCE_STATE_HEALTHY') && again && again.runtimeId !== victim.runtimeId ? again : undefined;
+      });
+      await sleep(300);
+    } finally {
+      running = false;
+      await load;
+    }
     assert.equal(replaced.restartCount, 1);
     assert.ok(calls > 20, `a steady stream of calls ran (${calls})`);
     assert.deepEqual(failures, [], `no call failed out of ${calls}`);
@@ -259,14 +263,19 @@ describe('Docker nodes on the real engine', () => {
         }
       }
     })();
-    const before = (await instances(web)).map((i) => i.id);
-    const rolled = await rest(http, 'PATCH', `/v1/nodes/${web}`, { spec: { docker: { env: { RELEASE: 'two' } } } });
-    assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
-    assert.equal(rolled.body.generation, '3');
-    const after = await settled(3, '3');
-    await sleep(300);
-    running = false;
-    await load;
+    let before: string[];
+    let after: any[];
+    try {
+      before = (await instances(web)).map((i) => i.id);
+      const rolled = await rest(http, 'PATCH', `/v1/nodes/${web}`, { spec: { docker: { env: { RELEASE: 'two' } } } });
+      assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
+      assert.equal(rolled.body.generation, '3');
+      after = await settled(3, '3');
+      await sleep(300);
+    } finally {
+      running = false;
+      await load;
+    }
     assert.equal(after.filter((i) => before.includes(i.id)).length, 0, 'every instance was replaced');
     assert.deepEqual(failures, [], `no call failed out of ${calls} during the rollout`);
     const info = await new Dockerode().getContainer(after[0].runtimeId).inspect();
@@ -399,12 +408,17 @@ describe('autoscaling on the real engine', () => {
         }
       }
     });
-    const peak = await waitFor('the node to scale up', async () => ((await healthyCount()) >= 3 ? healthyCount() : undefined), 45_000);
-    const up = (await rest(http, 'GET', `/v1/nodes/${nodeId}`)).body.status;
+    let peak: number;
+    let up: any;
+    try {
+      peak = await waitFor('the node to scale up', async () => ((await healthyCount()) >= 3 ? healthyCount() : undefined), 45_000);
+      up = (await rest(http, 'GET', `/v1/nodes/${nodeId}`)).body.status;
+    } finally {
+      running = false;
+      await Promise.all(callers);
+    }
     assert.match(up.lastScalingDecision, /scaled up [1-3] -> [2-4]: /);
     assert.ok(up.lastScalingTime);
-    running = false;
-    await Promise.all(callers);
     assert.deepEqual(failures, [], 'no call failed while scaling up');
     assert.ok(peak >= 3 && peak <= 4, `scaled to ${peak}`);
 
