@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CHECKPOINT_QUOTA } from './domain/checkpoint';
 
 export interface Config {
   host: string;
@@ -60,7 +61,7 @@ const OPTIONS = {
   python: { type: 'string', env: 'BERTH_PYTHON', default: 'python3', help: 'Python for checkpoint capture and process instances' },
   'capture-timeout-ms': { type: 'string', env: 'BERTH_CAPTURE_TIMEOUT_MS', default: '600000', help: 'time limit of a checkpoint capture' },
   'capture-memory-mb': { type: 'string', env: 'BERTH_CAPTURE_MEMORY_MB', default: '4096', help: 'memory limit of a checkpoint capture' },
-  'checkpoint-quota': { type: 'string', env: 'BERTH_CHECKPOINT_QUOTA', default: '10', help: 'pinned checkpoints per folder' },
+  'checkpoint-quota': { type: 'string', env: 'BERTH_CHECKPOINT_QUOTA', default: String(DEFAULT_CHECKPOINT_QUOTA), help: 'pinned checkpoints per folder' },
   'pull-images': { type: 'string', env: 'BERTH_PULL_IMAGES', default: 'true', help: 'pull images missing locally: true or false' },
   'system-image': { type: 'string', env: 'BERTH_SYSTEM_IMAGE', default: 'berth-python:latest', help: 'image of checkpoint instances under docker' },
   'execute-queue': { type: 'string', env: 'BERTH_EXECUTE_QUEUE', default: '64', help: 'calls that may wait per checkpoint node' },

@@ -5,6 +5,8 @@ import { enumFrom, enumTo, invert } from './common.mapper';
 
 const ACCESS: Record<number, AliasAccess> = { [AccessProto.ALIAS_ACCESS_PRIVATE]: 'private', [AccessProto.ALIAS_ACCESS_PUBLIC]: 'public' };
 
+const ACCESS_NUMBERS = invert(ACCESS);
+
 export function aliasToProto(a: Alias): AliasProto {
   return {
     id: a.id,
@@ -13,7 +15,7 @@ export function aliasToProto(a: Alias): AliasProto {
     description: a.description,
     targets: a.targets.map((t) => ({ nodeId: t.nodeId, weight: t.weight })),
     metadata: a.metadata,
-    access: enumTo(a.access, invert(ACCESS)),
+    access: enumTo(a.access, ACCESS_NUMBERS),
     createTime: a.createTime,
     updateTime: a.updateTime,
     etag: etagOf(a.version),

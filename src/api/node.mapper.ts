@@ -56,12 +56,19 @@ const INSTANCE_STATES: Record<number, InstanceState> = {
   [InstanceStateProto.INSTANCE_STATE_DELETING]: 'deleting',
 };
 
+// Domain value → enum number, built once rather than on every mapping.
+const VARIABLE_TYPE_NUMBERS = invert(VARIABLE_TYPES);
+const ENDPOINT_TYPE_NUMBERS = invert(ENDPOINT_TYPES);
+const HEALTH_TYPE_NUMBERS = invert(HEALTH_TYPES);
+const NODE_STATE_NUMBERS = invert(NODE_STATES);
+const INSTANCE_STATE_NUMBERS = invert(INSTANCE_STATES);
+
 function variablesFrom(list: VariableProto[], field: string): Variable[] {
   return list.map((v, i) => ({ name: v.name, type: enumFrom(v.type, VARIABLE_TYPES, `${field}[${i}].type`)! }));
 }
 
 function variablesTo(list: Variable[]): VariableProto[] {
-  return list.map((v) => ({ name: v.name, type: enumTo(v.type, invert(VARIABLE_TYPES)) }));
+  return list.map((v) => ({ name: v.name, type: enumTo(v.type, VARIABLE_TYPE_NUMBERS) }));
 }
 
 /** proto spec → domain spec; zero values stay zero so that domain defaults fill them. */
@@ -147,7 +154,7 @@ export function nodeSpecToProto(s: NodeSpec): NodeSpecProto {
       image: src.image,
       registrySecretId: src.registrySecretId,
       endpoint: {
-        type: enumTo(src.endpoint.type, invert(ENDPOINT_TYPES)),
+        type: enumTo(src.endpoint.type, ENDPOINT_TYPE_NUMBERS),
         port: src.endpoint.port,
         timeout: msToDuration(src.endpoint.timeoutMs),
         idleTimeout: msToDuration(src.endpoint.idleTimeoutMs),
@@ -157,7 +164,7 @@ export function nodeSpecToProto(s: NodeSpec): NodeSpecProto {
       args: src.args,
       telemetry: src.telemetry ? { ...src.telemetry } : undefined,
       healthCheck: {
-        type: enumTo(hc.type, invert(HEALTH_TYPES)),
+        type: enumTo(hc.type, HEALTH_TYPE_NUMBERS),
         port: hc.port,
         path: hc.path,
         grpcService: hc.grpcService,
@@ -173,7 +180,7 @@ export function nodeSpecToProto(s: NodeSpec): NodeSpecProto {
 
 export function nodeStatusToProto(s: NodeStatus): NodeStatusProto {
   return {
-    state: enumTo(s.state, invert(NODE_STATES)),
+    state: enumTo(s.state, NODE_STATE_NUMBERS),
     reason: s.reason,
     instanceCounts: { ...s.instanceCounts },
     desiredInstances: s.desiredInstances,
@@ -210,7 +217,7 @@ export function instanceToProto(i: InstanceEntity): InstanceProto {
     id: i.id,
     nodeId: i.nodeId,
     folderId: i.folderId,
-    state: enumTo(i.state, invert(INSTANCE_STATES)),
+    state: enumTo(i.state, INSTANCE_STATE_NUMBERS),
     reason: i.reason,
     runtimeId: i.runtimeId,
     address: i.address,
@@ -223,4 +230,3 @@ export function instanceToProto(i: InstanceEntity): InstanceProto {
   };
 }
 
-export { NODE_STATES };

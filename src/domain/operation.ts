@@ -35,6 +35,3 @@ export interface Operation {
   version: number;
 }
 
-export function isDone(op: Operation): boolean {
-  return op.result.kind !== 'pending';
-}
