@@ -36,16 +36,17 @@ export class RoutingTableResolver implements NodeApiResolver {
     return value;
   }
 
-  private target(nodeId: string): ResolvedTarget | undefined {
+  /** The routing table's entry itself: it has every field of a ResolvedTarget, so a call copies nothing. */
+  private target(nodeId: string, folderId?: string): ResolvedTarget | undefined {
     const route = this.routing.get(nodeId);
-    if (!route || route.kind !== 'docker') return undefined;
-    return { nodeId, endpointType: route.endpointType, timeoutMs: route.timeoutMs, idleTimeoutMs: route.idleTimeoutMs, backends: route.backends };
+    if (!route || route.kind !== 'docker' || (folderId && route.folderId !== folderId)) return undefined;
+    return route;
   }
 
   resolve(route: NodeApiRoute): ResolvedTarget | Promise<ResolvedTarget> {
     if (route.nodeId) {
-      const hit = this.target(route.nodeId);
-      if (hit && (!route.folderId || this.routing.get(route.nodeId)?.folderId === route.folderId)) return hit;
+      const hit = this.target(route.nodeId, route.folderId);
+      if (hit) return hit;
       return this.resolveNode(route.nodeId, route.folderId);
     }
     if (route.aliasName) {
