@@ -110,7 +110,9 @@ export class Nodes {
     const where = { ...whereOf(clauses.filter((c) => c !== stateClause), FILTER_COLUMNS), folderId };
     if (stateClause) {
       const wanted = stateClause.value.toLowerCase();
-      const statuses = await em.find(NodeStatusEntity, {}, { fields: ['nodeId', 'status'] });
+      // Only this folder's statuses: the state lives in the status row, not in the node row.
+      const ids = (await em.find(NodeEntity, { folderId }, { fields: ['id'] })).map((n) => n.id);
+      const statuses = await em.find(NodeStatusEntity, { nodeId: { $in: ids } }, { fields: ['nodeId', 'status'] });
       (where as Record<string, unknown>).id = { $in: statuses.filter((s) => s.status.state === wanted).map((s) => s.nodeId) };
     }
     const result = await listPage(em, NodeEntity, where, page, `nodes|${folderId}|${filter}`);

@@ -67,6 +67,15 @@ for (const db of DATABASES) {
       const reasoned = await rest(h, 'GET', `/v1/nodes/${nodeId}`);
       assert.equal(reasoned.body.status.state, 'NODE_STATE_UNHEALTHY');
       assert.match(reasoned.body.status.reason, /Docker nodes need a Docker engine/);
+      const byState = async (state: string) =>
+        (await rest(h, 'GET', `/v1/nodes?folder_id=${folderId}&filter=${encodeURIComponent(`state = ${state}`)}`)).body.nodes.map((n: any) => n.id);
+      assert.deepEqual(await byState('UNHEALTHY'), [nodeId]);
+      assert.deepEqual(await byState('HEALTHY'), []);
+      assert.deepEqual(
+        (await rest(h, 'GET', `/v1/nodes?folder_id=default&filter=${encodeURIComponent('state = UNHEALTHY')}`)).body.nodes,
+        [],
+        'the state filter stays within the folder',
+      );
       assert.equal(node.body.spec.docker.image, 'berth-test-http:latest');
       assert.deepEqual(node.body.spec.docker.env, { MODE: 'fast' });
       assert.deepEqual(node.body.spec.instanceRange, { min: 2, max: 4 });
