@@ -8,8 +8,8 @@ import { NodeServiceService } from '../../gen/berth/v1/node_service';
 import { OperationServiceService } from '../../gen/berth/v1/operation_service';
 import { MethodTable, type ServiceHandlers } from '../../src/api/adapter';
 import { BERTH_SERVICES, descriptors } from '../../src/api/descriptors';
-import { compileTemplate, matchTemplate } from '../../src/gateway/path-template';
-import { buildRoutes, findRoute } from '../../src/gateway/transcoder';
+import { compileTemplate, matchTemplate } from '../../src/api/rest/path-template';
+import { buildRoutes, findRoute } from '../../src/api/rest/transcoder';
 
 describe('compileTemplate', () => {
   const cases: Array<[source: string, variables: string[], literals: number, verb: string]> = [

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closeGently } from './gentle-close';
-import { QuotaExceededError } from '../domain/errors';
+import { closeGently } from '../../gateway/gentle-close';
+import { QuotaExceededError } from '../../domain/errors';
 
 /**
  * Reads a request body up to `limit` bytes. A declared length over the limit

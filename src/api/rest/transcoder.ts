@@ -12,9 +12,9 @@ import {
   type Message,
   type Registry,
 } from '@bufbuild/protobuf';
-import { invoke, type BoundMethod, type CallContext, type MethodTable } from '../api/adapter';
-import { StatusError, toStatusError } from '../api/status';
-import { ValidationError, type FieldViolation } from '../domain/errors';
+import { invoke, type BoundMethod, type CallContext, type MethodTable } from '../adapter';
+import { StatusError, toStatusError } from '../status';
+import { ValidationError, type FieldViolation } from '../../domain/errors';
 import { compileTemplate, matchTemplate, type PathTemplate } from './path-template';
 
 /** One HTTP binding of a gRPC method, read from its google.api.http option. */

@@ -1,10 +1,10 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
-import { requestIdOf, type CallContext } from '../api/adapter';
-import { httpStatusOf, toStatusError, type StatusError } from '../api/status';
-import { QuotaExceededError, ValidationError } from '../domain/errors';
-import type { Logger } from '../logger';
+import { requestIdOf, type CallContext } from '../adapter';
+import { httpStatusOf, toStatusError, type StatusError } from '../status';
+import { QuotaExceededError, ValidationError } from '../../domain/errors';
+import type { Logger } from '../../logger';
 import { closeAfter, readBody } from './read-body';
 import { findRoute, requestJson, transcode, type Route } from './transcoder';
 

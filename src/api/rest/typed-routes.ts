@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonValue, Registry } from '@bufbuild/protobuf';
-import { nodeOpenApi } from '../api/node-openapi';
-import type { TypedNode } from '../api/node-typed-api';
-import { httpStatusOf, toStatusError } from '../api/status';
-import { ValidationError } from '../domain/errors';
-import { nodeProtoSource, type WireValue } from '../domain/variables';
-import type { Logger } from '../logger';
+import { nodeOpenApi } from '../node-openapi';
+import type { TypedNode } from '../node-typed-api';
+import { httpStatusOf, toStatusError } from '../status';
+import { ValidationError } from '../../domain/errors';
+import { nodeProtoSource, type WireValue } from '../../domain/variables';
+import type { Logger } from '../../logger';
 import { errorJson, sendJson, type ExtraHandler } from './http-server';
 import { closeAfter, readBody } from './read-body';
 
