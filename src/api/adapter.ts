@@ -8,7 +8,10 @@ import {
   type sendUnaryData,
   status as Code,
 } from '@grpc/grpc-js';
+import type { DescMessage } from '@bufbuild/protobuf';
 import type { Logger } from '../logger';
+import { descriptors } from './descriptors';
+import { MalformedRequest, checkRequestText, withSafeDeserializers } from './request-checks';
 import { StatusError, toServiceError, toStatusError } from './status';
 
 /** What a handler gets besides its request. */
@@ -32,7 +35,17 @@ export interface BoundMethod {
   /** `/package.Service/Method` */
   path: string;
   definition: MethodDefinition<unknown, unknown>;
+  /** The request message's descriptor: requests are checked and located against it. */
+  input: DescMessage;
   handler: UnaryHandler<unknown, unknown>;
+}
+
+/** The descriptor of a method's request message, from its gRPC path. */
+export function inputOf(path: string): DescMessage {
+  const [, service, method] = /^\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
+  const desc = service ? descriptors().registry.getService(service)?.methods.find((m) => m.name === method)?.input : undefined;
+  if (!desc) throw new Error(`no descriptor for ${path} in gen/berth.binpb`);
+  return desc;
 }
 
 /**
@@ -47,7 +60,7 @@ export class MethodTable {
       const def = definition[key] as MethodDefinition<unknown, unknown>;
       const handler = (handlers as Record<string, UnaryHandler<unknown, unknown>>)[key];
       if (!handler) throw new Error(`no handler for ${def.path}`);
-      this.byPath.set(def.path, { path: def.path, definition: def, handler });
+      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler });
     }
     return this;
   }
@@ -58,21 +71,44 @@ export class MethodTable {
 }
 
 /**
- * The single chokepoint for errors: runs a handler, turns what it throws into
- * a StatusError, and logs an unexpected error once, with the request id.
+ * The single chokepoint for errors: runs one call of any entry point (a gRPC
+ * method, a REST route from body reading to encoding, a typed route), turns
+ * what it throws into a StatusError, and logs an unexpected error once, with
+ * its stack and the request id (the context's logger carries it).
  */
-export async function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
+export async function guard<T>(label: string, ctx: CallContext, run: () => Promise<T>): Promise<T> {
   const started = process.hrtime.bigint();
   try {
-    const response = await method.handler(request, ctx);
-    ctx.log.debug({ method: method.path, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'call ok');
+    const response = await run();
+    ctx.log.debug({ method: label, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'call ok');
     return response;
   } catch (err) {
     const status = toStatusError(err);
-    if (status.code === Code.INTERNAL && !(err instanceof StatusError)) ctx.log.error({ err, method: method.path }, 'call failed');
-    else ctx.log.info({ method: method.path, code: Code[status.code], message: status.message }, 'call refused');
+    if (status.code === Code.INTERNAL && !(err instanceof StatusError)) ctx.log.error({ err, method: label }, 'call failed');
+    else ctx.log.info({ method: label, code: Code[status.code], message: status.message }, 'call refused');
     throw status;
   }
+}
+
+/**
+ * Runs a method's handler on a decoded request, after the checks every
+ * request gets: decodable, every string valid text, the shared field limits.
+ * Callers run it inside {@link guard}.
+ */
+export function runMethod(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
+  if (request instanceof MalformedRequest) throw request.error;
+  checkRequestText(method.input, request);
+  return method.handler(request, ctx);
+}
+
+/** One gRPC call of a method, through {@link guard}. */
+export function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
+  return guard(method.path, ctx, () => runMethod(method, request, ctx));
+}
+
+/** A service definition for the server: requests that cannot be decoded reach the adapter. */
+export function serverDefinition(definition: ServiceDefinition): ServiceDefinition {
+  return withSafeDeserializers(definition, inputOf);
 }
 
 export function requestIdOf(value: string | undefined): string {

@@ -5,6 +5,7 @@ import { checkpointToProto } from './checkpoint.mapper';
 import { required } from './common.mapper';
 import { codeCellsOf } from '../checkpoint/notebook';
 import type { Nodes } from '../control/nodes';
+import { validateCellSources, validateNotebookSize } from '../domain/checkpoint';
 import { ValidationError } from '../domain/errors';
 import { operationView } from './operation-view';
 
@@ -13,8 +14,14 @@ export function checkpointService(checkpoints: Checkpoints, nodes: Nodes): Servi
     async createCheckpoint(req) {
       let cells: string[];
       if (req.notebook !== undefined && req.cells !== undefined) throw ValidationError.of('source', 'give notebook or cells, not both');
-      if (req.notebook !== undefined) cells = codeCellsOf(req.notebook);
-      else if (req.cells !== undefined) cells = req.cells.cells;
+      if (req.notebook !== undefined) {
+        validateNotebookSize(req.notebook);
+        cells = codeCellsOf(req.notebook);
+        validateCellSources(cells, 'notebook');
+      } else if (req.cells !== undefined) {
+        cells = req.cells.cells;
+        validateCellSources(cells);
+      }
       else throw ValidationError.of('source', 'give the notebook (.ipynb JSON) or its cells');
       const op = await checkpoints.create({
         folderId: required(req.folderId, 'folder_id'),

@@ -1,8 +1,22 @@
 import type { Duration } from '../../gen/google/protobuf/duration';
 import { ValidationError } from '../domain/errors';
+import { LIMITS } from '../domain/limits';
 
-export function durationToMs(d: Duration | undefined): number {
+/**
+ * A Duration in milliseconds. With `field`, a Duration outside what
+ * google.protobuf.Duration allows (±10,000 years, nanos within a second and of
+ * the seconds' sign) is INVALID_ARGUMENT naming the field, not a number the
+ * rest of Berth would have to survive.
+ */
+export function durationToMs(d: Duration | undefined, field?: string): number {
   if (!d) return 0;
+  if (field !== undefined) {
+    const { seconds, nanos } = d;
+    if (!Number.isSafeInteger(seconds) || Math.abs(seconds) > LIMITS.durationSecondsMax)
+      throw ValidationError.of(field, `is ${seconds} seconds; at most ${LIMITS.durationSecondsMax}`);
+    if (!Number.isInteger(nanos) || Math.abs(nanos) > 999_999_999 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0))
+      throw ValidationError.of(field, `has nanos ${nanos}; nanos are within one second and of the sign of the seconds`);
+  }
   return d.seconds * 1000 + Math.round(d.nanos / 1e6);
 }
 

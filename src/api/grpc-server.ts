@@ -1,7 +1,7 @@
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../logger';
-import { grpcImplementation, type MethodTable } from './adapter';
+import { grpcImplementation, serverDefinition, type MethodTable } from './adapter';
 
 export interface GrpcServerOptions {
   /** Largest request and response, in bytes. */
@@ -27,7 +27,7 @@ export function createGrpcServer(table: MethodTable, services: ServiceDefinition
     'grpc.max_send_message_length': options.maxMessageBytes,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  for (const definition of services) server.addService(definition, grpcImplementation(table, definition, log));
+  for (const definition of services) server.addService(serverDefinition(definition), grpcImplementation(table, definition, log));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   return {

@@ -24,9 +24,11 @@ import { ReflectionService } from '@grpc/reflection';
 import type { CheckpointSource, Variable } from '../domain/node';
 import { nodeApiNames, nodeProtoSource, protoTypeOf, type WireValue } from '../domain/variables';
 import type { Logger } from '../logger';
-import { requestIdOf } from './adapter';
+import { ValidationError } from '../domain/errors';
+import { guard, requestIdOf, type CallContext } from './adapter';
 import { descriptors } from './descriptors';
-import { toServiceError, toStatusError } from './status';
+import { MalformedRequest } from './request-checks';
+import { toServiceError, type StatusError } from './status';
 
 /** A checkpoint node as far as its generated API is concerned. */
 export interface TypedNode {
@@ -156,7 +158,14 @@ export class TypedApis {
         requestStream: false,
         responseStream: false,
         requestSerialize: (m: Message) => Buffer.from(toBinary(input, m)),
-        requestDeserialize: (b: Buffer) => fromBinary(input, b),
+        // Never throws (grpc-js would answer INTERNAL): a bad request reaches the adapter and is refused there.
+        requestDeserialize: (b: Buffer) => {
+          try {
+            return fromBinary(input, b);
+          } catch (err) {
+            return new MalformedRequest(ValidationError.of('request', `is not a valid ${input.typeName} in protobuf binary form: ${(err as Error).message}`));
+          }
+        },
         responseSerialize: (m: Message) => Buffer.from(toBinary(output, m)),
         responseDeserialize: (b: Buffer) => fromBinary(output, b),
         originalName: 'execute',
@@ -167,20 +176,15 @@ export class TypedApis {
         const requestId = requestIdOf(call.metadata.get('x-request-id')[0] as string | undefined);
         const controller = new AbortController();
         call.on('cancelled', () => controller.abort());
-        const json = toJson(input, call.request as Message, { useProtoFieldName: true, alwaysEmitImplicit: true, registry: base }) as Record<string, unknown>;
-        this.execute(node.id, json, controller.signal).then(
-          (outputs) => {
-            try {
-              callback(null, fromJson(output, outputs as JsonValue, { ignoreUnknownFields: true, registry: base }));
-            } catch (err) {
-              callback(toServiceError(toStatusError(err)));
-            }
-          },
-          (err: unknown) => {
-            const status = toStatusError(err);
-            if (status.code === 13) this.log.error({ err, requestId, nodeId: node.id }, 'typed call failed');
-            callback(toServiceError(status));
-          },
+        const ctx: CallContext = { requestId, log: this.log.child({ requestId, nodeId: node.id }), signal: controller.signal, headers: {} };
+        guard(path, ctx, async () => {
+          if (call.request instanceof MalformedRequest) throw call.request.error;
+          const json = toJson(input, call.request as Message, { useProtoFieldName: true, alwaysEmitImplicit: true, registry: base }) as Record<string, unknown>;
+          const outputs = await this.execute(node.id, json, controller.signal);
+          return fromJson(output, outputs as JsonValue, { ignoreUnknownFields: true, registry: base });
+        }).then(
+          (response) => callback(null, response),
+          (err: StatusError) => callback(toServiceError(err)),
         );
       },
     };

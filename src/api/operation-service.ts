@@ -1,3 +1,4 @@
+import { ValidationError } from '../domain/errors';
 import { OperationServiceService } from '../../gen/berth/v1/operation_service';
 import type { Nodes } from '../control/nodes';
 import type { Operations } from '../control/operations';
@@ -18,7 +19,8 @@ export function operationService(operations: Operations, nodes: Nodes, checkpoin
       return { operations: await Promise.all(page.items.map((op) => operationView(op, nodes, checkpoints))), nextPageToken: page.nextPageToken };
     },
     async waitOperation(req, ctx) {
-      const timeoutMs = req.timeout ? durationToMs(req.timeout) : DEFAULT_WAIT_MS;
+      const timeoutMs = req.timeout ? durationToMs(req.timeout, 'timeout') : DEFAULT_WAIT_MS;
+      if (timeoutMs < 0) throw ValidationError.of('timeout', `is ${timeoutMs / 1000}s; a wait cannot be negative`);
       return operationView(await operations.wait(required(req.operationId, 'operation_id'), timeoutMs, ctx.signal), nodes, checkpoints);
     },
     async cancelOperation(req) {

@@ -89,27 +89,37 @@ export function toServiceError(err: StatusError): Partial<ServiceError> {
   return { code: err.code, details: err.message, metadata };
 }
 
-/** gRPC code → HTTP status, as grpc-gateway does, with 412 for FAILED_PRECONDITION. */
+/**
+ * gRPC code → HTTP status, as grpc-gateway maps them, with 412 for
+ * FAILED_PRECONDITION. The one table for every HTTP answer Berth gives: the
+ * REST control plane, the typed routes and the node API.
+ */
+const HTTP_STATUS: Record<number, number> = {
+  [Code.OK]: 200,
+  [Code.CANCELLED]: 499,
+  [Code.UNKNOWN]: 500,
+  [Code.INVALID_ARGUMENT]: 400,
+  [Code.DEADLINE_EXCEEDED]: 504,
+  [Code.NOT_FOUND]: 404,
+  [Code.ALREADY_EXISTS]: 409,
+  [Code.PERMISSION_DENIED]: 403,
+  [Code.RESOURCE_EXHAUSTED]: 429,
+  [Code.FAILED_PRECONDITION]: 412,
+  [Code.ABORTED]: 409,
+  [Code.OUT_OF_RANGE]: 400,
+  [Code.UNIMPLEMENTED]: 501,
+  [Code.INTERNAL]: 500,
+  [Code.UNAVAILABLE]: 503,
+  [Code.DATA_LOSS]: 500,
+  [Code.UNAUTHENTICATED]: 401,
+};
+
+/** The HTTP status of a gRPC code (500 for a number that is not one). */
+export function httpStatusForCode(code: number): number {
+  return HTTP_STATUS[code] ?? 500;
+}
+
+/** The HTTP status of a refusal: its own when it has a more precise one (413), else its code's. */
 export function httpStatusOf(err: StatusError): number {
-  if (err.httpStatus) return err.httpStatus;
-  const table: Record<number, number> = {
-    [Code.OK]: 200,
-    [Code.CANCELLED]: 499,
-    [Code.UNKNOWN]: 500,
-    [Code.INVALID_ARGUMENT]: 400,
-    [Code.DEADLINE_EXCEEDED]: 504,
-    [Code.NOT_FOUND]: 404,
-    [Code.ALREADY_EXISTS]: 409,
-    [Code.PERMISSION_DENIED]: 403,
-    [Code.RESOURCE_EXHAUSTED]: 429,
-    [Code.FAILED_PRECONDITION]: 412,
-    [Code.ABORTED]: 409,
-    [Code.OUT_OF_RANGE]: 400,
-    [Code.UNIMPLEMENTED]: 501,
-    [Code.INTERNAL]: 500,
-    [Code.UNAVAILABLE]: 503,
-    [Code.DATA_LOSS]: 500,
-    [Code.UNAUTHENTICATED]: 401,
-  };
-  return table[err.code] ?? 500;
+  return err.httpStatus ?? httpStatusForCode(err.code);
 }

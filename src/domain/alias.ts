@@ -1,3 +1,4 @@
+import { LIMITS } from './limits';
 import { Violations, checkDescription, checkId, checkName } from './validation';
 
 export interface AliasTarget {
@@ -45,10 +46,11 @@ export function validateAlias(input: AliasInput, prefix = 'alias'): void {
   });
   if (input.targets.length > 0 && sum !== 100) v.add(`${field}`, `weights sum to ${sum}; they must sum to 100`);
   const keys = Object.keys(input.metadata);
-  if (keys.length > 64) v.add(`${prefix}.metadata`, `has ${keys.length} entries; at most 64`);
-  for (const key of keys) {
-    if (key.length === 0 || key.length > 63) v.add(`${prefix}.metadata.${key}`, 'keys are 1-63 characters');
-    if (input.metadata[key]!.length > 1024) v.add(`${prefix}.metadata.${key}`, 'values are at most 1024 characters');
+  if (keys.length > LIMITS.metadataEntries) v.add(`${prefix}.metadata`, `has ${keys.length} entries; at most ${LIMITS.metadataEntries}`);
+  for (const key of keys.slice(0, LIMITS.metadataEntries)) {
+    const at = `${prefix}.metadata.${key.slice(0, 64)}`;
+    if (key.length === 0 || key.length > LIMITS.metadataKeyChars) v.add(at, `keys are 1-${LIMITS.metadataKeyChars} characters`);
+    if (input.metadata[key]!.length > LIMITS.metadataValueChars) v.add(at, `values are at most ${LIMITS.metadataValueChars} characters`);
   }
   v.throwIfAny();
 }

@@ -1,4 +1,5 @@
 import { ValidationError } from './errors';
+import { LIMITS } from './limits';
 import { quoted } from './validation';
 
 /** One clause of a list filter: `field = "value"` or `field:"prefix"`. */
@@ -12,6 +13,17 @@ export interface FilterClause {
 const CLAUSE = /\s*([a-z_]+)\s*(=|:)\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_.-]+))(?:\s*$|\s+AND\s+(?=\S))/;
 
 /**
+ * Fields whose values are not free text, by filter field name: a value
+ * outside the list is refused here rather than compared (PostgreSQL refuses
+ * `done = 'maybe'` on a boolean column, SQLite quietly matches nothing).
+ * Boolean fields take only `=`: a prefix of a boolean means nothing.
+ */
+const FILTER_VALUES: Record<string, { values: readonly string[]; prefix: boolean }> = {
+  done: { values: ['true', 'false'], prefix: false },
+  kind: { values: ['docker', 'checkpoint'], prefix: true },
+};
+
+/**
  * Parses the small filter language of List methods: clauses joined by AND.
  * Only the given fields may be used, so that a typo is an error rather than
  * an empty page. Clauses are read one after the other, so that a quoted value
@@ -19,6 +31,7 @@ const CLAUSE = /\s*([a-z_]+)\s*(=|:)\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_.-]+))
  */
 export function parseFilter(filter: string, allowed: readonly string[], field = 'filter'): FilterClause[] {
   if (filter.trim() === '') return [];
+  if (filter.length > LIMITS.filterChars) throw ValidationError.of(field, `is ${filter.length} characters long; at most ${LIMITS.filterChars}`);
   const clauses: FilterClause[] = [];
   const clause = new RegExp(CLAUSE.source, 'y');
   while (clause.lastIndex < filter.length) {
@@ -31,6 +44,10 @@ export function parseFilter(filter: string, allowed: readonly string[], field = 
     const name = m[1]!;
     if (!allowed.includes(name)) throw ValidationError.of(field, `cannot filter on ${quoted(name)}; use one of ${allowed.join(', ')}`);
     const value = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4]!;
+    const typed = FILTER_VALUES[name];
+    if (typed && m[2] === ':' && !typed.prefix) throw ValidationError.of(field, `${name} takes only "=" (${name} = ${typed.values.join(' or ')})`);
+    if (typed && m[2] === '=' && !typed.values.includes(value))
+      throw ValidationError.of(field, `${name} = ${quoted(value)}: ${name} is one of ${typed.values.join(', ')}`);
     clauses.push({ field: name, op: m[2] === '=' ? 'eq' : 'prefix', value });
   }
   return clauses;
@@ -66,6 +83,7 @@ export function encodePageToken(after: string, query: string): string {
 
 export function decodePageToken(token: string, query: string, field = 'page_token'): string | undefined {
   if (token === '') return undefined;
+  if (token.length > LIMITS.pageTokenChars || !/^[A-Za-z0-9_-]+$/.test(token)) throw ValidationError.of(field, 'is not a token returned by this method');
   let cursor: unknown;
   try {
     cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
@@ -73,7 +91,8 @@ export function decodePageToken(token: string, query: string, field = 'page_toke
     throw ValidationError.of(field, 'is not a token returned by this method');
   }
   const c = cursor as Partial<PageCursor> | null;
-  if (typeof c?.after !== 'string' || typeof c.query !== 'string') throw ValidationError.of(field, 'is not a token returned by this method');
+  // The cursor is an id Berth made; a hand-made token must not carry anything else into a query.
+  if (typeof c?.after !== 'string' || typeof c.query !== 'string' || !/^[a-z0-9-]{1,64}$/.test(c.after)) throw ValidationError.of(field, 'is not a token returned by this method');
   if (c.query !== query) throw ValidationError.of(field, 'was made for a different folder or filter');
   return c.after;
 }

@@ -1,4 +1,5 @@
-import { Violations, checkDescription, checkId, checkLabels, checkName, checkPort, checkRange, quoted } from './validation';
+import { LIMITS } from './limits';
+import { Violations, checkBytes, checkDescription, checkId, checkLabels, checkLength, checkName, checkPort, checkRange, quoted } from './validation';
 
 export const VARIABLE_TYPES = [
   'int',
@@ -195,12 +196,38 @@ const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
 
 function checkVariables(v: Violations, field: string, variables: Variable[]): void {
   const seen = new Set<string>();
-  variables.forEach((variable, i) => {
-    if (!PY_IDENTIFIER.test(variable.name)) v.add(`${field}[${i}].name`, `${quoted(variable.name)} is not a Python identifier`);
+  if (variables.length > LIMITS.variables) v.add(field, `declares ${variables.length} variables; at most ${LIMITS.variables}`);
+  variables.slice(0, LIMITS.variables).forEach((variable, i) => {
+    if (variable.name.length > LIMITS.variableNameChars) v.add(`${field}[${i}].name`, `is ${variable.name.length} characters long; at most ${LIMITS.variableNameChars}`);
+    else if (!PY_IDENTIFIER.test(variable.name)) v.add(`${field}[${i}].name`, `${quoted(variable.name)} is not a Python identifier`);
     else if (seen.has(variable.name)) v.add(`${field}[${i}].name`, `${quoted(variable.name)} is declared twice`);
     seen.add(variable.name);
     if (!(VARIABLE_TYPES as readonly string[]).includes(variable.type)) v.add(`${field}[${i}].type`, 'is required');
   });
+}
+
+/**
+ * The environment of a Docker node: names the runtime accepts, and sizes that
+ * keep the stored node (and every list of its folder) small.
+ */
+function checkEnv(v: Violations, field: string, env: Record<string, string>): void {
+  const keys = Object.keys(env);
+  if (keys.length > LIMITS.envEntries) v.add(field, `has ${keys.length} variables; at most ${LIMITS.envEntries}`);
+  let total = 0;
+  for (const key of keys.slice(0, LIMITS.envEntries)) {
+    if (key.length > LIMITS.envNameChars) v.add(`${field}.${key.slice(0, 64)}`, `the name is ${key.length} characters long; at most ${LIMITS.envNameChars}`);
+    else if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) v.add(`${field}.${key}`, 'is not a valid environment variable name');
+    total += Buffer.byteLength(key) + checkBytes(v, `${field}.${key.slice(0, 64)}`, env[key]!, LIMITS.envValueBytes);
+  }
+  if (total > LIMITS.envTotalBytes) v.add(field, `is ${total} bytes of names and values; at most ${LIMITS.envTotalBytes}`);
+}
+
+/** A command or args list: entries and bytes bounded. */
+function checkArgv(v: Violations, field: string, argv: string[]): number {
+  if (argv.length > LIMITS.argvEntries) v.add(field, `has ${argv.length} entries; at most ${LIMITS.argvEntries}`);
+  let total = 0;
+  argv.slice(0, LIMITS.argvEntries).forEach((arg, i) => (total += checkBytes(v, `${field}[${i}]`, arg, LIMITS.argvEntryBytes)));
+  return total;
 }
 
 function checkDuration(v: Violations, field: string, ms: number, minMs: number, maxMs: number): void {
@@ -225,20 +252,24 @@ export function validateNode(input: NodeInput, prefix = 'node'): void {
     checkVariables(v, `${s}.checkpoint.input_variables`, src.inputVariables);
     checkVariables(v, `${s}.checkpoint.output_variables`, src.outputVariables);
     if (src.outputVariables.length === 0) v.add(`${s}.checkpoint.output_variables`, 'declare at least one output variable');
-    if (src.environmentImage !== '' && !IMAGE_REF.test(src.environmentImage))
+    if (src.environmentImage.length > LIMITS.imageRefChars) checkLength(v, `${s}.checkpoint.environment_image`, src.environmentImage, LIMITS.imageRefChars);
+    else if (src.environmentImage !== '' && !IMAGE_REF.test(src.environmentImage))
       v.add(`${s}.checkpoint.environment_image`, `${quoted(src.environmentImage)} is not an image reference`);
   } else {
     const d = `${s}.docker`;
     if (src.image === '') v.add(`${d}.image`, 'is required');
+    else if (src.image.length > LIMITS.imageRefChars) checkLength(v, `${d}.image`, src.image, LIMITS.imageRefChars);
     else if (!IMAGE_REF.test(src.image)) v.add(`${d}.image`, `${quoted(src.image)} is not an image reference`);
     if (src.registrySecretId !== '') checkId(v, `${d}.registry_secret_id`, src.registrySecretId);
     checkPort(v, `${d}.endpoint.port`, src.endpoint.port);
     checkDuration(v, `${d}.endpoint.timeout`, src.endpoint.timeoutMs, 1, 3_600_000);
     checkDuration(v, `${d}.endpoint.idle_timeout`, src.endpoint.idleTimeoutMs, 1, 3_600_000);
-    for (const key of Object.keys(src.env)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) v.add(`${d}.env.${key}`, 'is not a valid environment variable name');
-    }
+    checkEnv(v, `${d}.env`, src.env);
+    const argv = checkArgv(v, `${d}.command`, src.command) + checkArgv(v, `${d}.args`, src.args);
+    if (argv > LIMITS.argvTotalBytes) v.add(`${d}.args`, `the command and args are ${argv} bytes together; at most ${LIMITS.argvTotalBytes}`);
     const hc = src.healthCheck;
+    checkLength(v, `${d}.health_check.path`, hc.path, LIMITS.pathChars);
+    checkLength(v, `${d}.health_check.grpc_service`, hc.grpcService, LIMITS.pathChars);
     checkPort(v, `${d}.health_check.port`, hc.port);
     if (hc.type === 'http' && !hc.path.startsWith('/')) v.add(`${d}.health_check.path`, 'must start with "/"');
     checkDuration(v, `${d}.health_check.timeout`, hc.timeoutMs, 1, 600_000);
@@ -248,11 +279,12 @@ export function validateNode(input: NodeInput, prefix = 'node'): void {
     if (src.telemetry) {
       checkPort(v, `${d}.telemetry.port`, src.telemetry.port);
       if (!src.telemetry.httpPath.startsWith('/')) v.add(`${d}.telemetry.http_path`, 'must start with "/"');
+      checkLength(v, `${d}.telemetry.http_path`, src.telemetry.httpPath, LIMITS.pathChars);
     }
   }
   const c = spec.configuration;
   if (!(c.cpu >= 0 && c.cpu <= 64)) v.add(`${s}.configuration.cpu`, `is ${c.cpu}; must be from 0 to 64 cores`);
-  if (c.memoryBytes !== 0 && (c.memoryBytes < 16 * 2 ** 20 || c.memoryBytes > 2 ** 40))
+  if (!Number.isSafeInteger(c.memoryBytes) || (c.memoryBytes !== 0 && (c.memoryBytes < LIMITS.memoryBytesMin || c.memoryBytes > LIMITS.memoryBytesMax)))
     v.add(`${s}.configuration.memory_bytes`, `is ${c.memoryBytes}; must be 0 (no limit) or from 16 MiB to 1 TiB`);
   checkRange(v, `${s}.configuration.gpu`, c.gpu, 0, 8);
   const r = spec.instanceRange;
@@ -263,6 +295,7 @@ export function validateNode(input: NodeInput, prefix = 'node'): void {
     v.add(`${s}.autoscaling.target_in_flight`, `is ${spec.autoscaling.targetInFlight}; must be above 0 and at most 10000`);
   checkDuration(v, `${s}.autoscaling.scale_down_stabilization`, spec.autoscaling.scaleDownStabilizationMs, 0, 86_400_000);
   checkRange(v, `${s}.maintenance_limit`, spec.maintenanceLimit, 1, 64);
-  spec.acl.folderIds.forEach((id, i) => checkId(v, `${s}.acl.folder_ids[${i}]`, id));
+  if (spec.acl.folderIds.length > LIMITS.labelEntries) v.add(`${s}.acl.folder_ids`, `has ${spec.acl.folderIds.length} entries; at most ${LIMITS.labelEntries}`);
+  spec.acl.folderIds.slice(0, LIMITS.labelEntries).forEach((id, i) => checkId(v, `${s}.acl.folder_ids[${i}]`, id));
   v.throwIfAny();
 }

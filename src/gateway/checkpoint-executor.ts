@@ -102,7 +102,7 @@ export class CheckpointExecutor {
   private acquire(nodeId: string, exclude: Set<string>, signal?: AbortSignal): Promise<RouteBackend> {
     const backends = this.routing.get(nodeId)?.backends ?? [];
     const usable = backends.filter((b) => !exclude.has(b.instanceId));
-    if (usable.length === 0) return Promise.reject(new UnavailableError(`node ${nodeId} has no healthy instance`));
+    if (usable.length === 0) return exclude.size === 0 ? this.unservable(nodeId) : Promise.reject(new UnavailableError(`node ${nodeId} has no healthy instance`));
     const s = this.slotsOf(nodeId);
     const free = usable.filter((b) => !s.busy.has(b.instanceId));
     if (free.length > 0) {
@@ -121,6 +121,19 @@ export class CheckpointExecutor {
         reject(new DeadlineExceededError(`the call to node ${nodeId} waited too long for a free instance`));
       });
     });
+  }
+
+  /**
+   * Why a node with no healthy instance cannot take a call: FAILED_PRECONDITION
+   * naming its state when it will not serve until someone acts (suspended,
+   * being deleted), so that clients do not retry; UNAVAILABLE when it is
+   * starting or recovering.
+   */
+  private async unservable(nodeId: string): Promise<never> {
+    const node = await this.lookup(nodeId);
+    if (node.deleting) throw new FailedPreconditionError(`node ${nodeId} is being deleted`, `nodes/${nodeId}`);
+    if (node.suspended) throw new FailedPreconditionError(`node ${nodeId} is suspended; resume it (ResumeNode) before calling it`, `nodes/${nodeId}`);
+    throw new UnavailableError(`node ${nodeId} has no healthy instance yet`);
   }
 
   private release(nodeId: string, instanceId: string): void {

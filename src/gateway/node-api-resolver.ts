@@ -5,6 +5,14 @@ import { NotFoundError } from '../domain/errors';
 import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './node-api';
 import type { RoutingTable } from './routing-table';
 
+/** What a refusal of a call to a node depends on. */
+interface NodeFacts {
+  folderId: string;
+  kind: 'docker' | 'checkpoint';
+  suspended: boolean;
+  deleting: boolean;
+}
+
 interface Cached<T> {
   at: number;
   value: Promise<T>;
@@ -17,7 +25,7 @@ interface Cached<T> {
  */
 export class RoutingTableResolver implements NodeApiResolver {
   private readonly aliasCache = new Map<string, Cached<{ targets: { nodeId: string; weight: number }[] }>>();
-  private readonly nodeCache = new Map<string, Cached<boolean>>();
+  private readonly nodeCache = new Map<string, Cached<NodeFacts | undefined>>();
 
   constructor(
     private readonly routing: RoutingTable,
@@ -46,7 +54,7 @@ export class RoutingTableResolver implements NodeApiResolver {
   resolve(route: NodeApiRoute): ResolvedTarget | Promise<ResolvedTarget> {
     if (route.nodeId) {
       const hit = this.target(route.nodeId, route.folderId);
-      if (hit) return hit;
+      if (hit && hit.backends.length > 0) return hit;
       return this.resolveNode(route.nodeId, route.folderId);
     }
     if (route.aliasName) {
@@ -56,20 +64,35 @@ export class RoutingTableResolver implements NodeApiResolver {
     throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'name the node with the x-node-id header (or x-node-alias with x-folder-id)');
   }
 
+  /**
+   * A node the routing table cannot send the call to: why, as the caller
+   * should hear it. A node that will not serve until someone acts (suspended,
+   * being deleted, a checkpoint node on the node API) is FAILED_PRECONDITION
+   * naming its state, so that clients do not retry; one that is starting or
+   * has lost its instances is UNAVAILABLE, which they may retry.
+   */
   private async resolveNode(nodeId: string, folderId: string | undefined): Promise<ResolvedTarget> {
-    const exists = await this.cached(this.nodeCache, `${folderId ?? ''}/${nodeId}`, async () => {
+    const facts = await this.cached(this.nodeCache, nodeId, async () => {
       try {
         const node = await this.nodes.get(nodeId);
-        return !folderId || node.folderId === folderId;
+        return { folderId: node.folderId, kind: node.spec.source.kind, suspended: node.suspended, deleting: node.deleting };
       } catch (err) {
-        if (err instanceof NotFoundError) return false;
+        if (err instanceof NotFoundError) return undefined;
         throw err;
       }
     });
-    if (!exists) throw new NodeApiError(GrpcCode.NOT_FOUND, `node ${nodeId} not found${folderId ? ` in folder ${folderId}` : ''}`);
+    if (!facts || (folderId && facts.folderId !== folderId))
+      throw new NodeApiError(GrpcCode.NOT_FOUND, `node ${nodeId} not found${folderId ? ` in folder ${folderId}` : ''}`);
+    if (facts.kind === 'checkpoint')
+      throw new NodeApiError(
+        GrpcCode.FAILED_PRECONDITION,
+        `node ${nodeId} is a checkpoint node; call it with Execute (POST /v1/nodes/${nodeId}:execute) or its typed API, not through the node API`,
+      );
+    if (facts.deleting) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is being deleted`);
+    if (facts.suspended) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is suspended; resume it (ResumeNode) before calling it`);
     const hit = this.target(nodeId);
-    if (hit) return hit;
-    throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance`);
+    if (hit && hit.backends.length > 0) return hit;
+    throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
   }
 
   private async resolveAlias(folderId: string, name: string): Promise<ResolvedTarget> {

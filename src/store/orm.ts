@@ -6,6 +6,7 @@ import { MikroORM as SqliteOrm, SqliteDriver } from '@mikro-orm/sqlite';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Options, MikroORM } from '@mikro-orm/core';
 import { ENTITIES } from './entities';
+import { StoreEntityManager } from './store-entity-manager';
 import { POSTGRES_MIGRATIONS } from './migrations/postgresql';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite';
 
@@ -25,6 +26,8 @@ export function ormOptions(databaseUrl: string, logger?: Logger): Options {
   const dialect = dialectOf(databaseUrl);
   const common = {
     entities: ENTITIES,
+    // Driver errors of an unreachable database leave the store as UnavailableError.
+    entityManager: StoreEntityManager,
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: true },
     // Entities are plain classes described by EntitySchema: no reflection needed.

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
-import { requestIdOf, type CallContext } from '../adapter';
+import { guard, requestIdOf, type CallContext } from '../adapter';
 import { httpStatusOf, toStatusError, type StatusError } from '../status';
 import { QuotaExceededError, ValidationError } from '../../domain/errors';
 import type { Logger } from '../../logger';
@@ -40,6 +40,28 @@ export function errorJson(registry: Registry, err: StatusError): JsonValue {
   return toJson(desc, status as Message, { registry, alwaysEmitImplicit: true });
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A request body as JSON: undefined when empty; INVALID_ARGUMENT naming `body`
+ * when it is not UTF-8 or not JSON (a lone surrogate escape such as
+ * `"\ud800"` parses, and is refused later with the field that holds it).
+ */
+export function parseJsonBody(raw: Buffer): JsonValue | undefined {
+  if (raw.length === 0) return undefined;
+  let text: string;
+  try {
+    text = strictUtf8.decode(raw);
+  } catch {
+    throw ValidationError.of('body', 'is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (err) {
+    throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 /**
  * The HTTP listener: health endpoints, extra handlers, and REST transcoding
  * of every annotated gRPC method.
@@ -66,17 +88,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       headers: Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
     };
     try {
-      const raw = await readBody(req, options.maxBodyBytes);
-      let body: JsonValue | undefined;
-      if (raw.length > 0) {
-        try {
-          body = JSON.parse(raw.toString('utf8')) as JsonValue;
-        } catch (err) {
-          throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
-        }
-      }
-      const json = requestJson(found.route, found.vars, url.searchParams, body);
-      sendJson(res, 200, await transcode(found.route, registry, json as JsonObject, ctx));
+      // Reading, parsing and transcoding run inside the chokepoint too: a failure anywhere is answered and logged once.
+      const answer = await guard(found.route.method.path, ctx, async () => {
+        const raw = await readBody(req, options.maxBodyBytes);
+        const json = requestJson(found.route, found.vars, url.searchParams, parseJsonBody(raw));
+        return transcode(found.route, registry, json, ctx);
+      });
+      sendJson(res, 200, answer);
     } catch (err) {
       const status = toStatusError(err);
       if (!res.headersSent) {

@@ -12,7 +12,8 @@ import {
   type Message,
   type Registry,
 } from '@bufbuild/protobuf';
-import { invoke, type BoundMethod, type CallContext, type MethodTable } from '../adapter';
+import { runMethod, type BoundMethod, type CallContext, type MethodTable } from '../adapter';
+import { decodeRequest } from '../request-checks';
 import { StatusError, toStatusError } from '../status';
 import { ValidationError, type FieldViolation } from '../../domain/errors';
 import { compileTemplate, matchTemplate, type PathTemplate } from './path-template';
@@ -298,7 +299,7 @@ function inferUpdateMask(route: Route, obj: JsonObject, query: URLSearchParams):
   if (paths.length > 0) obj[maskField.jsonName] = paths.join(',');
 }
 
-/** Decodes JSON into the method's request, invokes it, and encodes the response as proto3 JSON. */
+/** Decodes JSON into the method's request, runs it, and encodes the response as proto3 JSON; the caller guards it. */
 export async function transcode(route: Route, registry: Registry, json: JsonObject, ctx: CallContext): Promise<JsonValue> {
   let message: Message;
   try {
@@ -307,8 +308,9 @@ export async function transcode(route: Route, registry: Registry, json: JsonObje
     const violation = locateDecodeError(route.input, json, '', registry);
     throw violation ? toStatusError(new ValidationError([violation])) : decodeError((err as Error).message);
   }
-  const request = route.method.definition.requestDeserialize(Buffer.from(toBinary(route.input, message as never)));
-  const response = await invoke(route.method, request, ctx);
+  // The same decoder as a gRPC request's: an int64 above 2^53 is refused by name, never rounded.
+  const request = decodeRequest(route.method.definition, route.input, Buffer.from(toBinary(route.input, message as never)));
+  const response = await runMethod(route.method, request, ctx);
   const bytes = route.method.definition.responseSerialize(response);
   const out = fromBinary(route.output, bytes);
   const value = toJson(route.output, out as never, { registry, alwaysEmitImplicit: true });

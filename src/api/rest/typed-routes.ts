@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonValue, Registry } from '@bufbuild/protobuf';
 import { nodeOpenApi } from '../node-openapi';
 import type { TypedNode } from '../node-typed-api';
+import { guard, requestIdOf, type CallContext } from '../adapter';
 import { httpStatusOf, toStatusError } from '../status';
 import { ValidationError } from '../../domain/errors';
 import { nodeProtoSource, type WireValue } from '../../domain/variables';
 import type { Logger } from '../../logger';
-import { errorJson, sendJson, type ExtraHandler } from './http-server';
+import { errorJson, parseJsonBody, sendJson, type ExtraHandler } from './http-server';
 import { closeAfter, readBody } from './read-body';
 
 export interface TypedRouteDeps {
@@ -36,30 +37,27 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
     }
     const controller = new AbortController();
     res.on('close', () => controller.abort());
+    const requestId = requestIdOf(res.getHeader('x-request-id') as string | undefined);
+    const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal: controller.signal, headers: {} };
     try {
-      if (what === 'api:execute') {
-        const raw = await readBody(req, deps.maxBodyBytes);
-        let body: unknown;
-        try {
-          body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-        } catch (err) {
-          throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
+      await guard(`typed route ${what} of ${nodeId}`, ctx, async () => {
+        if (what === 'api:execute') {
+          const body = parseJsonBody(await readBody(req, deps.maxBodyBytes)) ?? {};
+          if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.of('body', 'must be a JSON object of the input variables');
+          sendJson(res, 200, (await deps.run(nodeId, body as Record<string, unknown>, controller.signal)) as JsonValue);
+          return;
         }
-        if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.of('body', 'must be a JSON object of the input variables');
-        sendJson(res, 200, (await deps.run(nodeId, body as Record<string, unknown>, controller.signal)) as JsonValue);
-        return true;
-      }
-      const node = await deps.node(nodeId);
-      if (what === 'openapi.json') {
-        sendJson(res, 200, nodeOpenApi(node) as JsonValue);
-      } else {
-        const text = nodeProtoSource(node);
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
-      }
+        const node = await deps.node(nodeId);
+        if (what === 'openapi.json') {
+          sendJson(res, 200, nodeOpenApi(node) as JsonValue);
+        } else {
+          const text = nodeProtoSource(node);
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+        }
+      });
     } catch (err) {
       const status = toStatusError(err);
-      if (status.code === 13) deps.log.error({ err, nodeId }, 'typed route failed');
       if (!res.headersSent) {
         const tooLarge = status.httpStatus === 413;
         if (tooLarge) closeAfter(req, res);

@@ -28,41 +28,11 @@ export const GrpcCode = {
 export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
 
 /**
- * The HTTP status for a gRPC code, following the mapping grpc-gateway uses, so
- * that REST callers of the control plane and of the node API see the same
- * numbers for the same failures.
+ * The HTTP status for a gRPC code: the control plane's table, so that REST
+ * callers of the control plane and of the node API see the same numbers for
+ * the same failures.
  */
-export function httpStatusForGrpcCode(code: number): number {
-  switch (code) {
-    case GrpcCode.OK:
-      return 200;
-    case GrpcCode.CANCELLED:
-      return 499;
-    case GrpcCode.INVALID_ARGUMENT:
-    case GrpcCode.FAILED_PRECONDITION:
-    case GrpcCode.OUT_OF_RANGE:
-      return 400;
-    case GrpcCode.DEADLINE_EXCEEDED:
-      return 504;
-    case GrpcCode.NOT_FOUND:
-      return 404;
-    case GrpcCode.ALREADY_EXISTS:
-    case GrpcCode.ABORTED:
-      return 409;
-    case GrpcCode.PERMISSION_DENIED:
-      return 403;
-    case GrpcCode.RESOURCE_EXHAUSTED:
-      return 429;
-    case GrpcCode.UNIMPLEMENTED:
-      return 501;
-    case GrpcCode.UNAVAILABLE:
-      return 503;
-    case GrpcCode.UNAUTHENTICATED:
-      return 401;
-    default:
-      return 500;
-  }
-}
+export { httpStatusForCode as httpStatusForGrpcCode } from '../../api/status';
 
 /**
  * Percent-encodes a `grpc-message` value as the gRPC HTTP/2 protocol requires:
