@@ -255,10 +255,17 @@ export function requestJson(route: Route, vars: Record<string, string>, query: U
   }
   if (route.body !== '*') {
     inferUpdateMask(route, obj, query);
+    const once = new Set<string>();
     for (const [key, value] of query) {
       const f = fieldPath(route.input, key);
       if (!f) throw badRequest(`unknown query parameter ${JSON.stringify(key)}`, key);
       if (route.body && f[0]!.name === route.body) throw badRequest(`query parameter ${JSON.stringify(key)} belongs in the body`, key);
+      const leaf = f[f.length - 1]!;
+      if (leaf.fieldKind !== 'list') {
+        const name = f.map((x) => x.name).join('.');
+        if (once.has(name)) throw badRequest(`query parameter ${JSON.stringify(key)} is given more than once; it takes one value`, name);
+        once.add(name);
+      }
       setPath(obj, f, scalarJson(f[f.length - 1]!, value), true);
     }
   } else if ([...query.keys()].length > 0) {
