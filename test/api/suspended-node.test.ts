@@ -17,12 +17,12 @@ import { rest } from '../helpers/rest';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A unary call with raw bytes and metadata: the node API and the typed services, as any gRPC client calls them. */
-function rawCall(address: string, path: string, headers: Record<string, string> = {}): Promise<ServiceError | undefined> {
+function rawCall(address: string, path: string, headers: Record<string, string> = {}, bytes = Buffer.alloc(0)): Promise<ServiceError | undefined> {
   const client = new Client(address, credentials.createInsecure());
   const md = new Metadata();
   for (const [k, v] of Object.entries(headers)) md.set(k, v);
   return new Promise((resolve) => {
-    client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), md, (err: ServiceError | null) => {
+    client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, md, (err: ServiceError | null) => {
       client.close();
       resolve(err ?? undefined);
     });
@@ -93,6 +93,9 @@ describe('calls to suspended, checkpoint and starting nodes', () => {
 
     const api = await rest(t.http, 'GET', `/v1/nodes/${nodeId}/api`);
     assert.equal(api.status, 200, JSON.stringify(api.body));
+    // Malformed protobuf to the node's typed service: INVALID_ARGUMENT, not the INTERNAL grpc-js answers by itself.
+    const malformed = await rawCall(t.grpc, `/${api.body.service}/Execute`, {}, Buffer.from([0x08, 0xff, 0xff]));
+    assert.equal(malformed?.code, Code.INVALID_ARGUMENT, malformed?.details);
     const alias = await rest(t.http, 'POST', '/v1/aliases', { folderId: 'default', name: 'plus-alias', targets: [{ nodeId, weight: 100 }] });
     assert.equal(alias.status, 200, JSON.stringify(alias.body));
 
