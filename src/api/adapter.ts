@@ -11,7 +11,8 @@ import {
 import type { DescMessage } from '@bufbuild/protobuf';
 import type { Logger } from '../logger';
 import { descriptors } from './descriptors';
-import { MalformedRequest, checkRequestText, withSafeDeserializers } from './request-checks';
+import { MalformedRequest, withSafeDeserializers } from './request-decoding';
+import { checkRequestText } from './request-text';
 import { StatusError, toServiceError, toStatusError } from './status';
 
 /** What a handler gets besides its request. */

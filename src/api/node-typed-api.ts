@@ -27,7 +27,7 @@ import type { Logger } from '../logger';
 import { ValidationError } from '../domain/errors';
 import { guard, requestIdOf, type CallContext } from './adapter';
 import { descriptors } from './descriptors';
-import { MalformedRequest } from './request-checks';
+import { MalformedRequest } from './request-decoding';
 import { toServiceError, type StatusError } from './status';
 
 /** A checkpoint node as far as its generated API is concerned. */

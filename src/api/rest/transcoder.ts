@@ -13,7 +13,7 @@ import {
   type Registry,
 } from '@bufbuild/protobuf';
 import { runMethod, type BoundMethod, type CallContext, type MethodTable } from '../adapter';
-import { decodeRequest } from '../request-checks';
+import { decodeRequest } from '../request-decoding';
 import { StatusError, toStatusError } from '../status';
 import { ValidationError, type FieldViolation } from '../../domain/errors';
 import { compileTemplate, matchTemplate, type PathTemplate } from './path-template';
