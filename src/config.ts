@@ -94,6 +94,15 @@ function millis(name: string, value: string): number {
   return n;
 }
 
+/** Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function timerMillis(name: string, value: string): number {
+  const n = millis(name, value);
+  if (n > MAX_TIMER_MS) throw new Error(`--${name} must be at most ${MAX_TIMER_MS} (about 24 days; 0 for no limit), not ${JSON.stringify(value)}`);
+  return n;
+}
+
 function flag(name: string, value: string): boolean {
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0') return false;
@@ -138,8 +147,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     executeQueue: millis('execute-queue', get('execute-queue')),
     executeTimeoutMs: millis('execute-timeout-ms', get('execute-timeout-ms')),
     connectionTimeouts: {
-      headerTimeoutMs: millis('header-timeout-ms', get('header-timeout-ms')),
-      idleTimeoutMs: millis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
+      headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),
+      idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
     },
   };
 }
