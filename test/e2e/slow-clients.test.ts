@@ -28,11 +28,15 @@ import { startServe, type ServeProcess } from '../helpers/serve-process';
 
 const HEADER_TIMEOUT_MS = 1500;
 const IDLE_TIMEOUT_MS = 3000;
-/** Room for a loaded 2-core machine: accept lag, Berth's once-a-sweep head check, timers. */
-const SLACK_MS = 2500;
+/**
+ * Room for a loaded machine: Berth accepting 4,000 connections at once, its
+ * head check that runs every quarter of the limit, and CPU shared with
+ * other work (2 cores at a load of 16 delay closes by up to ~3.5 s).
+ */
+const SLACK_MS = 5000;
 const PER_LISTENER = 1000;
 /** Connections being opened at once per listener, well below the listen backlog. */
-const CONNECT_CONCURRENCY = 100;
+const CONNECT_CONCURRENCY = 200;
 /** The trickle stops itself after this many bytes, whatever happens. */
 const MAX_TICKS = 20;
 /** Berth's open files may differ this much from the baseline afterwards (log, timers, a pooled client). */
@@ -224,8 +228,8 @@ describe('slow and idle connections', () => {
           assert.equal(answered, conns.length, `${name}: ${conns.length - answered} connections closed without a 408`);
         }
       }
-      // Not all at once: the first ones are closed before the last ones are open.
-      assert.ok(peak > baseline + PER_LISTENER, `the slow connections held at most ${peak - baseline} files in Berth`);
+      // Not all at once: on a loaded machine the first ones are closed before the last ones are open.
+      assert.ok(peak > baseline + PER_LISTENER / 2, `the slow connections held at most ${peak - baseline} files in Berth`);
 
       let after = openFiles(pid);
       for (let i = 0; i < 50 && after > baseline + FD_MARGIN; i++) {
