@@ -15,7 +15,8 @@ export interface ConnectionTimeouts {
    * A request's head must arrive within this time: from the connection's
    * accept (or, on a reused HTTP/1.1 connection, from the request's first
    * byte) to the end of the request headers; for HTTP/2 the client preface
-   * and its SETTINGS frame. Bytes trickling in do not extend it. 0 disables.
+   * and its SETTINGS frame (on the node API: up to the first request's
+   * HEADERS). Bytes trickling in do not extend it. 0 disables.
    */
   headerTimeoutMs: number;
   /**
