@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHECKPOINT_QUOTA } from './domain/checkpoint';
+import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './gateway/connection-timeouts';
 
 export interface Config {
   host: string;
@@ -42,6 +43,11 @@ export interface Config {
   executeQueue: number;
   /** Longest Execute call, waiting included. */
   executeTimeoutMs: number;
+  /**
+   * Head-read and idle limits of callers' connections on every listener
+   * (not a node's own endpoint idle timeout, which is part of its spec).
+   */
+  connectionTimeouts: ConnectionTimeouts;
 }
 
 const OPTIONS = {
@@ -66,11 +72,13 @@ const OPTIONS = {
   'system-image': { type: 'string', env: 'BERTH_SYSTEM_IMAGE', default: 'berth-python:latest', help: 'image of checkpoint instances under docker' },
   'execute-queue': { type: 'string', env: 'BERTH_EXECUTE_QUEUE', default: '64', help: 'calls that may wait per checkpoint node' },
   'execute-timeout-ms': { type: 'string', env: 'BERTH_EXECUTE_TIMEOUT_MS', default: '60000', help: 'longest Execute call' },
+  'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
+  'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '2000', help: "period of the supervisor's full resync" },
 } as const;
 
 export function usage(): string {
-  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(20)} ${o.help} (env ${o.env}, default ${o.default || 'see above'})`);
+  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(26)} ${o.help} (env ${o.env}, default ${o.default || 'see above'})`);
   return `Usage: berth serve [options]\n\nOptions:\n${lines.join('\n')}\n`;
 }
 
@@ -83,6 +91,15 @@ function port(name: string, value: string): number {
 function millis(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function timerMillis(name: string, value: string): number {
+  const n = millis(name, value);
+  if (n > MAX_TIMER_MS) throw new Error(`--${name} must be at most ${MAX_TIMER_MS} (about 24 days; 0 for no limit), not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -129,5 +146,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     systemImage: get('system-image'),
     executeQueue: millis('execute-queue', get('execute-queue')),
     executeTimeoutMs: millis('execute-timeout-ms', get('execute-timeout-ms')),
+    connectionTimeouts: {
+      headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),
+      idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
+    },
   };
 }

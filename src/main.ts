@@ -147,7 +147,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
   let ready = false;
-  const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), { maxMessageBytes: config.maxMessageBytes });
+  const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), {
+    maxMessageBytes: config.maxMessageBytes,
+    timeouts: config.connectionTimeouts,
+  });
   const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }));
   let syncing: Promise<void> | undefined;
   let syncAgain = false;
@@ -182,6 +185,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     log: log.child({ component: 'http' }),
     maxBodyBytes: config.maxMessageBytes,
     ready: () => ready,
+    timeouts: config.connectionTimeouts,
     extra: [typedRoutes({ registry, node: (id) => typedNodeOf(nodes, id), run, maxBodyBytes: config.maxMessageBytes, log: log.child({ component: 'http' }) })],
   });
   const balancer = new InFlightBalancer();
@@ -201,6 +205,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     logger: log,
     maxBodyBytes: config.maxMessageBytes,
     drainTimeoutMs: config.shutdownGraceMs,
+    timeouts: config.connectionTimeouts,
   });
   let grpcPort: number;
   let httpPort: number;

@@ -5,6 +5,7 @@ import { guard, requestIdOf, type CallContext } from '../adapter';
 import { httpStatusOf, toStatusError, type StatusError } from '../status';
 import { QuotaExceededError, ValidationError } from '../../domain/errors';
 import type { Logger } from '../../logger';
+import { http1TimeoutOptions, DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../../gateway/connection-timeouts';
 import { closeAfter, readBody } from './read-body';
 import { findRoute, requestJson, transcode, type Route } from './transcoder';
 
@@ -19,6 +20,8 @@ export interface HttpServerOptions {
   /** True once the database is migrated and the servers take calls. */
   ready: () => boolean;
   extra?: ExtraHandler[];
+  /** Head-read and idle limits of callers' connections (default 10 s and 65 s). */
+  timeouts?: ConnectionTimeouts;
 }
 
 export interface HttpServer {
@@ -112,7 +115,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       else res.destroy();
     });
   };
-  const server = http.createServer(onRequest);
+  // A whole request, body included, may take Node's default of 5 minutes.
+  const server = http.createServer(http1TimeoutOptions(options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS, 300_000), onRequest);
   // A client that asks before sending (Expect: 100-continue, as curl does for large bodies)
   // hears 413 before it sends an oversize body, instead of a reset while it sends.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -126,7 +130,6 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     res.writeContinue();
     onRequest(req, res);
   });
-  server.keepAliveTimeout = 65_000;
   return {
     server,
     listen: (host, port) =>

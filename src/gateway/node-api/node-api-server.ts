@@ -13,6 +13,7 @@ import http from 'node:http';
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { InFlightBalancer } from '../balancer';
+import { DEFAULT_CONNECTION_TIMEOUTS, http1TimeoutOptions, trackHandedOverConnections, type ConnectionTimeouts } from '../connection-timeouts';
 import { Http1Caller } from './http1-caller';
 import { Http2Caller } from './http2-caller';
 import type { NodeApiLogger } from './logger';
@@ -20,6 +21,7 @@ import type { NodeApiMetrics } from './node-api-metrics';
 import { sniffProtocol } from './protocol-sniffer';
 import { ProxyCall, type ProxyContext } from './proxy-call';
 import type { NodeApiResolver } from './resolver';
+import { enforceSessionTimeouts } from './session-timeouts';
 import { HTTP2_SETTINGS, UpstreamPool } from './upstream-pool';
 
 /** The node API's port unless configured otherwise. */
@@ -41,10 +43,14 @@ export interface NodeApiServerOptions {
   balancer?: InFlightBalancer;
   /** How long `close()` waits for calls in flight before cutting them (default 10 s). */
   drainTimeoutMs?: number;
-  /** How long an idle HTTP/1.1 caller connection is kept (default 65 s, above common client pool idle times). */
-  keepAliveTimeoutMs?: number;
-  /** A new connection must send its first bytes within this time (default 10 s). */
-  firstByteTimeoutMs?: number;
+  /**
+   * Head-read and idle limits of callers' connections (default 10 s and
+   * 65 s). On this port the head limit runs from the accept, across the
+   * protocol sniffing, to the first request's headers (for h2c: the first
+   * HEADERS frame); the idle limit applies to an HTTP/1.1 connection between
+   * requests and to an h2c one without an open stream.
+   */
+  timeouts?: ConnectionTimeouts;
 }
 
 /** A running (or ready to run) node-API listener. */
@@ -63,6 +69,13 @@ export interface NodeApiServer {
   inFlight(): number;
 }
 
+/** The status line for a request Node's parser refused or timed out. */
+function clientErrorStatus(code: string | undefined): string {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  if (code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  return '400 Bad Request';
+}
+
 function ignore(): void {
   // Stream errors surface as 'close' and are handled there.
 }
@@ -76,7 +89,7 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   const logger = options.logger.child({ component: 'node-api' });
   const pool = new UpstreamPool(logger);
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
-  const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 10_000;
+  const timeouts = options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS;
   const metrics = options.metrics;
   let inFlight = 0;
   let closing: Promise<void> | undefined;
@@ -102,8 +115,9 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
     },
   };
 
+  // No limit on a whole request: uploads stream to the instance for as long as they take.
   const http1Server = http.createServer(
-    { keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000, requestTimeout: 0 },
+    http1TimeoutOptions(timeouts, 0),
     (req, res) => {
       inFlight++;
       if (closing !== undefined) res.shouldKeepAlive = false;
@@ -115,16 +129,24 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
     if (!(Number(req.headers['content-length'] ?? NaN) > ctx.maxBodyBytes)) res.writeContinue();
     http1Server.emit('request', req, res);
   });
+  trackHandedOverConnections(http1Server);
   http1Server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    logger.debug({ err: err.code ?? err.message }, 'bad HTTP/1.1 request on the node API');
-    if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
+    logger.debug({ err: err.code ?? err.message }, 'bad or late HTTP/1.1 request on the node API');
+    // Written, then cut: a client that keeps sending must not keep a half-closed socket open.
+    if (socket.writable && !socket.destroyed && !(socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage?.headersSent) {
+      socket.write(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    }
+    socket.destroy();
   });
 
   const sessions = new Set<Http2Session>();
   const http2Server = http2.createServer({ settings: HTTP2_SETTINGS });
+  // The head-limit budget the sniffer left to the session being handed over (see `targets`).
+  let handedOverSpentMs = 0;
   http2Server.on('session', (session: Http2Session) => {
     sessions.add(session);
+    const firstStreamWithinMs = timeouts.headerTimeoutMs > 0 ? Math.max(1, timeouts.headerTimeoutMs - handedOverSpentMs) : 0;
+    enforceSessionTimeouts(session, firstStreamWithinMs, timeouts.idleTimeoutMs);
     session.once('close', () => sessions.delete(session));
     if (closing !== undefined) session.close();
   });
@@ -138,12 +160,17 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   const sockets = new Set<Socket>();
   const targets = {
     http1: (socket: Socket) => http1Server.emit('connection', socket),
-    http2: (socket: Socket) => http2Server.emit('connection', socket),
+    // Node makes the session and emits 'session' synchronously within this emit.
+    http2: (socket: Socket, spentMs: number) => {
+      handedOverSpentMs = spentMs;
+      http2Server.emit('connection', socket);
+      handedOverSpentMs = 0;
+    },
   };
   const listener = net.createServer({ noDelay: true }, (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    sniffProtocol(socket, targets, firstByteTimeoutMs);
+    sniffProtocol(socket, targets, timeouts.headerTimeoutMs);
   });
 
   function drain(): Promise<void> {
@@ -165,7 +192,8 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   async function stop(): Promise<void> {
     const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
     for (const session of sessions) session.close();
-    http1Server.closeIdleConnections();
+    // Also stops the head-deadline sweep; the server itself never listened.
+    http1Server.close();
     await drain();
     for (const session of sessions) session.destroy();
     for (const socket of sockets) socket.destroy();

@@ -23,7 +23,8 @@ export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'la
 /** Where a sniffed connection goes. */
 export interface SniffTargets {
   http1(socket: Socket): void;
-  http2(socket: Socket): void;
+  /** `spentMs`: how long the connection took to send its preface. */
+  http2(socket: Socket, spentMs: number): void;
 }
 
 function ignoreError(): void {
@@ -32,46 +33,52 @@ function ignoreError(): void {
 
 /**
  * Reads the first bytes of `socket` and hands it to `targets.http2` or
- * `targets.http1` with those bytes put back. A connection that sends nothing
- * within `timeoutMs` is closed, so idle sockets cannot pile up before either
- * server takes charge of its own timeouts.
+ * `targets.http1` with those bytes put back. A connection that has not let
+ * the protocol be known `timeoutMs` after its accept is closed, however
+ * many bytes it trickled in meanwhile (a byte per second would take 24 s to
+ * send the HTTP/2 preface): idle or slow sockets cannot pile up before
+ * either server takes charge of its own timeouts.
  */
 export function sniffProtocol(socket: Socket, targets: SniffTargets, timeoutMs: number): void {
   socket.on('error', ignoreError);
-  if (timeoutMs > 0) {
-    socket.setTimeout(timeoutMs);
-    socket.once('timeout', onSniffTimeout);
-  }
-  readPrefix(socket, targets, undefined);
+  const acceptedAt = Date.now();
+  const timer = timeoutMs > 0 ? setTimeout(() => socket.destroy(), timeoutMs) : undefined;
+  timer?.unref();
+  const onClose = (): void => clearTimeout(timer);
+  socket.once('close', onClose);
+  readConnectionStart(socket, protocolOf, (data, protocol) => {
+    clearTimeout(timer);
+    socket.removeListener('close', onClose);
+    socket.removeListener('error', ignoreError);
+    socket.unshift(data);
+    if (protocol === 'h2') targets.http2(socket, Date.now() - acceptedAt);
+    else targets.http1(socket);
+  });
 }
 
-function onSniffTimeout(this: Socket): void {
-  this.destroy();
-}
-
-function readPrefix(socket: Socket, targets: SniffTargets, seen: Buffer | undefined): void {
+/**
+ * Reads `socket` (in paused mode) until `decide` returns a decision about the
+ * bytes seen so far, then calls `decided` with all of them and the decision;
+ * the caller puts them back with `socket.unshift()`. Also used by the gRPC
+ * listener, which waits for the preface and its SETTINGS frame.
+ */
+export function readConnectionStart<T>(socket: Socket, decide: (data: Buffer) => T | undefined, decided: (data: Buffer, decision: T) => void, seen?: Buffer): void {
   const chunk = socket.read() as Buffer | null;
   if (chunk === null) {
     if (socket.destroyed || socket.readableEnded) return;
-    socket.once('readable', () => readPrefix(socket, targets, seen));
+    socket.once('readable', () => readConnectionStart(socket, decide, decided, seen));
     return;
   }
   const data = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
-  const n = Math.min(data.length, HTTP2_PREFACE.length);
-  const couldBeHttp2 = data.compare(HTTP2_PREFACE, 0, n, 0, n) === 0;
-  if (couldBeHttp2 && n < HTTP2_PREFACE.length) {
-    // Not enough bytes to decide; keep them and wait for more.
-    socket.once('readable', () => readPrefix(socket, targets, data));
-    return;
-  }
-  handOver(socket, data);
-  if (couldBeHttp2) targets.http2(socket);
-  else targets.http1(socket);
+  const decision = decide(data);
+  // Not enough bytes to decide; keep them and wait for more.
+  if (decision === undefined) socket.once('readable', () => readConnectionStart(socket, decide, decided, data));
+  else decided(data, decision);
 }
 
-function handOver(socket: Socket, data: Buffer): void {
-  socket.removeListener('error', ignoreError);
-  socket.removeListener('timeout', onSniffTimeout);
-  socket.setTimeout(0);
-  socket.unshift(data);
+/** 'h2' or 'http1' once the first bytes show which, undefined while they could still be the HTTP/2 preface. */
+function protocolOf(data: Buffer): 'h2' | 'http1' | undefined {
+  const n = Math.min(data.length, HTTP2_PREFACE.length);
+  if (data.compare(HTTP2_PREFACE, 0, n, 0, n) !== 0) return 'http1';
+  return n < HTTP2_PREFACE.length ? undefined : 'h2';
 }

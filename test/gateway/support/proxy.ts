@@ -7,6 +7,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import pino from 'pino';
 import type { InFlightBalancer } from '../../../src/gateway/balancer';
+import type { ConnectionTimeouts } from '../../../src/gateway/connection-timeouts';
 import {
   createNodeApiServer,
   GrpcCode,
@@ -77,7 +78,7 @@ export interface TestProxy {
 
 export async function startProxy(
   resolver: NodeApiResolver,
-  options: { maxBodyBytes?: number; balancer?: InFlightBalancer } = {},
+  options: { maxBodyBytes?: number; balancer?: InFlightBalancer; timeouts?: ConnectionTimeouts } = {},
 ): Promise<TestProxy> {
   const logger: NodeApiLogger = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
   const events: NodeApiCallEvent[] = [];
@@ -86,6 +87,7 @@ export async function startProxy(
     logger,
     maxBodyBytes: options.maxBodyBytes,
     balancer: options.balancer,
+    timeouts: options.timeouts,
     metrics: { onCallEnd: (e) => events.push(e) },
     drainTimeoutMs: 2_000,
   });
