@@ -35,7 +35,11 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
       return true;
     }
     const controller = new AbortController();
-    res.on('close', () => controller.abort());
+    // Only a caller who left before the answer cancels the call: aborting every finished call
+    // made an AbortError, and with it a captured stack holding this response, per request.
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
     try {
       if (what === 'api:execute') {
         const raw = await readBody(req, deps.maxBodyBytes);
