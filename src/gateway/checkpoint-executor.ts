@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../domain/errors';
 import type { WireValue } from '../domain/variables';
+import { callDeadline } from './call-deadline';
 import type { RouteBackend, RoutingTable } from './routing-table';
 
 export interface ExecutorOptions {
@@ -112,14 +113,26 @@ export class CheckpointExecutor {
     }
     if (s.waiting.length >= this.options.maxQueue)
       return Promise.reject(new QuotaExceededError(`node ${nodeId} is busy: ${usable.length} instances run calls and ${s.waiting.length} calls wait; try again later`, `nodes/${nodeId}/queue`));
+    if (signal?.aborted) return Promise.reject(new DeadlineExceededError(`the call to node ${nodeId} waited too long for a free instance`));
     return new Promise<RouteBackend>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject };
-      s.waiting.push(waiter);
-      signal?.addEventListener('abort', () => {
+      // The listener goes as soon as the wait ends either way: a waiter must not outlive its call.
+      const onAbort = (): void => {
         const i = s.waiting.indexOf(waiter);
         if (i >= 0) s.waiting.splice(i, 1);
         reject(new DeadlineExceededError(`the call to node ${nodeId} waited too long for a free instance`));
-      });
+      };
+      const waiter: Waiter = {
+        resolve: (backend) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(backend);
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      s.waiting.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -169,14 +182,22 @@ export class CheckpointExecutor {
     // which escaping may make larger, so it gets room for that and no more.
     if (body.length > this.wireLimit())
       throw new QuotaExceededError(`the request is ${body.length} bytes as JSON; the limit is ${this.options.maxBytes} bytes`, 'request_size');
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const deadline = callDeadline(this.options.timeoutMs, signal);
+    try {
+      return await this.attempt(nodeId, body, deadline.signal);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** Delivers the call to a free instance, and once more to another if the first could not be reached. */
+  private async attempt(nodeId: string, body: Buffer, signal: AbortSignal): Promise<Record<string, WireValue>> {
     const exclude = new Set<string>();
     for (let attempt = 0; ; attempt++) {
-      const backend = await this.acquire(nodeId, exclude, combined);
+      const backend = await this.acquire(nodeId, exclude, signal);
       let answer: { status: number; body: WorkerAnswer };
       try {
-        answer = await this.post(backend, body, combined);
+        answer = await this.post(backend, body, signal);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET') {

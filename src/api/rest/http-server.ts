@@ -83,7 +83,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     if (found === undefined) return sendJson(res, 404, { code: 5, message: `no route for ${req.method} ${url.pathname}`, details: [] });
     if (found === 'method-not-allowed') return sendJson(res, 405, { code: 12, message: `${req.method} is not allowed on ${url.pathname}`, details: [] });
     const controller = new AbortController();
-    res.on('close', () => controller.abort());
+    // Only a caller who left before the answer cancels the call: aborting every finished call
+    // made an AbortError, and with it a captured stack holding this response, per request.
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
     const ctx: CallContext = {
       requestId,
       log: log.child({ requestId }),

@@ -36,7 +36,11 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
       return true;
     }
     const controller = new AbortController();
-    res.on('close', () => controller.abort());
+    // Only a caller who left before the answer cancels the call: aborting every finished call
+    // made an AbortError, and with it a captured stack holding this response, per request.
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
     const requestId = requestIdOf(res.getHeader('x-request-id') as string | undefined);
     const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal: controller.signal, headers: {} };
     try {
