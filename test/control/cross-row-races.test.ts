@@ -2,6 +2,7 @@
 // over gRPC, 50 times on each database, never both succeed in a way that breaks them.
 //   CreateAlias ↔ DeleteNode: no alias may point at a deleted (or deleting) node.
 //   DeleteFolder ↔ CreateNode / CreateCheckpoint in it: nothing may live in a deleted folder.
+//   DeleteCheckpoint ↔ CreateNode from it: no node may be made from a deleted checkpoint.
 //   CreateCheckpoint ↔ CreateCheckpoint: the folder's quota holds.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,10 +10,11 @@ import * as grpc from '@grpc/grpc-js';
 import { CreateAliasRequest } from '../../gen/berth/v1/alias_service';
 import type { Folder } from '../../gen/berth/v1/folder';
 import { CreateFolderRequest, DeleteFolderRequest } from '../../gen/berth/v1/folder_service';
-import { EndpointType } from '../../gen/berth/v1/node';
+import { EndpointType, VariableType } from '../../gen/berth/v1/node';
 import { CreateNodeRequest, DeleteNodeRequest } from '../../gen/berth/v1/node_service';
 import type { Operation } from '../../gen/berth/v1/operation';
-import { CreateCheckpointRequest } from '../../gen/berth/v1/checkpoint_service';
+import { CreateCheckpointRequest, DeleteCheckpointRequest } from '../../gen/berth/v1/checkpoint_service';
+import { WaitOperationRequest } from '../../gen/berth/v1/operation_service';
 import { DATABASES, startTestBerth, type TestBerth } from '../helpers/berth';
 import { clients, unary } from '../helpers/grpc';
 
@@ -154,6 +156,60 @@ for (const db of DATABASES) {
         for (const r of await rows(t, `select id, folder_id from ${table}`)) {
           assert.ok(folders.has(r.folder_id as string), `${table} row ${r.id} is in the deleted folder ${r.folder_id}`);
         }
+      }
+    });
+
+    it(`DeleteCheckpoint racing CreateNode from it never leaves a node on a deleted checkpoint (${ROUNDS / 2} rounds)`, async (ctx) => {
+      if (!t) return ctx.skip('PostgreSQL is not available');
+      const results: Record<string, number> = {};
+      for (let i = 0; i < ROUNDS / 2; i++) {
+        // A folder per round: the rounds where the node wins keep their checkpoint pinned.
+        const folder = await unary<CreateFolderRequest, Folder>(c.folders, 'createFolder', CreateFolderRequest.fromPartial({ folder: { name: `cp-race-${i}` } }));
+        const capture = await unary<CreateCheckpointRequest, Operation>(
+          c.checkpoints,
+          'createCheckpoint',
+          CreateCheckpointRequest.fromPartial({ folderId: folder.id, name: `c${i}`, cells: { cells: ['x = 1.0', 'y = x * 2'] }, servedCellIndex: 1 }),
+        );
+        const captured = await unary<WaitOperationRequest, Operation>(c.operations, 'waitOperation', WaitOperationRequest.fromPartial({ operationId: capture.id, timeout: { seconds: 30 } }));
+        assert.ok(captured.done && !captured.error, `the capture of round ${i} failed: ${JSON.stringify(captured.error)}`);
+        const checkpointId = capture.resourceId;
+        const [node, deleted] = await race(
+          i,
+          () =>
+            outcome(
+              unary<CreateNodeRequest, Operation>(
+                c.nodes,
+                'createNode',
+                CreateNodeRequest.fromPartial({
+                  node: {
+                    folderId: folder.id,
+                    name: `n${i}`,
+                    spec: {
+                      checkpoint: { checkpointId, inputVariables: [{ name: 'x', type: VariableType.VARIABLE_TYPE_FLOAT }], outputVariables: [{ name: 'y', type: VariableType.VARIABLE_TYPE_FLOAT }] },
+                      instanceRange: { min: 0, max: 1 },
+                    },
+                  },
+                }),
+              ),
+            ),
+          () => outcome(unary(c.checkpoints, 'deleteCheckpoint', DeleteCheckpointRequest.fromPartial({ checkpointId }))),
+        );
+        if (node.ok && deleted.ok) assert.fail(`round ${i}: both CreateNode from ${checkpointId} and DeleteCheckpoint succeeded`);
+        if (node.ok) {
+          assert.equal((deleted as { code: number }).code, Code.FAILED_PRECONDITION, `round ${i}: ${JSON.stringify(deleted)}`);
+          tally(results, 'node first');
+        } else if (deleted.ok) {
+          assert.equal(node.code, Code.NOT_FOUND, `round ${i}: CreateNode failed with ${JSON.stringify(node)}`);
+          tally(results, 'delete first');
+        } else {
+          assert.fail(`round ${i}: both failed: ${JSON.stringify({ node, deleted })}`);
+        }
+      }
+      ctx.diagnostic(`outcomes: ${JSON.stringify(results)}`);
+      const checkpoints = new Set((await rows(t, 'select id from checkpoints')).map((r) => r.id as string));
+      for (const r of await rows(t, "select id, spec from nodes where kind = 'checkpoint'")) {
+        const id = json<{ source: { checkpointId: string } }>(r.spec).source.checkpointId;
+        assert.ok(checkpoints.has(id), `node ${r.id} is made from the deleted checkpoint ${id}`);
       }
     });
 
