@@ -711,7 +711,10 @@ def capture_main(args):
                 return False
             emitted.append(True)
             # Whatever the cells started ends with the capture: nothing outlives it.
-            _end_descendants()
+            try:
+                _end_descendants()
+            except Exception:  # e.g. MemoryError at the memory limit: the answer matters more
+                pass
             _flush_std()
             _write_fd(result_fd, (json.dumps(obj) + "\n").encode("utf-8"))
             return True
