@@ -189,6 +189,77 @@ def _detach_stdin():
         pass
 
 
+def _become_subreaper():
+    """Makes the capture worker the parent of its cells' orphans (Linux only).
+
+    A cell may start a process that leaves the worker's session
+    (`subprocess.Popen(..., start_new_session=True)`) and outlive the cell that
+    started it; a kill of the worker's process group does not reach it. As a
+    child subreaper, the worker stays the ancestor of every such process, so
+    `_end_descendants` finds them all. Elsewhere this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        return False
+
+
+def _descendants(root):
+    """The pids whose parent chain leads to `root`, read from /proc (empty without /proc)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    children = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    found = []
+    stack = [root]
+    while stack:
+        for pid in children.get(stack.pop(), ()):
+            found.append(pid)
+            stack.append(pid)
+    return found
+
+
+def _end_descendants():
+    """Ends every process the cells started, however they detached, before the worker exits.
+
+    Each one found is stopped first, so none can start another between the scans
+    of /proc; then all are killed.
+    """
+    me = os.getpid()
+    seen = set()
+    for _ in range(100):
+        found = [pid for pid in _descendants(me) if pid not in seen]
+        if not found:
+            break
+        for pid in found:
+            seen.add(pid)
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except OSError:
+                pass
+    for pid in seen:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 # ---------------------------------------------------------------------------------------------
 # Source segments of top-level statements
 # ---------------------------------------------------------------------------------------------
@@ -625,6 +696,7 @@ def _write_fd(fd, data):
 
 def capture_main(args):
     _detach_stdin()
+    _become_subreaper()
     # The cells' own output goes to stderr; fd 1 is kept for the one result line.
     _flush_std()
     result_fd = os.dup(1)
@@ -638,6 +710,11 @@ def capture_main(args):
             if emitted:
                 return False
             emitted.append(True)
+            # Whatever the cells started ends with the capture: nothing outlives it.
+            try:
+                _end_descendants()
+            except Exception:  # e.g. MemoryError at the memory limit: the answer matters more
+                pass
             _flush_std()
             _write_fd(result_fd, (json.dumps(obj) + "\n").encode("utf-8"))
             return True

@@ -13,7 +13,7 @@ import {
 import { ValidationError } from '../domain/errors';
 import type { EndpointType, InstanceState, NodeInput, NodeSpec, NodeState, NodeStatus, Variable, VariableType } from '../domain/node';
 import type { NodeView } from '../control/nodes';
-import type { InstanceEntity } from '../store/entities/instance.entity';
+import type { Instance } from '../domain/instance';
 import { etagOf } from '../store/translate';
 import { durationToMs, enumFrom, enumTo, invert, msToDuration } from './common.mapper';
 
@@ -212,7 +212,7 @@ export function nodeInputFromProto(p: NodeProto): NodeInput {
   return { folderId: p.folderId, name: p.name, description: p.description, labels: p.labels, spec: nodeSpecFromProto(p.spec) };
 }
 
-export function instanceToProto(i: InstanceEntity): InstanceProto {
+export function instanceToProto(i: Instance): InstanceProto {
   return {
     id: i.id,
     nodeId: i.nodeId,

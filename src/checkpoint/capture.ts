@@ -4,6 +4,31 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CapturedVariable, CapturedVariableKind } from '../domain/checkpoint';
 import { workerScript } from '../paths';
+import { OutputTail } from './output-tail';
+import { killProcessGroup, killProcessTree } from './process-tree';
+
+/** How much of the worker's stdout and stderr is kept (the end of it): a cell may print without bound. */
+const OUTPUT_TAIL_BYTES = 64 * 1024;
+/** After the worker's own time limit, how long before Berth kills it. */
+const BACKSTOP_GRACE_MS = 10_000;
+/** How long to wait for output still in the pipe after the worker exited. */
+const PIPE_DRAIN_MS = 1_000;
+
+/** Resolves when the stream ended or after `ms`, whichever comes first. */
+function drained(stream: NodeJS.ReadableStream & { readableEnded: boolean }, ms: number): Promise<void> {
+  if (stream.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      stream.off('end', done);
+      stream.off('close', done);
+      resolve();
+    }
+    stream.once('end', done);
+    stream.once('close', done);
+  });
+}
 
 export interface CaptureOptions {
   python: string;
@@ -64,44 +89,69 @@ export async function captureCheckpoint(o: CaptureOptions): Promise<CaptureResul
   const work = path.join(dir, 'work');
   await mkdir(work);
   return new Promise<CaptureResult>((resolve) => {
+    // Its own process group (and session): the whole capture is killed at once.
     const child = spawn(o.python, args, {
       cwd: work,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += d.toString();
-    });
-    const kill = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs + 15_000);
-    const onAbort = () => child.kill('SIGKILL');
-    o.signal?.addEventListener('abort', onAbort);
-    const fail = async (message: string) => {
-      await cleanup();
-      resolve({ ok: false, message });
+    const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
+    const stderr = new OutputTail(OUTPUT_TAIL_BYTES);
+    child.stdout.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    let stopped: 'timeout' | 'cancelled' | undefined;
+    const stop = (why: 'timeout' | 'cancelled') => {
+      stopped ??= why;
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killProcessTree(child.pid);
     };
-    child.on('error', (err) => void fail(`cannot run ${o.python}: ${err.message}`));
-    child.on('close', (code, signal) => {
-      clearTimeout(kill);
+    // The worker keeps its own time limit and answers which cell ran over; this is the backstop.
+    const backstop = setTimeout(() => stop('timeout'), o.timeoutMs + BACKSTOP_GRACE_MS);
+    const onAbort = () => stop('cancelled');
+    if (o.signal?.aborted) onAbort();
+    else o.signal?.addEventListener('abort', onAbort);
+    let settled = false;
+    const settle = (result: CaptureResult | Promise<CaptureResult>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(backstop);
       o.signal?.removeEventListener('abort', onAbort);
-      if (o.signal?.aborted) return void fail('the capture was cancelled');
-      const line = stdout.trim().split('\n').pop() ?? '';
+      void Promise.resolve(result).then(resolve);
+    };
+    const fail = async (message: string): Promise<CaptureResult> => {
+      await cleanup();
+      return { ok: false, message };
+    };
+    child.on('error', (err) => settle(fail(`cannot run ${o.python}: ${err.message}`)));
+    // Done when the worker itself exits, not when its pipes close: a process the
+    // cells started may hold them open for as long as it lives.
+    child.on('exit', (code, sig) => {
+      if (child.pid !== undefined) killProcessGroup(child.pid);
+      void drained(child.stdout, PIPE_DRAIN_MS).then(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        settle(finish(code, sig));
+      });
+    });
+    const finish = (code: number | null, sig: NodeJS.Signals | null): Promise<CaptureResult> | CaptureResult => {
+      if (stopped === 'cancelled' || o.signal?.aborted) return fail('the capture was cancelled');
+      if (stopped === 'timeout')
+        return fail(`the capture ran longer than its time limit of ${Math.round(o.timeoutMs / 1000)}s and was stopped`);
+      const line = stdout.text().trim().split('\n').pop() ?? '';
       let result: { ok: boolean; python_version?: string; variables?: { name: string; type_name: string; kind: CapturedVariableKind }[]; error?: WorkerError };
       try {
         result = JSON.parse(line);
       } catch {
-        return void fail(`the capture process ended (${signal ?? `exit code ${code}`}) without a result: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
+        return fail(`the capture process ended (${sig ?? `exit code ${code}`}) without a result: ${stderr.text().trim().split('\n').slice(-5).join(' | ')}`);
       }
-      if (!result.ok) return void fail(describeCaptureError(result.error!, o.timeoutMs, o.memoryMb));
-      resolve({
+      if (!result.ok) return fail(describeCaptureError(result.error!, o.timeoutMs, o.memoryMb));
+      return {
         ok: true,
         pythonVersion: result.python_version ?? '',
         variables: (result.variables ?? []).map((v) => ({ name: v.name, typeName: v.type_name, kind: v.kind })),
         blobFile,
         cleanup,
-      });
-    });
+      };
+    };
   });
 }

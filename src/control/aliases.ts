@@ -1,31 +1,14 @@
-import type { EntityManager } from '@mikro-orm/core';
 import { validateAlias, type Alias, type AliasInput } from '../domain/alias';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
 import type { NodeSpec } from '../domain/node';
 import { Violations } from '../domain/validation';
-import { AliasEntity } from '../store/entities/alias.entity';
-import { NodeEntity } from '../store/entities/node.entity';
 import { newId } from '../store/ids';
-import { listPage, whereOf } from '../store/paging';
-import { checkEtag, translateWrite } from '../store/translate';
-import { fork, type ControlContext } from './context';
+import type { Store } from '../store/store';
+import { checkEtag } from '../store/translate';
+import { inTransaction, store, type ControlContext } from './context';
 import type { Folders } from './folders';
 
-export function toAlias(e: AliasEntity): Alias {
-  return {
-    id: e.id,
-    folderId: e.folderId,
-    name: e.name,
-    description: e.description,
-    targets: e.targets,
-    metadata: e.metadata,
-    access: e.access,
-    createTime: e.createTime,
-    updateTime: e.updateTime,
-    version: e.version,
-  };
-}
 
 /** What callers of an alias rely on staying the same whichever target answers. */
 function apiSignature(spec: NodeSpec): string {
@@ -44,9 +27,14 @@ export class Aliases {
     private readonly onChange: (folderId: string, names: string[]) => void = () => undefined,
   ) {}
 
-  /** Targets must exist, live in the alias's folder and offer the same API. */
-  private async checkTargets(em: EntityManager, input: AliasInput): Promise<void> {
-    const nodes = await em.find(NodeEntity, { id: { $in: input.targets.map((t) => t.nodeId) } });
+  /**
+   * Targets must exist, live in the alias's folder, not be being deleted and
+   * offer the same API. They are locked until the alias is written, so none
+   * can be deleted in between (a node's deletion locks it and checks no alias
+   * targets it).
+   */
+  private async checkTargets(s: Store, input: AliasInput): Promise<void> {
+    const nodes = await s.nodes.lockMany(input.targets.map((t) => t.nodeId), 'share');
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const v = new Violations();
     let first: { index: number; signature: string } | undefined;
@@ -64,62 +52,67 @@ export class Aliases {
     v.throwIfAny();
   }
 
+  /** Stores the alias with its folder and targets locked: neither can be deleted meanwhile. */
   async create(input: AliasInput): Promise<Alias> {
     validateAlias(input);
-    await this.folders.mustExist(input.folderId, 'alias.folder_id');
-    const em = fork(this.ctx);
-    await this.checkTargets(em, input);
-    const now = this.ctx.now();
-    const entity = em.create(AliasEntity, { id: newId('al'), ...input, createTime: now, updateTime: now, version: 1 });
-    await translateWrite('alias', { id: entity.id, name: input.name, scope: `folder ${input.folderId}` }, () => em.persistAndFlush(entity));
-    return toAlias(entity);
+    const id = newId('al');
+    return inTransaction(this.ctx, { kind: 'alias', id }, async (s) => {
+      if (!(await s.folders.lock(input.folderId, 'share'))) throw new NotFoundError('folder', input.folderId, 'alias.folder_id');
+      await this.checkTargets(s, input);
+      const alias = s.aliases.insert(id, input, this.ctx.now());
+      await s.flush('alias', { id, name: input.name, scope: `folder ${input.folderId}` });
+      return alias;
+    });
   }
 
   async get(id: string): Promise<Alias> {
-    const e = await fork(this.ctx).findOne(AliasEntity, { id });
-    if (!e) throw new NotFoundError('alias', id, 'alias_id');
-    return toAlias(e);
+    const alias = await store(this.ctx).aliases.get(id);
+    if (!alias) throw new NotFoundError('alias', id, 'alias_id');
+    return alias;
   }
 
   /** Looks an alias up the way callers name it: by folder and name. */
   async getByName(folderId: string, name: string): Promise<Alias> {
-    const e = await fork(this.ctx).findOne(AliasEntity, { folderId, name });
-    if (!e) throw new NotFoundError('alias', `${folderId}/${name}`, 'alias_name');
-    return toAlias(e);
+    const alias = await store(this.ctx).aliases.getByName(folderId, name);
+    if (!alias) throw new NotFoundError('alias', `${folderId}/${name}`, 'alias_name');
+    return alias;
   }
 
   async list(folderId: string, page: PageRequest, filter: string): Promise<Page<Alias>> {
     await this.folders.mustExist(folderId, 'folder_id');
-    const clauses = parseFilter(filter, ['name']);
-    const where = { ...whereOf(clauses, {}), folderId };
-    const result = await listPage(fork(this.ctx), AliasEntity, where, page, `aliases|${folderId}|${filter}`);
-    return { items: result.items.map(toAlias), nextPageToken: result.nextPageToken };
+    return store(this.ctx).aliases.list(folderId, parseFilter(filter, ['name']), page, `aliases|${folderId}|${filter}`);
   }
 
-  /** One row update: a target switch is atomic for every reader. */
+  /**
+   * One row update: a target switch is atomic for every reader. The new
+   * targets are locked like at creation; the alias row itself is checked by
+   * its version when written (a concurrent change → ABORTED).
+   */
   async update(id: string, mutate: (current: AliasInput) => AliasInput, etag?: string): Promise<Alias> {
-    const em = fork(this.ctx);
-    const e = await em.findOne(AliasEntity, { id });
-    if (!e) throw new NotFoundError('alias', id, 'alias.id');
-    checkEtag('alias', id, e.version, etag);
-    const current: AliasInput = { folderId: e.folderId, name: e.name, description: e.description, targets: e.targets, metadata: e.metadata, access: e.access };
-    const next = mutate(structuredClone(current));
-    if (next.folderId !== e.folderId) throw ValidationError.of('alias.folder_id', 'is immutable');
-    validateAlias(next);
-    await this.checkTargets(em, next);
-    em.assign(e, { name: next.name, description: next.description, targets: next.targets, metadata: next.metadata, access: next.access, updateTime: this.ctx.now() });
-    const before = current.name;
-    await translateWrite('alias', { id, name: next.name, scope: `folder ${e.folderId}` }, () => em.flush());
-    this.onChange(e.folderId, [before, next.name]);
-    return toAlias(e);
+    const { alias, before } = await inTransaction(this.ctx, { kind: 'alias', id }, async (s) => {
+      const e = await s.aliases.get(id);
+      if (!e) throw new NotFoundError('alias', id, 'alias.id');
+      checkEtag('alias', id, e.version, etag);
+      const current: AliasInput = { folderId: e.folderId, name: e.name, description: e.description, targets: e.targets, metadata: e.metadata, access: e.access };
+      const next = mutate(structuredClone(current));
+      if (next.folderId !== e.folderId) throw ValidationError.of('alias.folder_id', 'is immutable');
+      validateAlias(next);
+      await this.checkTargets(s, next);
+      await s.aliases.change(id, next, this.ctx.now());
+      await s.flush('alias', { id, name: next.name, scope: `folder ${e.folderId}` });
+      return { alias: (await s.aliases.get(id))!, before: current.name };
+    });
+    this.onChange(alias.folderId, [before, alias.name]);
+    return alias;
   }
 
   async delete(id: string, etag?: string): Promise<void> {
-    const em = fork(this.ctx);
-    const e = await em.findOne(AliasEntity, { id });
+    const s = store(this.ctx);
+    const e = await s.aliases.get(id);
     if (!e) throw new NotFoundError('alias', id, 'alias_id');
     checkEtag('alias', id, e.version, etag);
-    await translateWrite('alias', { id }, () => em.removeAndFlush(e));
+    await s.aliases.remove(id);
+    await s.flush('alias', { id });
     this.onChange(e.folderId, [e.name]);
   }
 }

@@ -6,33 +6,10 @@ import type { BlobStore } from '../checkpoint/blob-store';
 import { captureCheckpoint } from '../checkpoint/capture';
 import type { Logger } from '../logger';
 import { newId } from '../store/ids';
-import { OperationEntity } from '../store/entities/operation.entity';
-import { finishOperation, startOperation, toOperation } from './operations';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
-import { CheckpointEntity } from '../store/entities/checkpoint.entity';
-import { NodeEntity } from '../store/entities/node.entity';
-import { listPage, whereOf } from '../store/paging';
-import { translateWrite } from '../store/translate';
-import { fork, type ControlContext } from './context';
+import { inTransaction, store, type ControlContext } from './context';
 import type { Folders } from './folders';
 
-export function toCheckpoint(e: CheckpointEntity): Checkpoint {
-  return {
-    id: e.id,
-    folderId: e.folderId,
-    name: e.name,
-    description: e.description,
-    cellSources: e.cellSources,
-    servedCellIndex: e.servedCellIndex,
-    state: e.state,
-    digest: e.digest,
-    sizeBytes: e.sizeBytes,
-    pythonVersion: e.pythonVersion,
-    variables: e.variables,
-    createTime: e.createTime,
-    version: e.version,
-  };
-}
 
 export interface CaptureSettings {
   python: string;
@@ -75,34 +52,28 @@ export class Checkpoints {
     if (!Number.isInteger(input.servedCellIndex) || input.servedCellIndex < 0 || input.servedCellIndex >= input.cells.length)
       v.add('served_cell_index', `is ${input.servedCellIndex}; the notebook has ${input.cells.length} code cells (0-${input.cells.length - 1})`);
     v.throwIfAny();
-    await this.folders.mustExist(input.folderId, 'folder_id');
-    const em = fork(this.ctx);
-    const pinned = await em.count(CheckpointEntity, { folderId: input.folderId, state: { $ne: 'failed' } });
-    if (pinned >= this.settings.quota)
-      throw new QuotaExceededError(`folder ${input.folderId} holds ${pinned} pinned checkpoints, its quota; delete one first`, `folders/${input.folderId}/checkpoints`);
-    const now = this.ctx.now();
     const id = newId('ck');
-    em.create(CheckpointEntity, {
-      id,
-      folderId: input.folderId,
-      name: input.name,
-      description: input.description,
-      cellSources: input.cells,
-      servedCellIndex: input.servedCellIndex,
-      state: 'capturing',
-      digest: '',
-      sizeBytes: 0,
-      pythonVersion: '',
-      variables: [],
-      createTime: now,
-      version: 1,
+    // The folder row is locked for update: checkpoint creations in one folder are
+    // serial, so two cannot both see room under the quota; and the folder cannot
+    // be deleted meanwhile.
+    const op = await inTransaction(this.ctx, { kind: 'checkpoint', id }, async (s) => {
+      if (!(await s.folders.lock(input.folderId, 'update'))) throw new NotFoundError('folder', input.folderId, 'folder_id');
+      const pinned = await s.checkpoints.countPinned(input.folderId);
+      if (pinned >= this.settings.quota)
+        throw new QuotaExceededError(`folder ${input.folderId} holds ${pinned} pinned checkpoints, its quota; delete one first`, `folders/${input.folderId}/checkpoints`);
+      const now = this.ctx.now();
+      s.checkpoints.insert(
+        { id, folderId: input.folderId, name: input.name, description: input.description, cellSources: input.cells, servedCellIndex: input.servedCellIndex, createTime: now },
+        'capturing',
+      );
+      const started = s.operations.start(now, input.folderId, 'CreateCheckpoint', id);
+      await s.flush('checkpoint', { id, name: input.name, scope: `folder ${input.folderId}` });
+      return started;
     });
-    const op = startOperation(em, now, input.folderId, 'CreateCheckpoint', id);
-    await translateWrite('checkpoint', { id, name: input.name, scope: `folder ${input.folderId}` }, () => em.flush());
     const controller = new AbortController();
     this.captures.set(op.id, controller);
     void this.capture(id, op.id, input, controller.signal).finally(() => this.captures.delete(op.id));
-    return toOperation(op);
+    return op;
   }
 
   private async capture(id: string, opId: string, input: CheckpointInput, signal: AbortSignal): Promise<void> {
@@ -114,31 +85,32 @@ export class Checkpoints {
       log.error({ err }, 'capture failed');
       result = { ok: false, message: `capture failed: ${(err as Error).message}` };
     }
-    const em = fork(this.ctx);
-    const cp = await em.findOne(CheckpointEntity, { id });
-    const op = await em.findOne(OperationEntity, { id: opId });
-    if (op?.done) {
-      // Cancelled meanwhile: the checkpoint is not pinned.
-      if (cp) cp.state = 'failed';
-      await em.flush();
-      if (result.ok) await result.cleanup();
-      return;
-    }
-    if (!result.ok) {
-      log.info({ reason: result.message }, 'capture failed');
-      if (cp) cp.state = 'failed';
-      if (op) finishOperation(op, this.ctx.now(), { kind: 'error', code: 'FAILED_PRECONDITION', message: result.message });
-      await em.flush();
-      return;
-    }
     try {
-      const blob = await this.blobs.put(result.blobFile);
-      if (cp) Object.assign(cp, { state: 'ready', digest: blob.digest, sizeBytes: blob.size, pythonVersion: result.pythonVersion, variables: result.variables });
-      if (op) finishOperation(op, this.ctx.now(), { kind: 'response', resource: 'checkpoint', resourceId: id });
-      await em.flush();
-      log.info({ digest: blob.digest, size: blob.size, variables: result.variables.length }, 'checkpoint captured');
+      const blob = result.ok ? await this.blobs.put(result.blobFile) : undefined;
+      // The operation is locked while the outcome is written: a cancel either came
+      // first (and the checkpoint is not pinned) or waits and finds it done.
+      const outcome = await inTransaction(this.ctx, { kind: 'checkpoint', id }, async (s) => {
+        const op = await s.operations.lock(opId);
+        if (op?.done) {
+          await s.checkpoints.change(id, { state: 'failed' });
+        } else if (!result.ok || !blob) {
+          await s.checkpoints.change(id, { state: 'failed' });
+          await s.operations.finish(opId, this.ctx.now(), { kind: 'error', code: 'FAILED_PRECONDITION', message: result.ok ? 'capture failed' : result.message });
+        } else {
+          await s.checkpoints.change(id, { state: 'ready', digest: blob.digest, sizeBytes: blob.size, pythonVersion: result.pythonVersion, variables: result.variables });
+          await s.operations.finish(opId, this.ctx.now(), { kind: 'response', resource: 'checkpoint', resourceId: id });
+        }
+        await s.flush('checkpoint', { id });
+        return op?.done ? 'cancelled' : result.ok ? 'ready' : 'failed';
+      });
+      // Cancelled: the blob was stored for nothing unless another checkpoint has the same content.
+      if (outcome === 'cancelled' && blob && (await store(this.ctx).checkpoints.countWithDigest(blob.digest)) === 0) await this.blobs.remove(blob.digest);
+      if (outcome === 'failed' && !result.ok) log.info({ reason: result.message }, 'capture failed');
+      if (outcome === 'ready' && result.ok && blob) log.info({ digest: blob.digest, size: blob.size, variables: result.variables.length }, 'checkpoint captured');
+    } catch (err) {
+      log.error({ err }, 'the outcome of the capture could not be stored');
     } finally {
-      await result.cleanup();
+      if (result.ok) await result.cleanup();
     }
   }
 
@@ -153,41 +125,47 @@ export class Checkpoints {
    * limit are surely dead (another process may be capturing the others).
    */
   async failInterrupted(sharedDatabase: boolean): Promise<void> {
-    const em = fork(this.ctx);
+    const s = store(this.ctx);
     const cutoff = new Date(this.ctx.now().getTime() - this.settings.timeoutMs - 60_000);
-    const stale = await em.find(CheckpointEntity, sharedDatabase ? { state: 'capturing', createTime: { $lt: cutoff } } : { state: 'capturing' });
-    for (const cp of stale) {
-      cp.state = 'failed';
-      const ops = await em.find(OperationEntity, { resourceId: cp.id, done: false });
-      for (const op of ops) finishOperation(op, this.ctx.now(), { kind: 'error', code: 'UNAVAILABLE', message: 'the capture was interrupted by a restart of Berth; create the checkpoint again' });
+    for (const cp of await s.checkpoints.capturing(sharedDatabase ? cutoff : undefined)) {
+      await s.checkpoints.change(cp.id, { state: 'failed' });
+      await s.operations.finishPending(cp.id, undefined, this.ctx.now(), {
+        kind: 'error',
+        code: 'UNAVAILABLE',
+        message: 'the capture was interrupted by a restart of Berth; create the checkpoint again',
+      });
     }
-    await em.flush();
+    await s.flush('checkpoint', { id: '' });
   }
 
   async get(id: string): Promise<Checkpoint> {
-    const e = await fork(this.ctx).findOne(CheckpointEntity, { id });
-    if (!e) throw new NotFoundError('checkpoint', id, 'checkpoint_id');
-    return toCheckpoint(e);
+    const cp = await store(this.ctx).checkpoints.get(id);
+    if (!cp) throw new NotFoundError('checkpoint', id, 'checkpoint_id');
+    return cp;
   }
 
   async list(folderId: string, page: PageRequest, filter: string): Promise<Page<Checkpoint>> {
     await this.folders.mustExist(folderId, 'folder_id');
-    const where = { ...whereOf(parseFilter(filter, ['name', 'state']), {}), folderId };
-    const result = await listPage(fork(this.ctx), CheckpointEntity, where, page, `checkpoints|${folderId}|${filter}`);
-    return { items: result.items.map(toCheckpoint), nextPageToken: result.nextPageToken };
+    return store(this.ctx).checkpoints.list(folderId, parseFilter(filter, ['name', 'state']), page, `checkpoints|${folderId}|${filter}`);
   }
 
+  /**
+   * Unpins a checkpoint no node uses. The checkpoint row is locked for the
+   * check and the delete, and a node made from it locks it too: no node can
+   * come to use a deleted checkpoint.
+   */
   async delete(id: string): Promise<void> {
-    const em = fork(this.ctx);
-    const e = await em.findOne(CheckpointEntity, { id });
-    if (!e) throw new NotFoundError('checkpoint', id, 'checkpoint_id');
-    const users = (await em.find(NodeEntity, { folderId: e.folderId, kind: 'checkpoint' })).filter(
-      (n) => n.spec.source.kind === 'checkpoint' && n.spec.source.checkpointId === id,
-    );
-    if (users.length > 0)
-      throw new FailedPreconditionError(`checkpoint ${id} is used by node ${users.map((n) => JSON.stringify(n.name)).join(', ')}`, `nodes/${users[0]!.id}`, 'IN_USE');
-    await translateWrite('checkpoint', { id }, () => em.removeAndFlush(e));
-    if (e.digest && (await em.count(CheckpointEntity, { digest: e.digest })) === 0) await this.blobs.remove(e.digest);
+    const digest = await inTransaction(this.ctx, { kind: 'checkpoint', id }, async (s) => {
+      const cp = await s.checkpoints.lock(id, 'update');
+      if (!cp) throw new NotFoundError('checkpoint', id, 'checkpoint_id');
+      const users = await s.nodes.usingCheckpoint(cp.folderId, id);
+      if (users.length > 0)
+        throw new FailedPreconditionError(`checkpoint ${id} is used by node ${users.map((n) => JSON.stringify(n.name)).join(', ')}`, `nodes/${users[0]!.id}`, 'IN_USE');
+      await s.checkpoints.remove(id);
+      await s.flush('checkpoint', { id });
+      return cp.digest;
+    });
+    if (digest && (await store(this.ctx).checkpoints.countWithDigest(digest)) === 0) await this.blobs.remove(digest);
   }
 
   /** Where a ready checkpoint's blob is on this host. */

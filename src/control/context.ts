@@ -1,4 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { ResourceKind } from '../domain/errors';
+import { openStore, transaction, type Store } from '../store/store';
 
 /**
  * What every use case needs: the ORM (forked per call, never shared) and a
@@ -12,4 +14,14 @@ export interface ControlContext {
 /** A fresh EntityManager for one call or one reconcile pass. */
 export function fork(ctx: ControlContext): EntityManager {
   return ctx.orm.em.fork({ clear: true });
+}
+
+/** The repositories of a fresh unit of work, for one call. */
+export function store(ctx: ControlContext): Store {
+  return openStore(ctx.orm);
+}
+
+/** Runs a use case's checks and writes in one transaction with the rows it reads locked (see `transaction`). */
+export function inTransaction<T>(ctx: ControlContext, subject: { kind: ResourceKind; id: string }, work: (store: Store) => Promise<T>): Promise<T> {
+  return transaction(ctx.orm, subject, work);
 }

@@ -1,26 +1,9 @@
 import { DEFAULT_FOLDER_ID, validateFolder, type Folder, type FolderInput } from '../domain/folder';
 import { FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
-import { AliasEntity } from '../store/entities/alias.entity';
-import { CheckpointEntity } from '../store/entities/checkpoint.entity';
-import { FolderEntity } from '../store/entities/folder.entity';
-import { NodeEntity } from '../store/entities/node.entity';
 import { newId } from '../store/ids';
-import { listPage, whereOf } from '../store/paging';
-import { checkEtag, translateWrite } from '../store/translate';
-import { fork, type ControlContext } from './context';
-
-function toFolder(e: FolderEntity): Folder {
-  return {
-    id: e.id,
-    name: e.name,
-    description: e.description,
-    labels: e.labels,
-    createTime: e.createTime,
-    updateTime: e.updateTime,
-    version: e.version,
-  };
-}
+import { checkEtag } from '../store/translate';
+import { inTransaction, store, type ControlContext } from './context';
 
 /** Folder use cases: the tenancy boundary everything else hangs from. */
 export class Folders {
@@ -28,77 +11,65 @@ export class Folders {
 
   /** Creates the `default` folder when it is missing; safe to run on every start and concurrently. */
   async ensureDefault(): Promise<void> {
-    const em = fork(this.ctx);
-    if (await em.findOne(FolderEntity, { id: DEFAULT_FOLDER_ID })) return;
-    const now = this.ctx.now();
-    const entity = em.create(FolderEntity, {
-      id: DEFAULT_FOLDER_ID,
-      name: 'default',
-      description: 'The folder that exists from the first start on.',
-      labels: {},
-      createTime: now,
-      updateTime: now,
-      version: 1,
-    });
+    if (await store(this.ctx).folders.exists(DEFAULT_FOLDER_ID)) return;
+    const input = { name: 'default', description: 'The folder that exists from the first start on.', labels: {} };
     try {
-      await em.persistAndFlush(entity);
+      await store(this.ctx).folders.insert(DEFAULT_FOLDER_ID, input, this.ctx.now());
     } catch (err) {
-      if (!(await fork(this.ctx).findOne(FolderEntity, { id: DEFAULT_FOLDER_ID }))) throw err;
+      if (!(await store(this.ctx).folders.exists(DEFAULT_FOLDER_ID))) throw err;
     }
   }
 
   async create(input: FolderInput): Promise<Folder> {
     validateFolder(input);
-    const em = fork(this.ctx);
-    const now = this.ctx.now();
-    const entity = em.create(FolderEntity, { id: newId('fl'), ...input, createTime: now, updateTime: now, version: 1 });
-    await translateWrite('folder', { id: entity.id, name: input.name, scope: 'Berth' }, () => em.persistAndFlush(entity));
-    return toFolder(entity);
+    return store(this.ctx).folders.insert(newId('fl'), input, this.ctx.now());
   }
 
   async get(id: string): Promise<Folder> {
-    const entity = await fork(this.ctx).findOne(FolderEntity, { id });
-    if (!entity) throw new NotFoundError('folder', id, 'folder_id');
-    return toFolder(entity);
+    const folder = await store(this.ctx).folders.get(id);
+    if (!folder) throw new NotFoundError('folder', id, 'folder_id');
+    return folder;
   }
 
   /** Throws NotFoundError naming `field` when the folder does not exist. */
   async mustExist(id: string, field: string): Promise<void> {
-    if (!(await fork(this.ctx).findOne(FolderEntity, { id }, { fields: ['id'] }))) throw new NotFoundError('folder', id, field);
+    if (!(await store(this.ctx).folders.exists(id))) throw new NotFoundError('folder', id, field);
   }
 
   async list(page: PageRequest, filter: string): Promise<Page<Folder>> {
-    const clauses = parseFilter(filter, ['name']);
-    const result = await listPage(fork(this.ctx), FolderEntity, whereOf(clauses, {}), page, `folders|${filter}`);
-    return { items: result.items.map(toFolder), nextPageToken: result.nextPageToken };
+    return store(this.ctx).folders.list(parseFilter(filter, ['name']), page, `folders|${filter}`);
   }
 
   async update(id: string, mutate: (current: FolderInput) => FolderInput, etag?: string): Promise<Folder> {
-    const em = fork(this.ctx);
-    const entity = await em.findOne(FolderEntity, { id });
-    if (!entity) throw new NotFoundError('folder', id, 'folder.id');
-    checkEtag('folder', id, entity.version, etag);
-    const next = mutate({ name: entity.name, description: entity.description, labels: entity.labels });
+    const folders = store(this.ctx).folders;
+    const folder = await folders.get(id);
+    if (!folder) throw new NotFoundError('folder', id, 'folder.id');
+    checkEtag('folder', id, folder.version, etag);
+    const next = mutate({ name: folder.name, description: folder.description, labels: folder.labels });
     validateFolder(next);
-    em.assign(entity, { ...next, updateTime: this.ctx.now() });
-    await translateWrite('folder', { id, name: next.name, scope: 'Berth' }, () => em.flush());
-    return toFolder(entity);
+    return folders.update(id, next, this.ctx.now());
   }
 
+  /**
+   * Deletes an empty folder. The folder row is locked for the check and the
+   * delete, and everything created in a folder locks it too: nothing can be
+   * created in it between the check that it is empty and its deletion.
+   */
   async delete(id: string, etag?: string): Promise<void> {
-    const em = fork(this.ctx);
-    const entity = await em.findOne(FolderEntity, { id });
-    if (!entity) throw new NotFoundError('folder', id, 'folder_id');
-    checkEtag('folder', id, entity.version, etag);
-    if (id === DEFAULT_FOLDER_ID) throw new FailedPreconditionError('the default folder cannot be deleted', `folders/${id}`);
-    for (const [kind, entityClass] of [
-      ['nodes', NodeEntity],
-      ['aliases', AliasEntity],
-      ['checkpoints', CheckpointEntity],
-    ] as const) {
-      const count = await em.count(entityClass, { folderId: id });
-      if (count > 0) throw new FailedPreconditionError(`folder ${id} still holds ${count} ${kind}; delete them first`, `folders/${id}`, 'NOT_EMPTY');
-    }
-    await translateWrite('folder', { id }, () => em.removeAndFlush(entity));
+    await inTransaction(this.ctx, { kind: 'folder', id }, async (s) => {
+      const folder = await s.folders.lock(id, 'update');
+      if (!folder) throw new NotFoundError('folder', id, 'folder_id');
+      checkEtag('folder', id, folder.version, etag);
+      if (id === DEFAULT_FOLDER_ID) throw new FailedPreconditionError('the default folder cannot be deleted', `folders/${id}`);
+      for (const [kind, count] of [
+        ['nodes', () => s.nodes.countInFolder(id)],
+        ['aliases', () => s.aliases.countInFolder(id)],
+        ['checkpoints', () => s.checkpoints.countInFolder(id)],
+      ] as const) {
+        const n = await count();
+        if (n > 0) throw new FailedPreconditionError(`folder ${id} still holds ${n} ${kind}; delete them first`, `folders/${id}`, 'NOT_EMPTY');
+      }
+      await s.folders.remove(id);
+    });
   }
 }

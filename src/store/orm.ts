@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { MikroORM as PostgresOrm, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { MikroORM as SqliteOrm, SqliteDriver } from '@mikro-orm/sqlite';
+import { MikroORM as SqliteOrm } from '@mikro-orm/sqlite';
+import { BerthSqliteDriver } from './sqlite-driver';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Options, MikroORM } from '@mikro-orm/core';
 import { ENTITIES } from './entities';
@@ -51,7 +52,7 @@ export function ormOptions(databaseUrl: string, logger?: Logger): Options {
   }
   const file = sqlitePath(databaseUrl);
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  return { ...common, driver: SqliteDriver, dbName: file };
+  return { ...common, driver: BerthSqliteDriver, dbName: file };
 }
 
 /**
