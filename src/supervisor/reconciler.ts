@@ -151,6 +151,12 @@ export class NodeReconciler {
     const desired = this.autoscaler.desiredFor(nodeId, node.spec, previous.desiredInstances);
     const observedSummaries = new Map([...byInstance].map(([id, o]) => [id, summarize(o)]));
     const plan = planNode({ node, desired, failed: failure !== undefined, instances: rows, observed: observedSummaries, stuck });
+    // Before steps that may take a while (stopping, starting): a node that lost its health says so at once.
+    let written = previous;
+    if (plan.steps.length > 0) {
+      const interim = this.statusOf(node, rows, previous, plan.desired, now, failure, attempt);
+      if (interim.state !== previous.state) written = await this.writeStatus(nodeId, interim, previous);
+    }
     let stepError: unknown;
     for (const step of plan.steps) {
       try {
@@ -185,24 +191,8 @@ export class NodeReconciler {
     }
 
     this.autoscaler.settle(nodeId, plan.desired);
-    const status = nodeStatusOf({ node, instances, previous, desired: plan.desired, now, ...(failure ? { failure } : {}) });
-    const decision = this.autoscaler.lastDecision(nodeId);
-    if (decision) {
-      status.lastScalingDecision = decision.reason;
-      status.lastScalingTime = decision.time;
-    }
-    status.failure = failure ? { generation: node.generation, reason: failure } : null;
-    status.attempt = attempt;
-    if (attempt && !attempt.reached && !failure && status.state === 'healthy') {
-      const min = node.spec.instanceRange.min;
-      const fresh = instances.filter((i) => i.state === 'healthy' && i.generation === node.generation).length;
-      if (fresh >= min) status.attempt = { ...attempt, reached: true };
-    }
-    if (!sameJson(status, previous)) {
-      await this.repo.writeStatus(nodeId, status);
-      if (status.state !== previous.state || status.reason !== previous.reason)
-        this.log.info({ nodeId, state: status.state, reason: status.reason }, 'node status');
-    }
+    const status = this.statusOf(node, instances, written, plan.desired, now, failure, attempt);
+    await this.writeStatus(nodeId, status, written);
 
     if (failure) {
       await this.repo.finishOperations(nodeId, ['CreateNode', 'ResumeNode'], now, { kind: 'error', code: 'FAILED_PRECONDITION', message: failure });
@@ -214,6 +204,32 @@ export class NodeReconciler {
 
     if (stepError) throw stepError;
     return requeue.result();
+  }
+
+  /** The node's status from its instances, with the autoscaler's last decision and the attempt's verdict. */
+  private statusOf(node: Node, instances: Instance[], previous: NodeStatus, desired: number, now: Date, failure: string | undefined, attempt: StartAttempt | null): NodeStatus {
+    const status = nodeStatusOf({ node, instances, previous, desired, now, ...(failure ? { failure } : {}) });
+    const decision = this.autoscaler.lastDecision(node.id);
+    if (decision) {
+      status.lastScalingDecision = decision.reason;
+      status.lastScalingTime = decision.time;
+    }
+    status.failure = failure ? { generation: node.generation, reason: failure } : null;
+    status.attempt = attempt;
+    if (attempt && !attempt.reached && !failure && status.state === 'healthy') {
+      const fresh = instances.filter((i) => i.state === 'healthy' && i.generation === node.generation).length;
+      if (fresh >= node.spec.instanceRange.min) status.attempt = { ...attempt, reached: true };
+    }
+    return status;
+  }
+
+  /** Writes the status when it says something new (at rest, nothing is written). */
+  private async writeStatus(nodeId: string, status: NodeStatus, previous: NodeStatus): Promise<NodeStatus> {
+    if (sameJson(status, previous)) return previous;
+    await this.repo.writeStatus(nodeId, status);
+    if (status.state !== previous.state || status.reason !== previous.reason)
+      this.log.info({ nodeId, state: status.state, reason: status.reason }, 'node status');
+    return status;
   }
 
   /** A running instance its row does not name yet (Berth stopped between create and record): record it. */
