@@ -24,6 +24,8 @@ export interface CrashLoop {
   failures: number;
   /** When the instance was last started (ms). */
   lastStartMs: number;
+  /** When its death since that start was first seen (ms); unset while it is not known dead. */
+  diedAtMs?: number;
 }
 
 export interface RestartDecision {
@@ -35,10 +37,12 @@ export interface RestartDecision {
 
 /**
  * When an instance that died may start again. Restart n waits
- * backoffDelayMs(n) from the previous start, so an instance that exits at
- * once restarts after 0.5 s, 1 s, 2 s, … 30 s. One that had stayed healthy
- * for `resetAfterMs` (`healthyForMs`: its last healthy stretch) starts a new count: its death is news, not a loop. With
- * no record (Berth itself restarted), the instance restarts at once.
+ * backoffDelayMs(n) from the death, so an instance that exits at once is
+ * started again 0.5 s, 1 s, 2 s, … 30 s after each exit (as Kubernetes'
+ * CrashLoopBackOff does). One that had stayed healthy for `resetAfterMs`
+ * (`healthyForMs`: its last healthy stretch) starts a new count: its death is
+ * news, not a loop, and it restarts at once. With no record (Berth itself
+ * restarted), the instance restarts at once.
  */
 export function crashLoopRestart(
   loop: CrashLoop | undefined,
@@ -48,7 +52,8 @@ export function crashLoopRestart(
   policy: BackoffPolicy = DEFAULT_BACKOFF,
 ): RestartDecision {
   if (!loop) return { waitMs: 0, failures: 1 };
-  const stayedHealthy = healthyForMs >= resetAfterMs;
-  const failures = stayedHealthy ? 1 : loop.failures + 1;
-  return { waitMs: Math.max(0, loop.lastStartMs + backoffDelayMs(failures, policy) - nowMs), failures };
+  if (healthyForMs >= resetAfterMs) return { waitMs: 0, failures: 1 };
+  const failures = loop.failures + 1;
+  const diedAt = loop.diedAtMs ?? nowMs;
+  return { waitMs: Math.max(0, diedAt + backoffDelayMs(failures, policy) - nowMs), failures };
 }

@@ -321,10 +321,11 @@ export class NodeReconciler {
       if (!row) return undefined;
       if (row.startTime) {
         const loop = this.crashLoops.get(row.id);
+        if (loop && loop.diedAtMs === undefined) loop.diedAtMs = nowMs;
         const decision = crashLoopRestart(loop, nowMs, this.health.healthyForMs(row.id), this.options.crashLoopResetMs);
         if (decision.waitMs > 0) {
           const delay = backoffDelayMs(decision.failures) / 1000;
-          const reason = `${step.reason}; crash loop: restart ${row.restartCount + 1} waits ${delay} s after the last start`;
+          const reason = `${step.reason}; crash loop: restart ${row.restartCount + 1} waits ${delay} s after the exit`;
           this.health.unwatch(node.id, row.id);
           if (row.state !== 'unhealthy' || row.reason !== reason) {
             await this.repo.update(row.id, { state: 'unhealthy', reason, updateTime: now }, { notDeleting: true });
