@@ -1,5 +1,5 @@
 import type { Instance } from './instance';
-import { emptyInstanceCounts, type Condition, type Node, type NodeStatus } from './node';
+import { emptyInstanceCounts, type Condition, type Node, type NodeStatus, type StartAttempt } from './node';
 
 export interface StatusInput {
   node: Node;
@@ -63,4 +63,29 @@ export function nodeStatusOf(input: StatusInput): NodeStatus {
       condition(previous, 'Progressing', rolling, rolling ? 'RollingUpdate' : 'Stable', rolling ? `replacing instances with generation ${node.generation}` : `all instances run generation ${node.generation}`, now),
     ],
   };
+}
+
+/**
+ * The attempt a pass works under: the stored one while it still applies,
+ * else a new one from `now` — for a new generation, or for a ResumeNode
+ * asked after the stored attempt began. None while suspended or deleted.
+ */
+export function startAttemptOf(node: Node, previous: NodeStatus, now: Date, resumeAskedAt?: Date): StartAttempt | null {
+  if (node.suspended || node.deleting) return null;
+  const a = previous.attempt;
+  if (a && a.generation === node.generation && !(resumeAskedAt && resumeAskedAt.getTime() > new Date(a.since).getTime())) {
+    return { generation: a.generation, since: new Date(a.since), reached: a.reached };
+  }
+  return { generation: node.generation, since: now, reached: false };
+}
+
+/** Whether an attempt has run out of time without the node becoming healthy. */
+export function attemptTimedOut(attempt: StartAttempt | null, now: Date, startupTimeoutMs: number): boolean {
+  return attempt !== null && !attempt.reached && now.getTime() - attempt.since.getTime() > startupTimeoutMs;
+}
+
+/** How long until an attempt times out; undefined when it cannot any more. */
+export function attemptDeadlineMs(attempt: StartAttempt | null, now: Date, startupTimeoutMs: number): number | undefined {
+  if (!attempt || attempt.reached) return undefined;
+  return Math.max(0, attempt.since.getTime() + startupTimeoutMs - now.getTime());
 }

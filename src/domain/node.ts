@@ -100,8 +100,23 @@ export interface NodeStatus {
   timeToHealthyMs: number | null;
   lastScalingDecision: string;
   lastScalingTime: Date | null;
-  /** Set when a generation could not start (image missing, never healthy); a spec change clears it. */
+  /** Set when a generation could not start (image missing, never healthy); a spec change or a resume clears it. */
   failure: { generation: number; reason: string } | null;
+  /** The current attempt to get the node healthy; null while the node is suspended or deleted. */
+  attempt: StartAttempt | null;
+}
+
+/**
+ * One attempt to get a node's generation healthy, begun by that generation
+ * (CreateNode, or an UpdateNode that changed the spec) or by a ResumeNode.
+ * The startup timeout and the failure verdict run from `since`, so a failed
+ * node is revived by a new generation or a resume.
+ */
+export interface StartAttempt {
+  generation: number;
+  since: Date;
+  /** Whether the node became healthy during this attempt (no failure verdict after that). */
+  reached: boolean;
 }
 
 export interface Node {
@@ -153,6 +168,7 @@ export function initialNodeStatus(): NodeStatus {
     lastScalingDecision: '',
     lastScalingTime: null,
     failure: null,
+    attempt: null,
   };
 }
 

@@ -57,7 +57,11 @@ export function planNode(input: PlanInput): Plan {
   for (const i of input.instances) if (i.state === 'deleting') steps.push({ kind: 'remove', instanceId: i.id, reason: i.reason || 'being deleted' });
 
   if (desired === 0) {
-    for (const i of live) remove(i, node.deleting ? 'node deleted' : node.suspended ? 'node suspended' : 'node failed to start');
+    for (const i of live) {
+      // A rollout whose generation failed leaves the old generation serving.
+      if (input.failed && !node.deleting && !node.suspended && i.generation !== node.generation && i.state === 'healthy') continue;
+      remove(i, node.deleting ? 'node deleted' : node.suspended ? 'node suspended' : 'node failed to start');
+    }
     return { desired, steps };
   }
 
@@ -70,11 +74,16 @@ export function planNode(input: PlanInput): Plan {
   let starting = current.filter((i) => ['undefined', 'created', 'started', 'preparing'].includes(i.state)).length;
   for (const i of current) {
     const obs = input.observed.get(i.id);
-    const dead = i.state !== 'undefined' && (!obs || obs.state !== 'running');
+    if (obs?.state !== 'running') {
+      // Not running: never started (the intent row of a create that was interrupted), created but
+      // not started, exited, or gone. Starting it is idempotent by instance id.
+      const reason =
+        i.state === 'undefined' && !obs ? 'not started yet' : obs?.exitReason ? `exited: ${obs.exitReason}` : obs ? 'it is not running' : 'its container is gone';
+      steps.push({ kind: 'restart', instanceId: i.id, reason });
+      continue;
+    }
     const stuck = i.state === 'unhealthy' ? input.stuck.get(i.id) : undefined;
-    if (i.state === 'undefined' && !obs) steps.push({ kind: 'restart', instanceId: i.id, reason: 'not started yet' });
-    else if (dead) steps.push({ kind: 'restart', instanceId: i.id, reason: obs?.exitReason ? `exited: ${obs.exitReason}` : 'its container is gone' });
-    else if (stuck !== undefined && starting < limit) {
+    if (stuck !== undefined && starting < limit) {
       starting++;
       steps.push({ kind: 'restart', instanceId: i.id, reason: `stayed unhealthy: ${stuck}` });
     }

@@ -99,6 +99,17 @@ export class RuntimeUnavailableError extends Error {
   }
 }
 
+/**
+ * Something happened to instances that the runtime noticed on its own, without
+ * being asked: an instance's process or container ended (`exited`), or the
+ * runtime may have missed such news (`resync`: list everything again).
+ */
+export type RuntimeEvent =
+  | { kind: 'exited'; nodeId: string; instanceId: string; runtimeId: string; exitReason?: string }
+  | { kind: 'resync'; reason: string };
+
+export type RuntimeEventListener = (event: RuntimeEvent) => void;
+
 export interface Runtime {
   readonly kind: 'docker' | 'process' | 'swarm';
 
@@ -116,8 +127,20 @@ export interface Runtime {
    */
   startInstance(spec: InstanceSpec): Promise<ObservedInstance>;
 
-  /** Lists every instance this runtime manages (all nodes), read from the engine by label. */
-  listInstances(): Promise<ObservedInstance[]>;
+  /**
+   * Lists the instances this runtime manages, read from the engine by label:
+   * every node's, or only those of `nodeId`.
+   */
+  listInstances(nodeId?: string): Promise<ObservedInstance[]>;
+
+  /**
+   * Tells the listener as soon as an instance ends (the engine's `die` event,
+   * a child's exit), so that a dead instance leaves balancing and its node's
+   * status changes at once rather than at the next health probe. Events are a
+   * hint for when to look: the listener still lists to learn the truth, and
+   * lists everything after a `resync`. Returns the unsubscribe function.
+   */
+  watch(listener: RuntimeEventListener): () => void;
 
   /**
    * Stops (with a grace period, SIGTERM then SIGKILL) and removes one instance.

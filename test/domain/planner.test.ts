@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { afterProbe, type Instance } from '../../src/domain/instance';
 import { initialNodeStatus, withDefaults, type InstanceState, type Node } from '../../src/domain/node';
-import { nodeStatusOf } from '../../src/domain/node-status';
+import { attemptDeadlineMs, attemptTimedOut, nodeStatusOf, startAttemptOf } from '../../src/domain/node-status';
 import { planNode, type ObservedSummary, type PlanInput } from '../../src/domain/planner';
 import { decideScale } from '../../src/domain/autoscaler';
 
@@ -218,5 +218,69 @@ describe('decideScale', () => {
     assert.equal(d.state.lowSince, null);
     d = decideScale({ ...base, current: 3, inFlight: 0, now: 12_000, state: d.state });
     assert.equal(d.desired, 3, 'the window starts again');
+  });
+});
+
+describe('planNode after Berth was killed during a create', () => {
+  // An intent row ('undefined', no runtime id) in each situation a kill can leave it.
+  const cases: Array<{ name: string; observed?: ObservedSummary; steps: string[] }> = [
+    { name: 'row written, nothing created: start it', steps: ['restart:a'] },
+    { name: 'container created but never started: start it (the runtime replaces it)', observed: { state: 'exited' }, steps: ['restart:a'] },
+    { name: 'container running, row not updated: nothing to do (the pass adopts it)', observed: { state: 'running' }, steps: [] },
+    { name: 'container gone from the engine: start it', observed: { state: 'missing' }, steps: ['restart:a'] },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const n = node({}, { min: 1, max: 1 });
+      const observed = new Map<string, ObservedSummary>(c.observed ? [['a', c.observed]] : []);
+      assert.deepEqual(kinds(plan(n, [inst('a', 'undefined')], { observed })), c.steps);
+    });
+  }
+
+  it('creates nothing more while intent rows cover the count', () => {
+    const n = node({}, { min: 3, max: 3 });
+    const rows = [inst('a', 'healthy'), inst('b', 'undefined'), inst('c', 'undefined')];
+    const observed = new Map<string, ObservedSummary>([['a', { state: 'running' }], ['b', { state: 'running' }]]);
+    assert.deepEqual(kinds(plan(n, rows, { observed })), ['restart:c']);
+  });
+});
+
+describe('planNode of a failed generation', () => {
+  it('removes the failed generation but leaves the old one serving', () => {
+    const rows = [inst('old1', 'healthy', 1), inst('old2', 'unhealthy', 1), inst('new1', 'preparing', 2)];
+    assert.deepEqual(kinds(plan(node(), rows, { failed: true })).sort(), ['remove:new1', 'remove:old2']);
+  });
+
+  it('removes everything of a failed first generation', () => {
+    assert.deepEqual(kinds(plan(node(), [inst('a', 'preparing'), inst('b', 'unhealthy')], { failed: true })), ['remove:a', 'remove:b']);
+  });
+});
+
+describe('startAttemptOf', () => {
+  const T0 = new Date('2026-01-01T00:00:00Z');
+  const LATER = new Date('2026-01-01T00:05:00Z');
+  const stored = { generation: 2, since: T0.toISOString() as unknown as Date, reached: false };
+  const status = (attempt: typeof stored | null) => ({ ...initialNodeStatus(), attempt });
+  const cases: Array<{ name: string; node: Partial<Node>; attempt: typeof stored | null; resume?: Date; expect: { generation: number; since: Date; reached: boolean } | null }> = [
+    { name: 'a new node starts its first attempt now', node: {}, attempt: null, expect: { generation: 2, since: LATER, reached: false } },
+    { name: 'the same generation keeps its attempt (and its clock)', node: {}, attempt: stored, expect: { generation: 2, since: T0, reached: false } },
+    { name: 'a new generation starts a new attempt', node: { generation: 3 }, attempt: stored, expect: { generation: 3, since: LATER, reached: false } },
+    { name: 'a resume asked after the attempt began starts a new one', node: {}, attempt: stored, resume: new Date('2026-01-01T00:01:00Z'), expect: { generation: 2, since: LATER, reached: false } },
+    { name: 'a resume asked before the attempt began is that attempt', node: {}, attempt: stored, resume: new Date('2025-12-31T23:59:00Z'), expect: { generation: 2, since: T0, reached: false } },
+    { name: 'a suspended node has no attempt', node: { suspended: true }, attempt: stored, expect: null },
+    { name: 'a node being deleted has no attempt', node: { deleting: true }, attempt: stored, expect: null },
+  ];
+  for (const c of cases) {
+    it(c.name, () => assert.deepEqual(startAttemptOf(node(c.node), status(c.attempt), LATER, c.resume), c.expect));
+  }
+
+  it('times out only an attempt that has not reached health, from its own start', () => {
+    const a = { generation: 2, since: T0, reached: false };
+    assert.equal(attemptTimedOut(a, new Date(T0.getTime() + 120_000), 120_000), false);
+    assert.equal(attemptTimedOut(a, new Date(T0.getTime() + 120_001), 120_000), true);
+    assert.equal(attemptTimedOut({ ...a, reached: true }, LATER, 120_000), false);
+    assert.equal(attemptTimedOut(null, LATER, 120_000), false);
+    assert.equal(attemptDeadlineMs(a, new Date(T0.getTime() + 20_000), 120_000), 100_000);
+    assert.equal(attemptDeadlineMs({ ...a, reached: true }, LATER, 120_000), undefined);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -12,6 +13,8 @@ export interface ServeProcess {
   nodeApiPort: number;
   /** Every JSON log line so far. */
   logs: any[];
+  /** Emits 'log' with each JSON log line as it arrives (to act at a precise point of a run). */
+  events: EventEmitter;
   exited: Promise<number | null>;
 }
 
@@ -22,6 +25,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: any[] = [];
+  const events = new EventEmitter();
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
@@ -35,6 +39,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
         return;
       }
       logs.push(entry);
+      events.emit('log', entry);
       if (entry.msg === 'berth is serving') {
         clearTimeout(timer);
         resolve({ grpcPort: entry.grpcPort, httpPort: entry.httpPort, nodeApiPort: entry.nodeApiPort });
@@ -46,5 +51,5 @@ export async function startServe(args: string[], env: Record<string, string> = {
     });
   });
   const ports = await ready;
-  return { proc, logs, exited, ...ports };
+  return { proc, logs, events, exited, ...ports };
 }

@@ -8,7 +8,9 @@ import {
   type ObservedInstance,
   type RegistryAuth,
   type Runtime,
+  type RuntimeEventListener,
 } from '../runtime';
+import { followEngineEvents } from './engine-events';
 import { containerCreateOptions } from './container-spec';
 import {
   engineMessageOf,
@@ -215,8 +217,8 @@ export class DockerRuntime implements Runtime {
    * Lists containers by label, then inspects each: only inspect tells the exit
    * code, OOM kill, start time and the host ports Docker picked.
    */
-  async listInstances(): Promise<ObservedInstance[]> {
-    const containers = await this.listContainers();
+  async listInstances(nodeId?: string): Promise<ObservedInstance[]> {
+    const containers = await this.listContainers(...(nodeId === undefined ? [] : [`${LABELS.nodeId}=${nodeId}`]));
     const observed: ObservedInstance[] = [];
     for (let i = 0; i < containers.length; i += INSPECT_CONCURRENCY) {
       const batch = containers.slice(i, i + INSPECT_CONCURRENCY);
@@ -230,6 +232,11 @@ export class DockerRuntime implements Runtime {
       }
     }
     return observed;
+  }
+
+  /** Follows the engine's `die` events of this cluster's containers (see {@link followEngineEvents}). */
+  watch(listener: RuntimeEventListener): () => void {
+    return followEngineEvents(this.docker, this.runId, listener, this.log);
   }
 
   async removeInstance(instanceId: string, graceSeconds = 5): Promise<void> {

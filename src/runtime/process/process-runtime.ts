@@ -10,6 +10,8 @@ import {
   type ObservedInstance,
   type RegistryAuth,
   type Runtime,
+  type RuntimeEvent,
+  type RuntimeEventListener,
 } from '../runtime';
 import { ProcessStartError } from './errors';
 import { freePorts } from './free-ports';
@@ -59,6 +61,9 @@ const STOP_POLL_MS = 50;
 
 /** How long a SIGKILLed process group may take to disappear before a stop gives up. */
 const KILL_WAIT_MS = 5_000;
+
+/** How often processes adopted from an earlier Berth (not its children) are checked for life. */
+const ADOPTED_CHECK_MS = 500;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -138,6 +143,16 @@ export class ProcessRuntime implements Runtime {
   private readonly exits = new Map<string, SeenExit>();
   /** Starts in flight by instance id, so that concurrent starts of one instance start it once. */
   private readonly startsInFlight = new Map<string, Promise<ObservedInstance>>();
+  private readonly listeners = new Set<RuntimeEventListener>();
+  /** Live instance processes this Berth spawned: their 'exit' event tells when they end. */
+  private readonly children = new Set<string>();
+  /**
+   * Live instance processes started by an earlier Berth: no exit event
+   * reaches a process that is not the parent, so a cheap signal-0 check every
+   * {@link ADOPTED_CHECK_MS} stands in for it.
+   */
+  private readonly adopted = new Map<string, { pid: number; nodeId: string }>();
+  private adoptedTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ProcessRuntimeOptions) {
     this.stateDir = options.stateDir;
@@ -175,10 +190,56 @@ export class ProcessRuntime implements Runtime {
    * Reads every state file (of this run, when there is a run id) and checks
    * its process, so it reports processes started by an earlier Berth as well.
    */
-  async listInstances(): Promise<ObservedInstance[]> {
+  async listInstances(nodeId?: string): Promise<ObservedInstance[]> {
     const { records, invalid } = await readRecords(this.stateDir);
     for (const name of invalid) this.log.warn({ stateDir: this.stateDir, file: name }, 'ignoring an unreadable state file');
-    return records.filter((r) => this.inScope(r)).map((r) => this.observe(r));
+    return records.filter((r) => this.inScope(r) && (nodeId === undefined || r.nodeId === nodeId)).map((r) => this.observe(r));
+  }
+
+  /**
+   * Reports the exit of every instance process: a child's 'exit' event, or,
+   * for processes adopted from an earlier Berth, the check that runs while
+   * someone listens.
+   */
+  watch(listener: RuntimeEventListener): () => void {
+    this.listeners.add(listener);
+    this.checkAdoptedLater();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        clearInterval(this.adoptedTimer);
+        this.adoptedTimer = undefined;
+      }
+    };
+  }
+
+  private emit(event: RuntimeEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.log.warn({ err }, 'runtime event listener failed');
+      }
+    }
+  }
+
+  private checkAdoptedLater(): void {
+    if (this.adoptedTimer || this.listeners.size === 0 || this.adopted.size === 0) return;
+    this.adoptedTimer = setInterval(() => {
+      for (const [instanceId, { pid, nodeId }] of this.adopted) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          this.adopted.delete(instanceId);
+          this.emit({ kind: 'exited', nodeId, instanceId, runtimeId: String(pid), exitReason: 'the process is gone' });
+        }
+      }
+      if (this.adopted.size === 0) {
+        clearInterval(this.adoptedTimer);
+        this.adoptedTimer = undefined;
+      }
+    }, ADOPTED_CHECK_MS);
+    this.adoptedTimer.unref();
   }
 
   /**
@@ -196,6 +257,7 @@ export class ProcessRuntime implements Runtime {
     await removeRecord(this.stateDir, instanceId);
     await rm(this.logPath(instanceId), { force: true });
     this.exits.delete(instanceId);
+    this.adopted.delete(instanceId);
     if (record) this.log.info({ nodeId: record.nodeId, instanceId, pid: record.pid }, 'instance removed');
   }
 
@@ -268,6 +330,8 @@ export class ProcessRuntime implements Runtime {
       });
       this.watchExit(child, spec);
       await spawned(child);
+      this.children.add(spec.instanceId);
+      this.adopted.delete(spec.instanceId);
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `program ${line.program} not found` : (err as Error).message;
       throw new ProcessStartError(spec.instanceId, reason, { cause: err });
@@ -314,7 +378,10 @@ export class ProcessRuntime implements Runtime {
       const pid = child.pid;
       if (pid === undefined) return;
       this.exits.set(spec.instanceId, { pid, code, signal });
+      this.children.delete(spec.instanceId);
       this.log.debug({ ...log, pid, code, signal }, 'instance process exited');
+      const exitReason = code !== null ? `exit code ${code}` : `killed by ${signal ?? 'a signal'}`;
+      this.emit({ kind: 'exited', nodeId: spec.nodeId, instanceId: spec.instanceId, runtimeId: String(pid), exitReason });
     });
     // After a successful spawn, errors come only from signalling it; they must not crash Berth.
     child.on('error', (err) => this.log.debug({ ...log, pid: child.pid, err }, 'instance process error'));
@@ -367,7 +434,13 @@ export class ProcessRuntime implements Runtime {
       startedAt: new Date(record.startedAt),
       ports,
     };
-    if (isInstanceProcess(record.pid, record.instanceId)) return { ...base, state: 'running' };
+    if (isInstanceProcess(record.pid, record.instanceId)) {
+      if (!this.children.has(record.instanceId) && !this.adopted.has(record.instanceId)) {
+        this.adopted.set(record.instanceId, { pid: record.pid, nodeId: record.nodeId });
+        this.checkAdoptedLater();
+      }
+      return { ...base, state: 'running' };
+    }
     const seen = this.exits.get(record.instanceId);
     if (seen?.pid === record.pid) {
       if (seen.code !== null) return { ...base, state: 'exited', exitCode: seen.code, exitReason: `exit code ${seen.code}` };

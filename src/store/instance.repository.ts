@@ -1,0 +1,148 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { Instance } from '../domain/instance';
+import { initialNodeStatus, type InstanceState, type Node, type NodeStatus } from '../domain/node';
+import type { OperationKind, OperationResult } from '../domain/operation';
+import { InstanceEntity } from './entities/instance.entity';
+import { NodeEntity, NodeStatusEntity } from './entities/node.entity';
+import { OperationEntity } from './entities/operation.entity';
+
+/** The fields of an instance row the supervisor changes after creating it. */
+export type InstanceUpdate = Partial<Pick<Instance, 'state' | 'reason' | 'runtimeId' | 'address' | 'startTime' | 'restartCount' | 'lastHealthCheck' | 'updateTime'>>;
+
+/** What one reconcile pass reads about a node: desired state and the status it last wrote. */
+export interface SupervisedNode {
+  node: Node;
+  status: NodeStatus;
+}
+
+function toNode(e: NodeEntity): Node {
+  return {
+    id: e.id,
+    folderId: e.folderId,
+    name: e.name,
+    description: e.description,
+    labels: e.labels,
+    spec: e.spec,
+    generation: e.generation,
+    suspended: e.suspended,
+    deleting: e.deleting,
+    createTime: e.createTime,
+    updateTime: e.updateTime,
+    version: e.version,
+  };
+}
+
+function toInstance(e: InstanceEntity): Instance {
+  return {
+    id: e.id,
+    nodeId: e.nodeId,
+    folderId: e.folderId,
+    generation: e.generation,
+    state: e.state,
+    reason: e.reason,
+    runtimeId: e.runtimeId,
+    address: e.address,
+    startTime: e.startTime,
+    restartCount: e.restartCount,
+    lastHealthCheck: e.lastHealthCheck ? { ...e.lastHealthCheck, time: new Date(e.lastHealthCheck.time) } : null,
+    createTime: e.createTime,
+    updateTime: e.updateTime,
+  };
+}
+
+/**
+ * The supervisor's queries: instance rows, node status rows and the
+ * operations a pass finishes. Instance and status rows are written with
+ * native (guarded) updates only, never through a unit of work, so that a
+ * probe's write, a pass's write and an API write never overwrite each other
+ * through stale entities. Status rows are only ever updated here, never
+ * created: the API creates a node's status row with the node, so a pass that
+ * races a DeleteNode changes nothing instead of resurrecting the row.
+ */
+export class InstanceRepository {
+  constructor(private readonly orm: MikroORM) {}
+
+  private em(): EntityManager {
+    return this.orm.em.fork({ clear: true });
+  }
+
+  /** Every node id (the full resync enqueues them all). */
+  async nodeIds(): Promise<string[]> {
+    const rows = await this.em().find(NodeEntity, {}, { fields: ['id'] });
+    return rows.map((r) => r.id);
+  }
+
+  /** The node and its last status; undefined once the node is gone. */
+  async supervisedNode(nodeId: string): Promise<SupervisedNode | undefined> {
+    const em = this.em();
+    const row = await em.findOne(NodeEntity, { id: nodeId });
+    if (!row) return undefined;
+    const status = await em.findOne(NodeStatusEntity, { nodeId });
+    return { node: toNode(row), status: { ...initialNodeStatus(), ...(status?.status ?? {}) } };
+  }
+
+  async instances(nodeId: string): Promise<Instance[]> {
+    const rows = await this.em().find(InstanceEntity, { nodeId }, { orderBy: { id: 'asc' }, disableIdentityMap: true });
+    return rows.map(toInstance);
+  }
+
+  /** The intent: an instance row, written before the runtime is asked to create anything for it. */
+  async insert(instance: Instance): Promise<void> {
+    await this.em().insert(InstanceEntity, { ...instance, version: 1 });
+  }
+
+  /**
+   * Updates an instance row; with `runtimeId` given, only while the row still
+   * names that container or process, so a late write about a replaced one changes nothing.
+   */
+  async update(instanceId: string, fields: InstanceUpdate, guard: { runtimeId?: string; notDeleting?: boolean } = {}): Promise<void> {
+    const where: Record<string, unknown> = { id: instanceId };
+    if (guard.runtimeId !== undefined) where.runtimeId = guard.runtimeId;
+    if (guard.notDeleting) where.state = { $ne: 'deleting' satisfies InstanceState };
+    await this.em().nativeUpdate(InstanceEntity, where, fields);
+  }
+
+  async delete(instanceId: string): Promise<void> {
+    await this.em().nativeDelete(InstanceEntity, { id: instanceId });
+  }
+
+  async deleteAllOf(nodeId: string): Promise<void> {
+    await this.em().nativeDelete(InstanceEntity, { nodeId });
+  }
+
+  /** Writes the status of a node that still exists; a deleted node's status stays deleted. */
+  async writeStatus(nodeId: string, status: NodeStatus): Promise<void> {
+    await this.em().nativeUpdate(NodeStatusEntity, { nodeId }, { status });
+  }
+
+  /** When the newest pending ResumeNode of the node was asked for, if one is pending. */
+  async pendingResumeTime(nodeId: string): Promise<Date | undefined> {
+    const op = await this.em().findOne(
+      OperationEntity,
+      { resourceId: nodeId, done: false, description: 'ResumeNode' },
+      { orderBy: { createTime: 'desc' }, fields: ['createTime'] },
+    );
+    return op ? new Date(op.createTime) : undefined;
+  }
+
+  /** Finishes the pending operations of these kinds on the node (a done operation never changes). */
+  async finishOperations(nodeId: string, kinds: OperationKind[], now: Date, result: Exclude<OperationResult, { kind: 'pending' }>): Promise<void> {
+    const em = this.em();
+    const ops = await em.find(OperationEntity, { resourceId: nodeId, done: false, description: { $in: kinds } });
+    if (ops.length === 0) return;
+    for (const op of ops) Object.assign(op, { done: true, result, modifyTime: now });
+    await em.flush();
+  }
+
+  /** The last step of a DeleteNode: the operation finishes as the node and its status go, in one transaction. */
+  async removeNode(nodeId: string, now: Date): Promise<void> {
+    await this.em().transactional(async (em) => {
+      const ops = await em.find(OperationEntity, { resourceId: nodeId, done: false, description: 'DeleteNode' });
+      for (const op of ops) Object.assign(op, { done: true, result: { kind: 'response', resource: 'empty', resourceId: nodeId }, modifyTime: now });
+      await em.flush();
+      await em.nativeDelete(InstanceEntity, { nodeId });
+      await em.nativeDelete(NodeStatusEntity, { nodeId });
+      await em.nativeDelete(NodeEntity, { id: nodeId });
+    });
+  }
+}
