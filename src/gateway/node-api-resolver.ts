@@ -1,6 +1,7 @@
 import { pickTarget } from '../domain/alias';
 import type { Aliases } from '../control/aliases';
 import type { Nodes } from '../control/nodes';
+import { StatusError, toStatusError } from '../api/status';
 import { NotFoundError } from '../domain/errors';
 import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './node-api';
 import type { RoutingTable } from './routing-table';
@@ -11,6 +12,18 @@ interface NodeFacts {
   kind: 'docker' | 'checkpoint';
   suspended: boolean;
   deleting: boolean;
+}
+
+/**
+ * A failure of a lookup as the node API answers it: a domain error (the
+ * database unavailable, …) gets its code from the one status table; anything
+ * unexpected is left for the proxy to log and answer as INTERNAL.
+ */
+function refusal(err: unknown): never {
+  if (err instanceof NodeApiError) throw err;
+  const status = toStatusError(err);
+  if (status.code === GrpcCode.INTERNAL && !(err instanceof StatusError)) throw err;
+  throw new NodeApiError(status.code, status.message, status.httpStatus, { cause: err });
 }
 
 interface Cached<T> {
@@ -55,11 +68,11 @@ export class RoutingTableResolver implements NodeApiResolver {
     if (route.nodeId) {
       const hit = this.target(route.nodeId, route.folderId);
       if (hit && hit.backends.length > 0) return hit;
-      return this.resolveNode(route.nodeId, route.folderId);
+      return this.resolveNode(route.nodeId, route.folderId).catch(refusal);
     }
     if (route.aliasName) {
       if (!route.folderId) throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'x-node-alias needs x-folder-id: alias names are unique per folder');
-      return this.resolveAlias(route.folderId, route.aliasName);
+      return this.resolveAlias(route.folderId, route.aliasName).catch(refusal);
     }
     throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'name the node with the x-node-id header (or x-node-alias with x-folder-id)');
   }

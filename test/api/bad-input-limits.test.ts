@@ -203,6 +203,12 @@ function cases(fx: Fixture): BadCase[] {
   r('ListNodes a word as the page size', 'GET', `/v1/nodes?folder_id=${folder.id}&page_size=ten`, undefined, 'page_size');
   r('ListNodes a repeated scalar query parameter', 'GET', `/v1/nodes?folder_id=${folder.id}&folder_id=${folder.id}`, undefined, 'folder_id');
 
+  // Nesting deeper than any decoder should follow.
+  const deep = (open: string, close: string, depth = 10_000) => open.repeat(depth) + '1' + close.repeat(depth);
+  r('Execute an input nested 10,000 deep', 'POST', `/v1/nodes/${node.id}:execute`, `{"input":{"x":${deep('{"a":', '}')}}}`, 'input');
+  r('ExecuteAlias a list nested 10,000 deep', 'POST', `/v1/aliases/${alias.name}:execute`, `{"folderId":"${folder.id}","input":{"x":${deep('[', ']')}}}`, 'input');
+  r('CreateFolder labels nested 10,000 deep', 'POST', '/v1/folders', `{"name":"ok-name","labels":${deep('{"a":', '}')}}`, 'folder.labels.a');
+
   // Empty and missing bodies.
   r('CreateAlias no body', 'POST', '/v1/aliases', undefined, 'alias');
   r('CreateNode no body', 'POST', '/v1/nodes', undefined, 'node');

@@ -104,6 +104,9 @@ describe('PostgreSQL unreachable: 503 / UNAVAILABLE, and recovery', () => {
       assert.equal(write.status, 503, JSON.stringify(write.body));
       assert.equal(await grpcCode(unary(c.nodes, 'listNodes', ListNodesRequest.fromPartial({ folderId: 'default' }))), Code.UNAVAILABLE);
       assert.equal(await grpcCode(unary(c.folders, 'createFolder', CreateFolderRequest.fromPartial({ folder: { name: 'during-outage' } }))), Code.UNAVAILABLE);
+      // The node API looks up a node it has no route for: the same answer.
+      const viaNodeApi = await fetch(`http://127.0.0.1:${t.berth.nodeApiPort}/`, { headers: { 'x-node-id': 'nd1unknown' } });
+      assert.equal(viaNodeApi.status, 503, await viaNodeApi.text());
 
       await proxy.open();
       const deadline = Date.now() + 20_000;
