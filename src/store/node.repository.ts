@@ -145,9 +145,13 @@ export class NodeRepository {
     this.em.assign(e, change);
   }
 
-  /** Rewrites the node's observed state and reason in the unit of work. */
+  /**
+   * Rewrites the node's observed state and reason in the unit of work. The
+   * status row is locked as it is read (inside a transaction): a status the
+   * supervisor writes meanwhile waits, instead of failing this request's version check.
+   */
   async setStatusState(id: string, state: NodeStatus['state'], reason: string): Promise<void> {
-    const status = await this.em.findOne(NodeStatusEntity, { nodeId: id });
+    const status = await this.em.findOne(NodeStatusEntity, { nodeId: id }, { lockMode: lockModeOf('update'), refresh: true });
     if (status) status.status = { ...status.status, state, reason };
   }
 

@@ -1,5 +1,5 @@
-import { DeadlockException, type EntityManager, type MikroORM } from '@mikro-orm/core';
-import { ConflictError, type ResourceKind } from '../domain/errors';
+import { DeadlockException, LockWaitTimeoutException, type EntityManager, type MikroORM } from '@mikro-orm/core';
+import { ConflictError, UnavailableError, type ResourceKind } from '../domain/errors';
 import { AliasRepository } from './alias.repository';
 import { CheckpointRepository } from './checkpoint.repository';
 import { FolderRepository } from './folder.repository';
@@ -52,13 +52,16 @@ export function openStore(orm: MikroORM): Store {
  * that read other rows (a folder is empty, no alias targets a node, a quota)
  * still hold when the write lands. A deadlock or serialization failure is
  * retried once on a fresh unit of work, then answered with ConflictError
- * (ABORTED) for `subject`. `work` must have no effect outside the database.
+ * (ABORTED) for `subject`; a lock not granted within the database's wait
+ * (SQLite's busy_timeout) is UnavailableError. `work` must have no effect
+ * outside the database.
  */
 export async function transaction<T>(orm: MikroORM, subject: { kind: ResourceKind; id: string }, work: (store: Store) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await orm.em.fork({ clear: true }).transactional((em) => work(new Store(em)));
     } catch (err) {
+      if (err instanceof LockWaitTimeoutException) throw new UnavailableError('the database is busy with other writes; retry', { cause: err });
       if (!(err instanceof DeadlockException)) throw err;
       if (attempt >= 2) throw new ConflictError(subject.kind, subject.id, 'was changed by concurrent requests', { cause: err });
     }
