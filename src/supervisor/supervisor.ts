@@ -631,7 +631,8 @@ export class Supervisor {
       await this.runtime.removeInstance(o.instanceId, this.options.stopGraceSeconds);
     }
     if (rows.length > 0) await em.nativeDelete(InstanceEntity, { nodeId });
-    if (observed.length > 0) await this.runtime.removeNodeResources(nodeId);
+    // A node deleted without instances (failed, suspended) still has its network.
+    await this.runtime.removeNodeResources(nodeId);
     return undefined;
   }
 }
