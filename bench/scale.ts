@@ -152,6 +152,8 @@ async function startServe(o: Options, runtime: 'process' | 'docker', name: strin
       '--runtime', runtime,
       '--cluster-id', clusterId,
       '--pull-images', 'false',
+      // Creating hundreds of nodes at once is slow on a loaded host; only the rest that follows is measured.
+      '--startup-timeout-ms', String(o.healthyTimeoutS * 1000),
     ],
     { env: { ...process.env, BERTH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -256,7 +258,10 @@ async function measure(o: Options, s: Serve, scenario: string, nodes: number): P
   await allHealthy(s.http, nodes, o.healthyTimeoutS);
   await sleep(5000);
   log(`  ${nodes} nodes Healthy; CPU at rest over ${o.restSeconds} s`);
+  const from = process.hrtime.bigint() / 1000n;
   const cpu = await cpuAtRest(s.proc.pid!, o.restSeconds);
+  // The same monotonic clock as a V8 CPU profile's sample times: the window to read in the profile.
+  if (o.profile) log(`  rest window of ${scenario} ${nodes}: ${from}-${process.hrtime.bigint() / 1000n} µs (monotonic)`);
   const { p50, p99 } = await listLatency(s.http, o.calls, nodes);
   const row = { scenario, nodes, cpu, p50, p99 };
   log(`  ${format(row)}`);
