@@ -69,7 +69,7 @@ const OPTIONS = {
   'unhealthy-grace-ms': { type: 'string', env: 'BERTH_UNHEALTHY_GRACE_MS', default: '30000', help: 'an instance unhealthy this long is started again' },
   'cluster-id': { type: 'string', env: 'BERTH_CLUSTER_ID', default: 'default', help: 'label of this installation on shared Docker engines' },
   'node-network-pool': { type: 'string', env: 'BERTH_NODE_NETWORK_POOL', default: DEFAULT_NODE_NETWORK_POOL, help: 'IPv4 CIDR the /25 subnets of Docker node networks come from' },
-  'orphan-grace-ms': { type: 'string', env: 'BERTH_ORPHAN_GRACE_MS', default: '10000', help: 'containers and networks of no node are collected once this old' },
+  'orphan-grace-ms': { type: 'string', env: 'BERTH_ORPHAN_GRACE_MS', default: '10000', help: 'containers and networks of no node are collected once this old (and this long after start)' },
   'gc-interval-ms': { type: 'string', env: 'BERTH_GC_INTERVAL_MS', default: '300000', help: 'how often orphaned containers and networks are looked for' },
   python: { type: 'string', env: 'BERTH_PYTHON', default: 'python3', help: 'Python for checkpoint capture and process instances' },
   'capture-timeout-ms': { type: 'string', env: 'BERTH_CAPTURE_TIMEOUT_MS', default: '600000', help: 'time limit of a checkpoint capture' },

@@ -1,6 +1,7 @@
 /** The arithmetic of the node network pool: parsing, the order subnets are tried in, overlaps. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config';
 import {
   DEFAULT_NODE_NETWORK_POOL,
   InvalidPoolError,
@@ -59,5 +60,12 @@ describe('node network pool', () => {
     assert.equal(pickSubnet(pool, 'n', [cidr('10.0.0.0/8')]), undefined);
     // What lies outside the pool does not matter.
     assert.ok(pickSubnet(pool, 'n', [cidr('10.8.0.0/16'), cidr('172.17.0.0/16')]));
+  });
+
+  it('is configured by --node-network-pool or BERTH_NODE_NETWORK_POOL, and a bad one stops Berth with the reason', () => {
+    assert.equal(loadConfig([], {}).nodeNetworkPool, DEFAULT_NODE_NETWORK_POOL);
+    assert.equal(loadConfig([], { BERTH_NODE_NETWORK_POOL: '10.64.0.0/16' }).nodeNetworkPool, '10.64.0.0/16');
+    assert.equal(loadConfig(['--node-network-pool', '10.65.0.0/16'], { BERTH_NODE_NETWORK_POOL: '10.64.0.0/16' }).nodeNetworkPool, '10.65.0.0/16');
+    assert.throws(() => loadConfig(['--node-network-pool', '10.200.0.0/26'], {}), /^Error: --node-network-pool: node network pool "10\.200\.0\.0\/26" is smaller than one node subnet/);
   });
 });
