@@ -86,7 +86,7 @@ describe('deleting Docker nodes leaves no network', () => {
     }
     images = await buildTestImages();
     // The garbage collector waits an hour here: what is removed below, the delete path removed.
-    berth = await startTestBerth('postgres', {
+    berth = await startTestBerth('sqlite', {
       runtime: 'docker',
       clusterId,
       startupTimeoutMs: 8000,
@@ -103,7 +103,7 @@ describe('deleting Docker nodes leaves no network', () => {
   });
 
   it('removes the network of a node that failed (image missing, health never passing) and of a suspended one', async (t) => {
-    if (skip) return t.skip('no Docker engine or PostgreSQL');
+    if (skip) return t.skip('no Docker engine');
     const http = berth!.http;
     const [ghost, sick, napper] = await Promise.all([
       create(http, httpNode('ghost', 'berth-test-no-such-image:1')),
@@ -157,7 +157,7 @@ describe('garbage collection of resources that belong to no node', () => {
     }
     images = await buildTestImages();
     // No periodic resync during the test: the supervisor's own orphan collection stays out of it.
-    berth = await startTestBerth('sqlite', { runtime: 'docker', clusterId, resyncMs: 600_000, orphanGraceMs: graceMs, gcIntervalMs: 500 });
+    berth = await startTestBerth('postgres', { runtime: 'docker', clusterId, resyncMs: 600_000, orphanGraceMs: graceMs, gcIntervalMs: 500 });
     if (!berth) skip = true;
   });
 
@@ -170,7 +170,7 @@ describe('garbage collection of resources that belong to no node', () => {
   });
 
   it('collects containers and networks of no node once past the grace period, and nothing else', async (t) => {
-    if (skip) return t.skip('no Docker engine');
+    if (skip) return t.skip('no Docker engine or PostgreSQL');
     const keeper = await create(berth!.http, httpNode('keeper', images.http));
     assert.equal(keeper.error, undefined, JSON.stringify(keeper.error));
     const keeperHeld = await heldBy(clusterId, keeper.resourceId);
