@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHECKPOINT_QUOTA } from './domain/checkpoint';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './gateway/connection-timeouts';
+import { DEFAULT_NODE_NETWORK_POOL, parsePool } from './runtime/docker/subnet-pool';
 
 export interface Config {
   host: string;
@@ -29,6 +30,15 @@ export interface Config {
    * each other's containers.
    */
   clusterId: string;
+  /**
+   * The IPv4 CIDR Docker node networks take their /25 subnets from, instead
+   * of Docker's default address pools (which hold about 30 networks).
+   */
+  nodeNetworkPool: string;
+  /** Containers, processes and networks of no node are collected only once this old (and this long after start). */
+  orphanGraceMs: number;
+  /** How often the garbage collector looks for them (it also looks at start). */
+  gcIntervalMs: number;
   /** The Python that captures checkpoints and runs process instances. */
   python: string;
   captureTimeoutMs: number;
@@ -64,6 +74,9 @@ const OPTIONS = {
   'startup-timeout-ms': { type: 'string', env: 'BERTH_STARTUP_TIMEOUT_MS', default: '120000', help: 'a node never healthy this long fails its CreateNode' },
   'unhealthy-grace-ms': { type: 'string', env: 'BERTH_UNHEALTHY_GRACE_MS', default: '30000', help: 'an instance unhealthy this long is started again' },
   'cluster-id': { type: 'string', env: 'BERTH_CLUSTER_ID', default: 'default', help: 'label of this installation on shared Docker engines' },
+  'node-network-pool': { type: 'string', env: 'BERTH_NODE_NETWORK_POOL', default: DEFAULT_NODE_NETWORK_POOL, help: 'IPv4 CIDR the /25 subnets of Docker node networks come from' },
+  'orphan-grace-ms': { type: 'string', env: 'BERTH_ORPHAN_GRACE_MS', default: '10000', help: 'containers and networks of no node are collected once this old (and this long after start)' },
+  'gc-interval-ms': { type: 'string', env: 'BERTH_GC_INTERVAL_MS', default: '300000', help: 'how often orphaned containers and networks are looked for' },
   python: { type: 'string', env: 'BERTH_PYTHON', default: 'python3', help: 'Python for checkpoint capture and process instances' },
   'capture-timeout-ms': { type: 'string', env: 'BERTH_CAPTURE_TIMEOUT_MS', default: '600000', help: 'time limit of a checkpoint capture' },
   'capture-memory-mb': { type: 'string', env: 'BERTH_CAPTURE_MEMORY_MB', default: '4096', help: 'memory limit of a checkpoint capture' },
@@ -121,6 +134,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const dataDir = path.resolve(get('data-dir'));
   const runtime = get('runtime');
   if (runtime !== 'auto' && runtime !== 'docker' && runtime !== 'process') throw new Error(`--runtime must be docker, process or auto, not ${JSON.stringify(runtime)}`);
+  const nodeNetworkPool = get('node-network-pool');
+  try {
+    parsePool(nodeNetworkPool);
+  } catch (err) {
+    throw new Error(`--node-network-pool: ${(err as Error).message}`);
+  }
   const maxMessageBytes = Number(get('max-message-bytes'));
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1024) throw new Error('--max-message-bytes must be an integer of at least 1024');
   return {
@@ -138,6 +157,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     unhealthyGraceMs: millis('unhealthy-grace-ms', get('unhealthy-grace-ms')),
     resyncMs: millis('resync-ms', get('resync-ms')),
     clusterId: get('cluster-id'),
+    nodeNetworkPool,
+    orphanGraceMs: millis('orphan-grace-ms', get('orphan-grace-ms')),
+    gcIntervalMs: millis('gc-interval-ms', get('gc-interval-ms')),
     python: get('python'),
     captureTimeoutMs: millis('capture-timeout-ms', get('capture-timeout-ms')),
     captureMemoryMb: millis('capture-memory-mb', get('capture-memory-mb')),

@@ -19,7 +19,7 @@ import { operationService } from './api/operation-service';
 import type { Config } from './config';
 import { Aliases } from './control/aliases';
 import { Checkpoints } from './control/checkpoints';
-import type { ControlContext } from './control/context';
+import { fork, type ControlContext } from './control/context';
 import { Folders } from './control/folders';
 import { Nodes } from './control/nodes';
 import { Operations } from './control/operations';
@@ -39,6 +39,8 @@ import { ProcessRuntime } from './runtime/process/process-runtime';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
 import { workerScript } from './paths';
 import type { Runtime } from './runtime/runtime';
+import { existingNodeIds } from './store/existing-node-ids';
+import { GarbageCollector } from './supervisor/garbage-collector';
 import { FileLeaderLock, PostgresLeaderLock, type LeaderLock } from './supervisor/leader';
 import { DEFAULT_SUPERVISOR_OPTIONS, Supervisor } from './supervisor/supervisor';
 
@@ -73,7 +75,13 @@ async function selectRuntime(config: Config, log: Logger): Promise<Runtime> {
     log.warn({ err: (err as Error).message }, 'no Docker engine answers: running the process runtime; Docker nodes will fail');
     return processes();
   }
-  return new DockerRuntime({ docker, runId: config.clusterId, pullMissing: config.pullImages, logger: log.child({ component: 'docker' }) });
+  return new DockerRuntime({
+    docker,
+    runId: config.clusterId,
+    pullMissing: config.pullImages,
+    nodeNetworkPool: config.nodeNetworkPool,
+    logger: log.child({ component: 'docker' }),
+  });
 }
 
 function leaderLock(config: Config, log: Logger): LeaderLock {
@@ -118,8 +126,19 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     routing,
     leaderLock(config, log),
     log.child({ component: 'supervisor' }),
-    { ...DEFAULT_SUPERVISOR_OPTIONS, startupTimeoutMs: config.startupTimeoutMs, unhealthyGraceMs: config.unhealthyGraceMs, resyncMs: config.resyncMs },
+    {
+      ...DEFAULT_SUPERVISOR_OPTIONS,
+      startupTimeoutMs: config.startupTimeoutMs,
+      unhealthyGraceMs: config.unhealthyGraceMs,
+      resyncMs: config.resyncMs,
+      orphanGraceMs: config.orphanGraceMs,
+    },
   );
+  const collector = new GarbageCollector(runtime, (ids) => existingNodeIds(fork(ctx), ids), log.child({ component: 'gc' }), {
+    graceMs: config.orphanGraceMs,
+    intervalMs: config.gcIntervalMs,
+    stopGraceSeconds: DEFAULT_SUPERVISOR_OPTIONS.stopGraceSeconds,
+  });
   const nodes = new Nodes(ctx, folders, (nodeId) => {
     supervisor.notify(nodeId);
     void syncTypedApis();
@@ -225,6 +244,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     throw err;
   }
   supervisor.start();
+  collector.start();
   ready = true;
   grpc.health.setStatus('', 'SERVING');
   for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'SERVING');
@@ -248,6 +268,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs), nodeApi.close()]);
         // Instances keep running: the next start adopts them.
         clearInterval(typedSync);
+        await collector.stop();
         await supervisor.stop();
         typedApis.close();
         executor.close();

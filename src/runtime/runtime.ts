@@ -79,6 +79,21 @@ export interface ObservedInstance {
   ports: Record<number, HostPort>;
 }
 
+/**
+ * Something a runtime holds for a node: one of its instances, or what the
+ * node owns beside them (a network). Listed for the garbage collector, which
+ * removes what belongs to no node once it is older than the orphan grace
+ * period.
+ */
+export interface HeldResource {
+  kind: 'instance' | 'node-resource';
+  nodeId: string;
+  /** The instance id of an instance; the engine's id of a node resource. */
+  id: string;
+  /** When the engine created it (for a process, when it started). */
+  createdAt: Date;
+}
+
 /** Thrown by {@link Runtime.ensureImage} when an image is neither local nor pullable. */
 export class ImageUnavailableError extends Error {
   constructor(
@@ -150,6 +165,13 @@ export interface Runtime {
 
   /** Removes what the node owns beside its instances (its network). Not found is success. */
   removeNodeResources(nodeId: string): Promise<void>;
+
+  /**
+   * Everything this runtime holds for nodes (instances and node resources),
+   * within its scope (its cluster id), read from the engine: what a crash, a
+   * lost notification or an earlier version left behind shows here too.
+   */
+  listHeld(): Promise<HeldResource[]>;
 
   /** The last lines of an instance's stdout/stderr, for reasons and logs. */
   tailLogs(instanceId: string, lines: number): Promise<string>;

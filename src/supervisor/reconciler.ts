@@ -384,7 +384,11 @@ export class NodeReconciler {
   private async collectGone(nodeId: string, rows: Instance[], observed: ObservedInstance[], nowMs: number): Promise<ReconcileResult> {
     this.forget(nodeId);
     for (const r of rows) this.health.forget(nodeId, r.id);
-    if (rows.length === 0 && observed.length === 0) return {};
+    // A node deleted without instances (failed, suspended) still has its network.
+    if (rows.length === 0 && observed.length === 0) {
+      await this.runtime.removeNodeResources(nodeId);
+      return {};
+    }
     const waitMs = this.ledSince() + this.options.orphanGraceMs - nowMs;
     if (waitMs > 0) return { requeueAfterMs: waitMs };
     for (const o of observed) {
@@ -394,7 +398,7 @@ export class NodeReconciler {
       this.crashLoops.delete(o.instanceId);
     }
     if (rows.length > 0) await this.repo.deleteAllOf(nodeId);
-    if (observed.length > 0) await this.runtime.removeNodeResources(nodeId);
+    await this.runtime.removeNodeResources(nodeId);
     return {};
   }
 }

@@ -4,6 +4,7 @@ import Dockerode from 'dockerode';
 import {
   ImageUnavailableError,
   RuntimeUnavailableError,
+  type HeldResource,
   type InstanceSpec,
   type ObservedInstance,
   type RegistryAuth,
@@ -19,8 +20,10 @@ import {
   isNotModified,
   translateEngineError,
 } from './errors';
-import { LABELS, containerName, networkLabels, networkName, scopeFilter } from './labels';
+import { LABELS, containerName, scopeFilter } from './labels';
+import { NodeNetworks } from './node-networks';
 import { toObservedInstance } from './observed-instance';
+import { DEFAULT_NODE_NETWORK_POOL, parsePool } from './subnet-pool';
 
 /** The subset of a pino logger the runtime uses, so any pino (child) logger fits. */
 export interface DockerRuntimeLogger {
@@ -53,6 +56,12 @@ export interface DockerRuntimeOptions {
    * reachable, so that a missing image fails at once and nothing reaches out.
    */
   pullMissing?: boolean;
+  /**
+   * The IPv4 CIDR node networks take their subnets from (one /25 per node);
+   * default {@link DEFAULT_NODE_NETWORK_POOL}. Throws InvalidPoolError when
+   * it is not a usable pool.
+   */
+  nodeNetworkPool?: string;
 }
 
 const NO_LOG: DockerRuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -62,9 +71,6 @@ const INSPECT_CONCURRENCY = 16;
 
 /** Create and start are retried after a conflict or a network race, this many times in all. */
 const START_ATTEMPTS = 5;
-
-/** How many times ensureNetwork looks at a node's networks (creating, removing duplicates) before settling. */
-const SETTLE_ROUNDS = 10;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -108,8 +114,7 @@ export class DockerRuntime implements Runtime {
   private readonly apiTimeoutMs: number;
   private readonly pullIdleTimeoutMs: number;
   private readonly pullMissing: boolean;
-  /** Network creations in flight by node id, so concurrent starts of one node create it once. */
-  private readonly networksInFlight = new Map<string, Promise<string>>();
+  private readonly networks: NodeNetworks;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = options.docker ?? new Dockerode();
@@ -120,6 +125,13 @@ export class DockerRuntime implements Runtime {
     this.apiTimeoutMs = options.apiTimeoutMs ?? 15_000;
     this.pullIdleTimeoutMs = options.pullIdleTimeoutMs ?? 30_000;
     this.pullMissing = options.pullMissing ?? true;
+    this.networks = new NodeNetworks({
+      docker: this.docker,
+      runId: this.runId,
+      pool: parsePool(options.nodeNetworkPool ?? DEFAULT_NODE_NETWORK_POOL),
+      call: (operation, fn) => this.call(operation, fn),
+      log: this.log,
+    });
   }
 
   async ensureImage(image: string, auth?: RegistryAuth): Promise<void> {
@@ -257,23 +269,33 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * Removes the node's network. One that still has running containers is not
-   * taken from under them: the engine refuses (DockerEngineError, status 403),
-   * so instances go first.
+   * Removes the node's network, whether or not the node ever had containers.
+   * One that still has running containers is not taken from under them: the
+   * engine refuses (DockerEngineError, status 403), so instances go first.
    */
   async removeNodeResources(nodeId: string): Promise<void> {
-    const name = networkName(nodeId);
-    // Every network of that name: concurrent creates may have left more than one.
-    for (const network of await this.findNetworks(name)) {
-      try {
-        await this.call(`remove network ${name}`, (abortSignal) =>
-          this.docker.getNetwork(network.Id).remove({ abortSignal }),
-        );
-        this.log.info({ nodeId, network: name }, 'node network removed');
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
+    await this.networks.remove(nodeId);
+  }
+
+  /**
+   * Returns the id of the node's network, creating it (on a free subnet of
+   * the node network pool) when missing. startInstance calls it; it is
+   * public so that a node's network can be made without a container.
+   */
+  ensureNetwork(nodeId: string): Promise<string> {
+    return this.networks.ensure(nodeId);
+  }
+
+  /** The containers and node networks of this cluster, with the node each belongs to. */
+  async listHeld(): Promise<HeldResource[]> {
+    const held: HeldResource[] = [];
+    for (const c of await this.listContainers()) {
+      const nodeId = c.Labels?.[LABELS.nodeId];
+      const instanceId = c.Labels?.[LABELS.instanceId];
+      if (nodeId && instanceId) held.push({ kind: 'instance', nodeId, id: instanceId, createdAt: new Date(c.Created * 1000) });
     }
+    for (const n of await this.networks.list()) held.push({ kind: 'node-resource', nodeId: n.nodeId, id: n.id, createdAt: n.createdAt });
+    return held;
   }
 
   /** An instance that no longer exists has no logs: that is an empty string, not an error. */
@@ -308,96 +330,6 @@ export class DockerRuntime implements Runtime {
     sink.end();
     await finished(sink);
     return Buffer.concat(chunks).toString('utf8');
-  }
-
-  /** Returns the id of the node's network, creating it when missing. */
-  private ensureNetwork(nodeId: string): Promise<string> {
-    const inFlight = this.networksInFlight.get(nodeId);
-    if (inFlight) return inFlight;
-    const ensured = this.ensureNetworkOnce(nodeId).finally(() => this.networksInFlight.delete(nodeId));
-    this.networksInFlight.set(nodeId, ensured);
-    return ensured;
-  }
-
-  /**
-   * Docker checks network name uniqueness without a lock, so two processes
-   * creating a node's network at once often both succeed; and a container
-   * cannot start while its network's name is ambiguous. So every party
-   * converges on the same network: the one in use (with the most running
-   * containers), else the oldest; the others are removed once nothing uses
-   * them. A start that still loses the race fails as ambiguous and is retried
-   * by startInstance (see {@link isNetworkRace}).
-   */
-  private async ensureNetworkOnce(nodeId: string): Promise<string> {
-    const name = networkName(nodeId);
-    let winner: string | undefined;
-    for (let round = 1; round <= SETTLE_ROUNDS; round++) {
-      const networks = await this.findNetworks(name);
-      if (networks.length === 1 && networks[0]) return networks[0].Id;
-      if (networks.length === 0) {
-        await this.createNetwork(nodeId, name);
-        continue;
-      }
-      const ranked = await this.rankNetworks(networks);
-      winner = ranked[0]?.Id;
-      for (const loser of ranked.slice(1)) {
-        if (loser.endpoints > 0) continue;
-        this.log.debug({ network: name, networkId: loser.Id }, 'removing a duplicate network');
-        await this.call(`remove network ${loser.Id}`, (abortSignal) =>
-          this.docker.getNetwork(loser.Id).remove({ abortSignal }),
-        ).catch((err: unknown) => this.log.debug({ network: name, err }, 'duplicate network not removed'));
-      }
-      await sleep(jitter(20 * round));
-    }
-    if (!winner) throw new RuntimeUnavailableError(`network ${name} could not be created`);
-    this.log.warn({ network: name, networkId: winner }, 'duplicate node networks remain; using the one in use');
-    return winner;
-  }
-
-  private async createNetwork(nodeId: string, name: string): Promise<void> {
-    try {
-      await this.call(`create network ${name}`, (abortSignal) =>
-        this.docker.createNetwork({
-          Name: name,
-          Driver: 'bridge',
-          CheckDuplicate: true,
-          Labels: networkLabels(nodeId, this.runId),
-          abortSignal,
-        }),
-      );
-      this.log.debug({ nodeId, network: name }, 'node network created');
-    } catch (err) {
-      // Another Berth process created it first: fine.
-      if (!isConflict(err)) throw err;
-    }
-  }
-
-  /** Same-named networks, best first: most running containers, then oldest, then by id. */
-  private async rankNetworks(
-    networks: Dockerode.NetworkInspectInfo[],
-  ): Promise<Array<{ Id: string; endpoints: number; created: number }>> {
-    const ranked = await Promise.all(
-      networks.map(async (n) => {
-        const info = await this.call(`inspect network ${n.Id}`, () => this.docker.getNetwork(n.Id).inspect()).catch(
-          (err: unknown) => {
-            if (isNotFound(err)) return undefined;
-            throw err;
-          },
-        );
-        return { Id: n.Id, endpoints: Object.keys(info?.Containers ?? {}).length, created: Date.parse(n.Created), gone: !info };
-      }),
-    );
-    return ranked
-      .filter((n) => !n.gone)
-      .sort((a, b) => b.endpoints - a.endpoints || a.created - b.created || a.Id.localeCompare(b.Id));
-  }
-
-  /** Networks with exactly this name (Docker's name filter also matches substrings). */
-  private async findNetworks(name: string): Promise<Dockerode.NetworkInspectInfo[]> {
-    const networks = await this.call(`list networks ${name}`, (abortSignal) =>
-      this.docker.listNetworks({ filters: { name: [name] }, abortSignal }),
-    );
-    return networks.filter((n) => n.Name === name);
   }
 
   private listContainers(...labels: string[]): Promise<Dockerode.ContainerInfo[]> {

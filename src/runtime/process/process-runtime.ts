@@ -5,6 +5,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import {
   RuntimeUnavailableError,
+  type HeldResource,
   type HostPort,
   type InstanceSpec,
   type ObservedInstance,
@@ -275,6 +276,17 @@ export class ProcessRuntime implements Runtime {
       await rm(this.logPath(record.instanceId), { force: true });
       this.exits.delete(record.instanceId);
     }
+  }
+
+  /**
+   * Every instance with a state file in this cluster, live or not. A process
+   * runtime holds nothing else for a node (no network).
+   */
+  async listHeld(): Promise<HeldResource[]> {
+    const { records } = await readRecords(this.stateDir);
+    return records
+      .filter((r) => this.inScope(r))
+      .map((r) => ({ kind: 'instance' as const, nodeId: r.nodeId, id: r.instanceId, createdAt: new Date(r.startedAt) }));
   }
 
   /** The last lines of the instance's log file (stdout and stderr interleaved); '' when there is none. */
