@@ -39,7 +39,7 @@ import { ProcessRuntime } from './runtime/process/process-runtime';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
 import { workerScript } from './paths';
 import type { Runtime } from './runtime/runtime';
-import { existingNodeIds } from './store/existing-node-ids';
+import { NodeRepository } from './store/node.repository';
 import { GarbageCollector } from './supervisor/garbage-collector';
 import { FileLeaderLock, PostgresLeaderLock, type LeaderLock } from './supervisor/leader';
 import { DEFAULT_SUPERVISOR_OPTIONS, Supervisor } from './supervisor/supervisor';
@@ -134,7 +134,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       orphanGraceMs: config.orphanGraceMs,
     },
   );
-  const collector = new GarbageCollector(runtime, (ids) => existingNodeIds(fork(ctx), ids), log.child({ component: 'gc' }), {
+  const collector = new GarbageCollector(runtime, (ids) => new NodeRepository(fork(ctx)).existingIds(ids), log.child({ component: 'gc' }), {
     graceMs: config.orphanGraceMs,
     intervalMs: config.gcIntervalMs,
     stopGraceSeconds: DEFAULT_SUPERVISOR_OPTIONS.stopGraceSeconds,

@@ -69,6 +69,22 @@ export class NodeRepository {
     return (await this.em.findOne(NodeEntity, { id }, { fields: ['id'] })) !== null;
   }
 
+  /**
+   * Which of these node ids have a node row, nodes being deleted included: the
+   * garbage collector removes what a runtime holds only for nodes that are not
+   * in the database at all. Asked in chunks, well under every database's limit
+   * on bound parameters.
+   */
+  async existingIds(nodeIds: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const unique = [...new Set(nodeIds)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await this.em.find(NodeEntity, { id: { $in: unique.slice(i, i + 500) } }, { fields: ['id'], disableIdentityMap: true });
+      for (const row of rows) found.add(row.id);
+    }
+    return found;
+  }
+
   async getView(id: string): Promise<NodeView | undefined> {
     const e = await this.em.findOne(NodeEntity, { id });
     return e ? (await this.withStatus([e]))[0] : undefined;
