@@ -3,7 +3,7 @@ import { AbstractSqlDriver, SqliteConnection, SqliteKnexDialect, SqlitePlatform 
 
 interface KnexTransaction {
   begin(connection: unknown): Promise<unknown>;
-  query(connection: unknown, sql: string): Promise<unknown>;
+  trxClient: { query(connection: unknown, sql: string): Promise<unknown> };
 }
 
 /**
@@ -20,8 +20,11 @@ class ImmediateTransactionDialect extends SqliteKnexDialect {
   transaction(...args: unknown[]): unknown {
     const trx = (SqliteKnexDialect.prototype as unknown as { transaction: (...a: unknown[]) => KnexTransaction }).transaction.apply(this, args);
     // Only an outermost transaction calls begin (nested ones take a savepoint); knex calls it
-    // after it has acquired a connection, later than this constructor returns.
-    trx.begin = (connection: unknown) => trx.query(connection, 'BEGIN IMMEDIATE;');
+    // after it has acquired a connection, later than this constructor returns. The statement
+    // goes straight to the transaction's client so that a lock not granted (SQLITE_BUSY) rejects
+    // the transaction itself: knex's own `query` would note the failure and go on, and every
+    // later statement would then fail with "Transaction query already complete".
+    trx.begin = (connection: unknown) => trx.trxClient.query(connection, 'BEGIN IMMEDIATE;');
     return trx;
   }
 }
