@@ -9,6 +9,13 @@ import { OperationEntity } from './entities/operation.entity';
 /** The fields of an instance row the supervisor changes after creating it. */
 export type InstanceUpdate = Partial<Pick<Instance, 'state' | 'reason' | 'runtimeId' | 'address' | 'startTime' | 'restartCount' | 'lastHealthCheck' | 'updateTime'>>;
 
+/** An operation of a node that is not done yet. */
+export interface PendingOperation {
+  id: string;
+  kind: OperationKind;
+  createTime: Date;
+}
+
 /** What one reconcile pass reads about a node: desired state and the status it last wrote. */
 export interface SupervisedNode {
   node: Node;
@@ -115,21 +122,17 @@ export class InstanceRepository {
     await this.em().nativeUpdate(NodeStatusEntity, { nodeId }, { status });
   }
 
-  /** When the newest pending ResumeNode of the node was asked for, if one is pending. */
-  async pendingResumeTime(nodeId: string): Promise<Date | undefined> {
-    const op = await this.em().findOne(
-      OperationEntity,
-      { resourceId: nodeId, done: false, description: 'ResumeNode' },
-      { orderBy: { createTime: 'desc' }, fields: ['createTime'] },
-    );
-    return op ? new Date(op.createTime) : undefined;
+  /** The node's pending operations (one query per pass tells both what to finish and when a resume was asked). */
+  async pendingOperations(nodeId: string): Promise<PendingOperation[]> {
+    const ops = await this.em().find(OperationEntity, { resourceId: nodeId, done: false }, { fields: ['id', 'description', 'createTime'] });
+    return ops.map((op) => ({ id: op.id, kind: op.description, createTime: new Date(op.createTime) }));
   }
 
-  /** Finishes the pending operations of these kinds on the node (a done operation never changes). */
-  async finishOperations(nodeId: string, kinds: OperationKind[], now: Date, result: Exclude<OperationResult, { kind: 'pending' }>): Promise<void> {
+  /** Finishes these pending operations (a done operation never changes). */
+  async finishOperations(ids: string[], now: Date, result: Exclude<OperationResult, { kind: 'pending' }>): Promise<void> {
+    if (ids.length === 0) return;
     const em = this.em();
-    const ops = await em.find(OperationEntity, { resourceId: nodeId, done: false, description: { $in: kinds } });
-    if (ops.length === 0) return;
+    const ops = await em.find(OperationEntity, { id: { $in: ids }, done: false });
     for (const op of ops) Object.assign(op, { done: true, result, modifyTime: now });
     await em.flush();
   }

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { backoffDelayMs, crashLoopRestart, type CrashLoop } from '../domain/backoff';
 import { DomainError } from '../domain/errors';
 import type { Instance } from '../domain/instance';
+import type { OperationKind } from '../domain/operation';
 import type { InstanceState, Node, NodeStatus, StartAttempt } from '../domain/node';
 import { attemptDeadlineMs, attemptTimedOut, nodeStatusOf, startAttemptOf } from '../domain/node-status';
 import { planNode, type ObservedSummary, type Step } from '../domain/planner';
@@ -129,7 +130,8 @@ export class NodeReconciler {
       }
     }
 
-    const resumeAskedAt = previous.attempt && !node.suspended ? await this.repo.pendingResumeTime(nodeId) : undefined;
+    const pending = await this.repo.pendingOperations(nodeId);
+    const resumeAskedAt = pending.filter((op) => op.kind === 'ResumeNode').reduce<Date | undefined>((t, op) => (t && t > op.createTime ? t : op.createTime), undefined);
     const attempt = startAttemptOf(node, previous, now, resumeAskedAt);
     const sameAttempt = attempt !== null && previous.attempt !== null && new Date(previous.attempt.since).getTime() === attempt.since.getTime();
     if (attempt && !sameAttempt) this.log.info({ nodeId, generation: attempt.generation }, 'start attempt begins');
@@ -172,7 +174,8 @@ export class NodeReconciler {
       }
     }
 
-    const instances = await this.repo.instances(nodeId);
+    // After steps, what they wrote; without steps, the rows as this pass already knows them.
+    const instances = plan.steps.length > 0 ? await this.repo.instances(nodeId) : rows.map((r) => ({ ...r }));
     for (const i of instances) {
       if (i.state === 'deleting') continue;
       // Probe results are written behind the probes; a death seen in this pass may not be written at all.
@@ -194,13 +197,14 @@ export class NodeReconciler {
     const status = this.statusOf(node, instances, written, plan.desired, now, failure, attempt);
     await this.writeStatus(nodeId, status, written);
 
+    const finish = (kinds: OperationKind[]) => pending.filter((op) => kinds.includes(op.kind)).map((op) => op.id);
     if (failure) {
-      await this.repo.finishOperations(nodeId, ['CreateNode', 'ResumeNode'], now, { kind: 'error', code: 'FAILED_PRECONDITION', message: failure });
+      await this.repo.finishOperations(finish(['CreateNode', 'ResumeNode']), now, { kind: 'error', code: 'FAILED_PRECONDITION', message: failure });
     } else if (status.state === 'healthy') {
-      await this.repo.finishOperations(nodeId, ['CreateNode', 'ResumeNode'], now, { kind: 'response', resource: 'node', resourceId: nodeId });
+      await this.repo.finishOperations(finish(['CreateNode', 'ResumeNode']), now, { kind: 'response', resource: 'node', resourceId: nodeId });
     }
     if (node.suspended && instances.length === 0)
-      await this.repo.finishOperations(nodeId, ['SuspendNode'], now, { kind: 'response', resource: 'node', resourceId: nodeId });
+      await this.repo.finishOperations(finish(['SuspendNode']), now, { kind: 'response', resource: 'node', resourceId: nodeId });
 
     if (stepError) throw stepError;
     return requeue.result();
