@@ -16,6 +16,16 @@ export interface PendingOperation {
   createTime: Date;
 }
 
+/** Everything the full resync reads, in three queries whatever the number of nodes. */
+export interface ResyncSnapshot {
+  /** Node id → version (bumped by every API write of the node). */
+  nodes: Map<string, number>;
+  /** Instance rows by node id (only what a fingerprint needs). */
+  instances: Map<string, Array<Pick<Instance, 'id' | 'state' | 'runtimeId' | 'generation'>>>;
+  /** Pending operation ids by node id. */
+  pending: Map<string, string[]>;
+}
+
 /** What one reconcile pass reads about a node: desired state and the status it last wrote. */
 export interface SupervisedNode {
   node: Node;
@@ -73,10 +83,20 @@ export class InstanceRepository {
     return this.orm.em.fork({ clear: true });
   }
 
-  /** Every node id (the full resync enqueues them all). */
-  async nodeIds(): Promise<string[]> {
-    const rows = await this.em().find(NodeEntity, {}, { fields: ['id'] });
-    return rows.map((r) => r.id);
+  /** Nodes, instance rows and pending operations of all nodes, for the resync to tell which nodes changed. */
+  async resyncSnapshot(): Promise<ResyncSnapshot> {
+    const em = this.em();
+    const nodes = await em.find(NodeEntity, {}, { fields: ['id', 'version'] });
+    const instances = await em.find(InstanceEntity, {}, { fields: ['id', 'nodeId', 'state', 'runtimeId', 'generation'], orderBy: { id: 'asc' } });
+    const ops = await em.find(OperationEntity, { done: false }, { fields: ['id', 'resourceId'] });
+    const snapshot: ResyncSnapshot = { nodes: new Map(nodes.map((n) => [n.id, n.version])), instances: new Map(), pending: new Map() };
+    for (const i of instances) {
+      const list = snapshot.instances.get(i.nodeId) ?? [];
+      list.push({ id: i.id, state: i.state, runtimeId: i.runtimeId, generation: i.generation });
+      snapshot.instances.set(i.nodeId, list);
+    }
+    for (const op of ops) snapshot.pending.set(op.resourceId, [...(snapshot.pending.get(op.resourceId) ?? []), op.id]);
+    return snapshot;
   }
 
   /** The node and its last status; undefined once the node is gone. */

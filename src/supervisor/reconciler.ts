@@ -35,6 +35,25 @@ function summarize(o: ObservedInstance): ObservedSummary {
   return { state: o.state === 'running' ? 'running' : o.state === 'missing' ? 'missing' : 'exited', ...(o.exitReason ? { exitReason: o.exitReason } : {}) };
 }
 
+/**
+ * What a settled node looked like at the end of its last pass: its version,
+ * its instance rows, what the runtime ran and its pending operations. When
+ * the full resync finds the same, a pass would find nothing to do.
+ */
+export function fingerprintOf(
+  version: number,
+  rows: Array<Pick<Instance, 'id' | 'state' | 'runtimeId' | 'generation'>>,
+  observed: Array<Pick<ObservedInstance, 'instanceId' | 'runtimeId' | 'state'>>,
+  pending: string[],
+): string {
+  return JSON.stringify([
+    version,
+    [...rows].sort((a, b) => a.id.localeCompare(b.id)).map((r) => [r.id, r.state, r.runtimeId, r.generation]),
+    [...observed].sort((a, b) => a.instanceId.localeCompare(b.instanceId)).map((o) => [o.instanceId, o.runtimeId, o.state]),
+    [...pending].sort(),
+  ]);
+}
+
 /** JSON values compared as the database hands them back (dates as strings, keys in any order). */
 function sameJson(a: unknown, b: unknown): boolean {
   return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
@@ -60,6 +79,8 @@ export class NodeReconciler {
   private readonly crashLoops = new Map<string, CrashLoop>();
   /** Per node: the attempt whose image and checkpoint were found present. */
   private readonly verified = new Map<string, string>();
+  /** Per settled node: its {@link fingerprintOf} at the end of its last pass (no steps, nothing due). */
+  private readonly settled = new Map<string, string>();
 
   constructor(
     private readonly repo: InstanceRepository,
@@ -78,16 +99,34 @@ export class NodeReconciler {
   /** Drops what is remembered about a node that is gone. */
   forget(nodeId: string): void {
     this.verified.delete(nodeId);
+    this.settled.delete(nodeId);
     this.autoscaler.forget(nodeId);
     this.routing.delete(nodeId);
   }
 
+  /** Whether a node is as its last pass left it, settled: the full resync need not look at it again. */
+  unchanged(nodeId: string, fingerprint: string): boolean {
+    return this.settled.get(nodeId) === fingerprint;
+  }
+
+  /** Forgets every settled fingerprint (after the lead changed hands, say): the next resync looks at every node. */
+  unsettleAll(): void {
+    this.settled.clear();
+  }
+
   async reconcile(nodeId: string): Promise<ReconcileResult> {
+    this.settled.delete(nodeId);
+    const result = await this.pass(nodeId);
+    return result;
+  }
+
+  private async pass(nodeId: string): Promise<ReconcileResult> {
     const supervised = await this.repo.supervisedNode(nodeId);
     const rows = await this.repo.instances(nodeId);
     // Listed after the rows: whatever a row names and runs is in this list.
     const observed = await this.runtime.listInstances(nodeId);
     const byInstance = new Map(observed.map((o) => [o.instanceId, o]));
+    const seenRows = rows.map((r) => ({ id: r.id, state: r.state, runtimeId: r.runtimeId, generation: r.generation }));
     const nowMs = this.clock.now();
     const now = new Date(nowMs);
     const requeue = new Requeue();
@@ -207,7 +246,10 @@ export class NodeReconciler {
       await this.repo.finishOperations(finish(['SuspendNode']), now, { kind: 'response', resource: 'node', resourceId: nodeId });
 
     if (stepError) throw stepError;
-    return requeue.result();
+    const result = requeue.result();
+    if (plan.steps.length === 0 && result.requeueAfterMs === undefined && !node.deleting)
+      this.settled.set(nodeId, fingerprintOf(node.version, seenRows, observed, pending.map((op) => op.id)));
+    return result;
   }
 
   /** The node's status from its instances, with the autoscaler's last decision and the attempt's verdict. */
