@@ -88,7 +88,7 @@ export class Supervisor {
     ctx: ControlContext,
     private readonly runtime: Runtime,
     specs: SpecSettings,
-    private readonly routing: RoutingTable,
+    routing: RoutingTable,
     private readonly lock: LeaderLock,
     private readonly log: Logger,
     private readonly options: SupervisorOptions = DEFAULT_SUPERVISOR_OPTIONS,
@@ -102,7 +102,8 @@ export class Supervisor {
     this.autoscaler = new AutoscalerTick(clock, log, enqueue);
     this.reconciler = new NodeReconciler(this.repo, runtime, specs, routing, this.health, this.autoscaler, clock, log, options, () => this.ledSince);
     this.queue = new WorkQueue<string>({
-      reconcile: (nodeId) => this.reconciler.reconcile(nodeId),
+      // Keys queued before the lead was lost are dropped, not reconciled.
+      reconcile: (nodeId) => (this.leader ? this.reconciler.reconcile(nodeId) : Promise.resolve({})),
       clock,
       concurrency: options.concurrency,
       onError: (nodeId, err, retryInMs) => this.log.warn({ err, nodeId, retryInMs }, 'reconcile failed; retrying'),
