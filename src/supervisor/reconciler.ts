@@ -15,6 +15,8 @@ import type { AutoscalerTick } from './autoscaler-tick';
 import type { Clock } from './clock';
 import type { InstanceHealth } from './instance-health';
 import { endpointPortOf, imageOf, instanceSpecOf, type SpecSettings } from './instance-spec';
+import { fingerprintOf } from './resync-fingerprint';
+import { routeOf } from './route-of';
 import type { ReconcileResult } from './work-queue';
 
 export interface ReconcilerOptions {
@@ -33,25 +35,6 @@ export interface ReconcilerOptions {
 /** What the runtime says about one instance, reduced to what planning needs. */
 function summarize(o: ObservedInstance): ObservedSummary {
   return { state: o.state === 'running' ? 'running' : o.state === 'missing' ? 'missing' : 'exited', ...(o.exitReason ? { exitReason: o.exitReason } : {}) };
-}
-
-/**
- * What a settled node looked like at the end of its last pass: its version,
- * its instance rows, what the runtime ran and its pending operations. When
- * the full resync finds the same, a pass would find nothing to do.
- */
-export function fingerprintOf(
-  version: number,
-  rows: Array<Pick<Instance, 'id' | 'state' | 'runtimeId' | 'generation'>>,
-  observed: Array<Pick<ObservedInstance, 'instanceId' | 'runtimeId' | 'state'>>,
-  pending: string[],
-): string {
-  return JSON.stringify([
-    version,
-    [...rows].sort((a, b) => a.id.localeCompare(b.id)).map((r) => [r.id, r.state, r.runtimeId, r.generation]),
-    [...observed].sort((a, b) => a.instanceId.localeCompare(b.instanceId)).map((o) => [o.instanceId, o.runtimeId, o.state]),
-    [...pending].sort(),
-  ]);
 }
 
 /** JSON values compared as the database hands them back (dates as strings, keys in any order). */
@@ -222,7 +205,7 @@ export class NodeReconciler {
       if (probed) i.state = probed.state;
       else if (rows.find((r) => r.id === i.id && r.runtimeId === i.runtimeId)?.state === 'unhealthy') i.state = 'unhealthy';
     }
-    this.publishRoute(node, instances);
+    this.routing.set(routeOf(node, instances));
 
     if (node.deleting && instances.length === 0) {
       await this.runtime.removeNodeResources(nodeId);
@@ -403,27 +386,6 @@ export class NodeReconciler {
     Object.assign(row, fields);
     if (started.state === 'running') this.health.watch(node, row.id, row.state, started);
     return undefined;
-  }
-
-  /** The routing table entry of a node: its healthy instances with their loopback addresses. */
-  private publishRoute(node: Node, instances: Instance[]): void {
-    const src = node.spec.source;
-    const backends = instances
-      .filter((i) => i.state === 'healthy' && i.address && i.generation <= node.generation)
-      .map((i) => {
-        const at = i.address.lastIndexOf(':');
-        return { instanceId: i.id, host: i.address.slice(0, at), port: Number(i.address.slice(at + 1)) };
-      });
-    this.routing.set({
-      nodeId: node.id,
-      folderId: node.folderId,
-      kind: src.kind,
-      endpointType: src.kind === 'docker' ? src.endpoint.type : 'http',
-      timeoutMs: src.kind === 'docker' ? src.endpoint.timeoutMs : 0,
-      idleTimeoutMs: src.kind === 'docker' ? src.endpoint.idleTimeoutMs : 0,
-      backends,
-      ...(src.kind === 'checkpoint' ? { checkpoint: src } : {}),
-    });
   }
 
   /** A node id with no node row: remove what is left of it, after the grace period. */

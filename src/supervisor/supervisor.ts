@@ -8,7 +8,8 @@ import { systemClock, type Clock } from './clock';
 import { InstanceHealth } from './instance-health';
 import type { SpecSettings } from './instance-spec';
 import type { LeaderLock } from './leader';
-import { fingerprintOf, NodeReconciler } from './reconciler';
+import { NodeReconciler } from './reconciler';
+import { fingerprintOf } from './resync-fingerprint';
 import { watchRuntimeEvents } from './runtime-events';
 import { WorkQueue } from './work-queue';
 
