@@ -44,6 +44,9 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 const MAX_REQUEUE_MS = 2 ** 31 - 1;
 
+/** How often a node whose instances are not all healthy is looked at, besides the events that wake it. */
+const TRANSITION_LOOK_MS = 5000;
+
 /**
  * The reconcile function (controller-runtime's `Reconcile(ctx, req)`): one
  * level-triggered pass over one node. It reads desired state (database) and
@@ -229,6 +232,9 @@ export class NodeReconciler {
       await this.repo.finishOperations(finish(['SuspendNode']), now, { kind: 'response', resource: 'node', resourceId: nodeId });
 
     if (stepError) throw stepError;
+    // Probes and exits wake a node in transition; a slow look now and then makes sure nothing
+    // is left unwatched (an instance that was not yet visible as running when it started, say).
+    if (instances.some((i) => i.state !== 'healthy' && i.state !== 'deleting')) requeue.after(TRANSITION_LOOK_MS);
     const result = requeue.result();
     if (plan.steps.length === 0 && result.requeueAfterMs === undefined && !node.deleting)
       this.settled.set(nodeId, fingerprintOf(node.version, seenRows, observed, pending.map((op) => op.id)));

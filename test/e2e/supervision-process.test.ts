@@ -98,7 +98,7 @@ describe('supervision of Python workers on the process runtime', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('turns the node Unhealthy within 1 s of its last worker being killed', async () => {
+  it('turns the node Unhealthy within 1 s of its last worker being killed', async (t) => {
     const victim = await healthy();
     const killedAt = Date.now();
     process.kill(Number(victim.runtimeId), 'SIGKILL');
@@ -108,13 +108,14 @@ describe('supervision of Python workers on the process runtime', () => {
       5000,
       50,
     );
+    t.diagnostic(`Unhealthy ${seenAt - killedAt} ms after the kill`);
     assert.ok(seenAt - killedAt <= 1000, `Unhealthy ${seenAt - killedAt} ms after the kill`);
     const again = await healthy();
     assert.equal(again.id, victim.id);
     assert.notEqual(again.runtimeId, victim.runtimeId);
   });
 
-  it('restarts a worker that keeps exiting 0.5 s, 1 s, 2 s, 4 s after each exit', async () => {
+  it('restarts a worker that keeps exiting 0.5 s, 1 s, 2 s, 4 s after each exit', async (t) => {
     // A node of its own, so that no earlier restart counts in its loop.
     const looping = await createNode('looping');
     const victim = await healthy(looping);
@@ -143,7 +144,6 @@ describe('supervision of Python workers on the process runtime', () => {
     );
     const gaps = starts.slice(1).map((at, k) => at - starts[k]!);
     const shownGaps = gaps.map((g) => `${g} ms`).join(', ');
-    for (let k = 1; k < gaps.length; k++) assert.ok(gaps[k]! > gaps[k - 1]!, `each start comes longer after the one before (${shownGaps})`);
     // Berth's own events: how long each exit waited for its restart (the back-off itself, without
     // the time the worker took to fail).
     const at = (e: any) => (typeof e.time === 'number' ? e.time : Date.parse(e.time));
@@ -155,9 +155,14 @@ describe('supervision of Python workers on the process runtime', () => {
       return next === undefined ? [] : [next - exit];
     });
     const shown = waits.map((w) => `${w} ms`).join(', ');
+    t.diagnostic(`exit → restart waits: ${shown}; gaps between starts: ${shownGaps}`);
     assert.ok(waits.length >= 4, `four exits were each followed by a start (${shown}; starts ${shownGaps})`);
-    assert.ok(waits[0]! >= 450 && waits[0]! <= 1500, `the first restart came about 0.5 s after the exit (${shown})`);
-    for (let k = 1; k < 4; k++) assert.ok(waits[k]! >= 1.5 * waits[k - 1]!, `each wait is at least 1.5 times the one before (${shown})`);
+    // The first wait follows the kill (0.5 s plus the time to notice it, which grows with the
+    // machine's load); the next ones follow the worker's own failures: 1 s, 2 s, 4 s.
+    assert.ok(waits[0]! >= 450 && waits[0]! <= 2000, `the first restart came about 0.5 s after the kill (${shown})`);
+    assert.ok(waits[1]! >= 900, `the second wait is at least 1 s (${shown})`);
+    for (let k = 2; k < 4; k++) assert.ok(waits[k]! >= 1.5 * waits[k - 1]!, `each wait is at least 1.5 times the one before (${shown})`);
+    assert.ok(gaps[3]! > gaps[0]! + 2500, `the starts drift apart (${shownGaps})`);
     const told = [...reasons].join(' | ');
     assert.ok([...reasons].some((r) => /exit code 3; crash loop: restart \d+ waits \d+ s after the exit/.test(r)), `the reason tells the back-off: ${told}`);
     assert.equal((await getNode(looping)).status.state, 'NODE_STATE_UNHEALTHY');
