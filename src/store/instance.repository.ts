@@ -9,6 +9,23 @@ import { OperationEntity } from './entities/operation.entity';
 /** The fields of an instance row the supervisor changes after creating it. */
 export type InstanceUpdate = Partial<Pick<Instance, 'state' | 'reason' | 'runtimeId' | 'address' | 'startTime' | 'restartCount' | 'lastHealthCheck' | 'updateTime'>>;
 
+/** An operation of a node that is not done yet. */
+export interface PendingOperation {
+  id: string;
+  kind: OperationKind;
+  createTime: Date;
+}
+
+/** Everything the full resync reads, in three queries whatever the number of nodes. */
+export interface ResyncSnapshot {
+  /** Node id → version (bumped by every API write of the node). */
+  nodes: Map<string, number>;
+  /** Instance rows by node id (only what a fingerprint needs). */
+  instances: Map<string, Array<Pick<Instance, 'id' | 'state' | 'runtimeId' | 'generation'>>>;
+  /** Pending operation ids by node id. */
+  pending: Map<string, string[]>;
+}
+
 /** What one reconcile pass reads about a node: desired state and the status it last wrote. */
 export interface SupervisedNode {
   node: Node;
@@ -66,10 +83,20 @@ export class InstanceRepository {
     return this.orm.em.fork({ clear: true });
   }
 
-  /** Every node id (the full resync enqueues them all). */
-  async nodeIds(): Promise<string[]> {
-    const rows = await this.em().find(NodeEntity, {}, { fields: ['id'] });
-    return rows.map((r) => r.id);
+  /** Nodes, instance rows and pending operations of all nodes, for the resync to tell which nodes changed. */
+  async resyncSnapshot(): Promise<ResyncSnapshot> {
+    const em = this.em();
+    const nodes = await em.find(NodeEntity, {}, { fields: ['id', 'version'] });
+    const instances = await em.find(InstanceEntity, {}, { fields: ['id', 'nodeId', 'state', 'runtimeId', 'generation'], orderBy: { id: 'asc' } });
+    const ops = await em.find(OperationEntity, { done: false }, { fields: ['id', 'resourceId'] });
+    const snapshot: ResyncSnapshot = { nodes: new Map(nodes.map((n) => [n.id, n.version])), instances: new Map(), pending: new Map() };
+    for (const i of instances) {
+      const list = snapshot.instances.get(i.nodeId) ?? [];
+      list.push({ id: i.id, state: i.state, runtimeId: i.runtimeId, generation: i.generation });
+      snapshot.instances.set(i.nodeId, list);
+    }
+    for (const op of ops) snapshot.pending.set(op.resourceId, [...(snapshot.pending.get(op.resourceId) ?? []), op.id]);
+    return snapshot;
   }
 
   /** The node and its last status; undefined once the node is gone. */
@@ -115,21 +142,17 @@ export class InstanceRepository {
     await this.em().nativeUpdate(NodeStatusEntity, { nodeId }, { status });
   }
 
-  /** When the newest pending ResumeNode of the node was asked for, if one is pending. */
-  async pendingResumeTime(nodeId: string): Promise<Date | undefined> {
-    const op = await this.em().findOne(
-      OperationEntity,
-      { resourceId: nodeId, done: false, description: 'ResumeNode' },
-      { orderBy: { createTime: 'desc' }, fields: ['createTime'] },
-    );
-    return op ? new Date(op.createTime) : undefined;
+  /** The node's pending operations (one query per pass tells both what to finish and when a resume was asked). */
+  async pendingOperations(nodeId: string): Promise<PendingOperation[]> {
+    const ops = await this.em().find(OperationEntity, { resourceId: nodeId, done: false }, { fields: ['id', 'description', 'createTime'] });
+    return ops.map((op) => ({ id: op.id, kind: op.description, createTime: new Date(op.createTime) }));
   }
 
-  /** Finishes the pending operations of these kinds on the node (a done operation never changes). */
-  async finishOperations(nodeId: string, kinds: OperationKind[], now: Date, result: Exclude<OperationResult, { kind: 'pending' }>): Promise<void> {
+  /** Finishes these pending operations (a done operation never changes). */
+  async finishOperations(ids: string[], now: Date, result: Exclude<OperationResult, { kind: 'pending' }>): Promise<void> {
+    if (ids.length === 0) return;
     const em = this.em();
-    const ops = await em.find(OperationEntity, { resourceId: nodeId, done: false, description: { $in: kinds } });
-    if (ops.length === 0) return;
+    const ops = await em.find(OperationEntity, { id: { $in: ids }, done: false });
     for (const op of ops) Object.assign(op, { done: true, result, modifyTime: now });
     await em.flush();
   }

@@ -3,7 +3,8 @@ import { closeGrpcProbe, probe, type ProbeResult, type ProbeTarget } from './hea
 
 interface Watch {
   target: ProbeTarget;
-  intervalMs: number;
+  /** The wait before the next probe, asked after each result (it may depend on the instance's state). */
+  intervalMs: () => number;
   timer?: NodeJS.Timeout;
   stopped: boolean;
 }
@@ -21,9 +22,9 @@ export class HealthMonitor {
     private readonly log: Logger,
   ) {}
 
-  watch(instanceId: string, target: ProbeTarget, intervalMs: number): void {
+  watch(instanceId: string, target: ProbeTarget, intervalMs: () => number): void {
     const existing = this.watches.get(instanceId);
-    if (existing && existing.target.port === target.port && existing.target.path === target.path && existing.intervalMs === intervalMs) return;
+    if (existing && existing.target.port === target.port && existing.target.path === target.path) return;
     this.unwatch(instanceId);
     const w: Watch = { target, intervalMs, stopped: false };
     this.watches.set(instanceId, w);
@@ -41,7 +42,7 @@ export class HealthMonitor {
       } catch (err) {
         this.log.error({ err, instanceId }, 'health result handler failed');
       }
-      w.timer = setTimeout(() => void tick(), intervalMs);
+      w.timer = setTimeout(() => void tick(), intervalMs());
     };
     // The first probe goes at once: a fresh instance should join balancing as soon as it can.
     w.timer = setTimeout(() => void tick(), 0);

@@ -7,7 +7,7 @@ import type { InstanceRepository } from '../store/instance.repository';
 import type { Clock } from './clock';
 import { HealthMonitor } from './health-monitor';
 import type { ProbeResult } from './health-probe';
-import { endpointPortOf, healthCheckOf } from './instance-spec';
+import { endpointPortOf, healthCheckOf, healthyIntervalOf } from './instance-spec';
 
 /** A probe result unchanged this long is written again, so `lastHealthCheck` shows probes still run. */
 const HEARTBEAT_MS = 300_000;
@@ -82,7 +82,8 @@ export class InstanceHealth {
     const endpoint = o.ports[endpointPortOf(node)];
     if (!hostPort || !endpoint) return;
     if (this.isWatching(instanceId, o.runtimeId)) return;
-    this.watched.set(instanceId, {
+    const healthyIntervalMs = healthyIntervalOf(node);
+    const w: Watched = {
       nodeId: node.id,
       runtimeId: o.runtimeId,
       host: endpoint.host,
@@ -93,11 +94,12 @@ export class InstanceHealth {
       failsThreshold: hc.failsThreshold,
       passesThreshold: hc.passesThreshold,
       lastPersist: 0,
-    });
+    };
+    this.watched.set(instanceId, w);
     this.monitor.watch(
       instanceId,
       { type: hc.type, host: hostPort.host, port: hostPort.port, path: hc.path, service: hc.grpcService, timeoutMs: hc.timeoutMs },
-      hc.intervalMs,
+      () => (w.state === 'healthy' && w.counters.fails === 0 ? healthyIntervalMs : hc.intervalMs),
     );
   }
 

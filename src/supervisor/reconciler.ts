@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { backoffDelayMs, crashLoopRestart, type CrashLoop } from '../domain/backoff';
 import { DomainError } from '../domain/errors';
 import type { Instance } from '../domain/instance';
+import type { OperationKind } from '../domain/operation';
 import type { InstanceState, Node, NodeStatus, StartAttempt } from '../domain/node';
 import { attemptDeadlineMs, attemptTimedOut, nodeStatusOf, startAttemptOf } from '../domain/node-status';
 import { planNode, type ObservedSummary, type Step } from '../domain/planner';
@@ -14,6 +15,8 @@ import type { AutoscalerTick } from './autoscaler-tick';
 import type { Clock } from './clock';
 import type { InstanceHealth } from './instance-health';
 import { endpointPortOf, imageOf, instanceSpecOf, type SpecSettings } from './instance-spec';
+import { fingerprintOf } from './resync-fingerprint';
+import { routeOf } from './route-of';
 import type { ReconcileResult } from './work-queue';
 
 export interface ReconcilerOptions {
@@ -41,6 +44,9 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 const MAX_REQUEUE_MS = 2 ** 31 - 1;
 
+/** How often a node whose instances are not all healthy is looked at, besides the events that wake it. */
+const TRANSITION_LOOK_MS = 5000;
+
 /**
  * The reconcile function (controller-runtime's `Reconcile(ctx, req)`): one
  * level-triggered pass over one node. It reads desired state (database) and
@@ -59,6 +65,8 @@ export class NodeReconciler {
   private readonly crashLoops = new Map<string, CrashLoop>();
   /** Per node: the attempt whose image and checkpoint were found present. */
   private readonly verified = new Map<string, string>();
+  /** Per settled node: its {@link fingerprintOf} at the end of its last pass (no steps, nothing due). */
+  private readonly settled = new Map<string, string>();
 
   constructor(
     private readonly repo: InstanceRepository,
@@ -77,16 +85,34 @@ export class NodeReconciler {
   /** Drops what is remembered about a node that is gone. */
   forget(nodeId: string): void {
     this.verified.delete(nodeId);
+    this.settled.delete(nodeId);
     this.autoscaler.forget(nodeId);
     this.routing.delete(nodeId);
   }
 
+  /** Whether a node is as its last pass left it, settled: the full resync need not look at it again. */
+  unchanged(nodeId: string, fingerprint: string): boolean {
+    return this.settled.get(nodeId) === fingerprint;
+  }
+
+  /** Forgets every settled fingerprint (after the lead changed hands, say): the next resync looks at every node. */
+  unsettleAll(): void {
+    this.settled.clear();
+  }
+
   async reconcile(nodeId: string): Promise<ReconcileResult> {
+    this.settled.delete(nodeId);
+    const result = await this.pass(nodeId);
+    return result;
+  }
+
+  private async pass(nodeId: string): Promise<ReconcileResult> {
     const supervised = await this.repo.supervisedNode(nodeId);
     const rows = await this.repo.instances(nodeId);
     // Listed after the rows: whatever a row names and runs is in this list.
     const observed = await this.runtime.listInstances(nodeId);
     const byInstance = new Map(observed.map((o) => [o.instanceId, o]));
+    const seenRows = rows.map((r) => ({ id: r.id, state: r.state, runtimeId: r.runtimeId, generation: r.generation }));
     const nowMs = this.clock.now();
     const now = new Date(nowMs);
     const requeue = new Requeue();
@@ -129,7 +155,8 @@ export class NodeReconciler {
       }
     }
 
-    const resumeAskedAt = previous.attempt && !node.suspended ? await this.repo.pendingResumeTime(nodeId) : undefined;
+    const pending = await this.repo.pendingOperations(nodeId);
+    const resumeAskedAt = pending.filter((op) => op.kind === 'ResumeNode').reduce<Date | undefined>((t, op) => (t && t > op.createTime ? t : op.createTime), undefined);
     const attempt = startAttemptOf(node, previous, now, resumeAskedAt);
     const sameAttempt = attempt !== null && previous.attempt !== null && new Date(previous.attempt.since).getTime() === attempt.since.getTime();
     if (attempt && !sameAttempt) this.log.info({ nodeId, generation: attempt.generation }, 'start attempt begins');
@@ -172,7 +199,8 @@ export class NodeReconciler {
       }
     }
 
-    const instances = await this.repo.instances(nodeId);
+    // After steps, what they wrote; without steps, the rows as this pass already knows them.
+    const instances = plan.steps.length > 0 ? await this.repo.instances(nodeId) : rows.map((r) => ({ ...r }));
     for (const i of instances) {
       if (i.state === 'deleting') continue;
       // Probe results are written behind the probes; a death seen in this pass may not be written at all.
@@ -180,7 +208,7 @@ export class NodeReconciler {
       if (probed) i.state = probed.state;
       else if (rows.find((r) => r.id === i.id && r.runtimeId === i.runtimeId)?.state === 'unhealthy') i.state = 'unhealthy';
     }
-    this.publishRoute(node, instances);
+    this.routing.set(routeOf(node, instances));
 
     if (node.deleting && instances.length === 0) {
       await this.runtime.removeNodeResources(nodeId);
@@ -194,16 +222,23 @@ export class NodeReconciler {
     const status = this.statusOf(node, instances, written, plan.desired, now, failure, attempt);
     await this.writeStatus(nodeId, status, written);
 
+    const finish = (kinds: OperationKind[]) => pending.filter((op) => kinds.includes(op.kind)).map((op) => op.id);
     if (failure) {
-      await this.repo.finishOperations(nodeId, ['CreateNode', 'ResumeNode'], now, { kind: 'error', code: 'FAILED_PRECONDITION', message: failure });
+      await this.repo.finishOperations(finish(['CreateNode', 'ResumeNode']), now, { kind: 'error', code: 'FAILED_PRECONDITION', message: failure });
     } else if (status.state === 'healthy') {
-      await this.repo.finishOperations(nodeId, ['CreateNode', 'ResumeNode'], now, { kind: 'response', resource: 'node', resourceId: nodeId });
+      await this.repo.finishOperations(finish(['CreateNode', 'ResumeNode']), now, { kind: 'response', resource: 'node', resourceId: nodeId });
     }
     if (node.suspended && instances.length === 0)
-      await this.repo.finishOperations(nodeId, ['SuspendNode'], now, { kind: 'response', resource: 'node', resourceId: nodeId });
+      await this.repo.finishOperations(finish(['SuspendNode']), now, { kind: 'response', resource: 'node', resourceId: nodeId });
 
     if (stepError) throw stepError;
-    return requeue.result();
+    // Probes and exits wake a node in transition; a slow look now and then makes sure nothing
+    // is left unwatched (an instance that was not yet visible as running when it started, say).
+    if (instances.some((i) => i.state !== 'healthy' && i.state !== 'deleting')) requeue.after(TRANSITION_LOOK_MS);
+    const result = requeue.result();
+    if (plan.steps.length === 0 && result.requeueAfterMs === undefined && !node.deleting)
+      this.settled.set(nodeId, fingerprintOf(node.version, seenRows, observed, pending.map((op) => op.id)));
+    return result;
   }
 
   /** The node's status from its instances, with the autoscaler's last decision and the attempt's verdict. */
@@ -357,27 +392,6 @@ export class NodeReconciler {
     Object.assign(row, fields);
     if (started.state === 'running') this.health.watch(node, row.id, row.state, started);
     return undefined;
-  }
-
-  /** The routing table entry of a node: its healthy instances with their loopback addresses. */
-  private publishRoute(node: Node, instances: Instance[]): void {
-    const src = node.spec.source;
-    const backends = instances
-      .filter((i) => i.state === 'healthy' && i.address && i.generation <= node.generation)
-      .map((i) => {
-        const at = i.address.lastIndexOf(':');
-        return { instanceId: i.id, host: i.address.slice(0, at), port: Number(i.address.slice(at + 1)) };
-      });
-    this.routing.set({
-      nodeId: node.id,
-      folderId: node.folderId,
-      kind: src.kind,
-      endpointType: src.kind === 'docker' ? src.endpoint.type : 'http',
-      timeoutMs: src.kind === 'docker' ? src.endpoint.timeoutMs : 0,
-      idleTimeoutMs: src.kind === 'docker' ? src.endpoint.idleTimeoutMs : 0,
-      backends,
-      ...(src.kind === 'checkpoint' ? { checkpoint: src } : {}),
-    });
   }
 
   /** A node id with no node row: remove what is left of it, after the grace period. */

@@ -1,7 +1,7 @@
 import type { ControlContext } from '../control/context';
 import type { RoutingTable } from '../gateway/routing-table';
 import type { Logger } from '../logger';
-import type { Runtime } from '../runtime/runtime';
+import type { ObservedInstance, Runtime } from '../runtime/runtime';
 import { InstanceRepository } from '../store/instance.repository';
 import { AutoscalerTick } from './autoscaler-tick';
 import { systemClock, type Clock } from './clock';
@@ -9,6 +9,7 @@ import { InstanceHealth } from './instance-health';
 import type { SpecSettings } from './instance-spec';
 import type { LeaderLock } from './leader';
 import { NodeReconciler } from './reconciler';
+import { fingerprintOf } from './resync-fingerprint';
 import { watchRuntimeEvents } from './runtime-events';
 import { WorkQueue } from './work-queue';
 
@@ -88,7 +89,7 @@ export class Supervisor {
     ctx: ControlContext,
     private readonly runtime: Runtime,
     specs: SpecSettings,
-    private readonly routing: RoutingTable,
+    routing: RoutingTable,
     private readonly lock: LeaderLock,
     private readonly log: Logger,
     private readonly options: SupervisorOptions = DEFAULT_SUPERVISOR_OPTIONS,
@@ -102,7 +103,8 @@ export class Supervisor {
     this.autoscaler = new AutoscalerTick(clock, log, enqueue);
     this.reconciler = new NodeReconciler(this.repo, runtime, specs, routing, this.health, this.autoscaler, clock, log, options, () => this.ledSince);
     this.queue = new WorkQueue<string>({
-      reconcile: (nodeId) => this.reconciler.reconcile(nodeId),
+      // Keys queued before the lead was lost are dropped, not reconciled.
+      reconcile: (nodeId) => (this.leader ? this.reconciler.reconcile(nodeId) : Promise.resolve({})),
       clock,
       concurrency: options.concurrency,
       onError: (nodeId, err, retryInMs) => this.log.warn({ err, nodeId, retryInMs }, 'reconcile failed; retrying'),
@@ -178,6 +180,7 @@ export class Supervisor {
     if (!acquired || this.stopped || this.leader) return;
     this.leader = true;
     this.ledSince = this.clock.now();
+    this.reconciler.unsettleAll();
     this.log.info('this process supervises the instances');
     this.unwatchRuntime = watchRuntimeEvents(this.runtime, this.health, () => void this.resync(), this.log);
     void this.resync();
@@ -189,9 +192,21 @@ export class Supervisor {
     this.cancelResync?.();
     this.resyncing = (async () => {
       try {
-        const ids = new Set(await this.repo.nodeIds());
-        for (const o of await this.runtime.listInstances()) ids.add(o.nodeId);
-        for (const id of ids) this.enqueue(id);
+        // Read in a few queries and one listing; a node is enqueued only when it differs from what
+        // its last (settled) pass left, so a resync of 200 quiet nodes costs almost nothing.
+        const snapshot = await this.repo.resyncSnapshot();
+        const observed = new Map<string, ObservedInstance[]>();
+        for (const o of await this.runtime.listInstances()) observed.set(o.nodeId, [...(observed.get(o.nodeId) ?? []), o]);
+        let enqueued = 0;
+        for (const id of new Set([...snapshot.nodes.keys(), ...observed.keys()])) {
+          const version = snapshot.nodes.get(id);
+          const fingerprint =
+            version === undefined ? undefined : fingerprintOf(version, snapshot.instances.get(id) ?? [], observed.get(id) ?? [], snapshot.pending.get(id) ?? []);
+          if (fingerprint !== undefined && this.reconciler.unchanged(id, fingerprint)) continue;
+          enqueued++;
+          this.enqueue(id);
+        }
+        this.log.debug({ nodes: snapshot.nodes.size, enqueued }, 'resync');
         await this.hooks.afterResync?.();
       } catch (err) {
         this.log.error({ err }, 'resync failed');

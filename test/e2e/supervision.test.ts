@@ -151,6 +151,7 @@ describe('supervision of failing instances on the real engine', () => {
     const shown = gaps.map((g) => `${g} ms`).join(', ');
     // Restart n waits 0.5 s · 2^(n-1) after the exit; on top of that each gap holds the time to see
     // the exit and to start a container (about 1-2 s on a busy host), the same every time.
+    t.diagnostic(`gaps between starts: ${shown}`);
     const backoff = [500, 1000, 2000, 4000];
     gaps.forEach((g, k) => assert.ok(g >= 0.9 * backoff[k]!, `gap ${k + 1} is at least its back-off (${shown})`));
     for (let k = 1; k < gaps.length; k++) assert.ok(gaps[k]! > gaps[k - 1]! + 200, `each gap is longer than the one before (${shown})`);
@@ -176,6 +177,7 @@ describe('supervision of failing instances on the real engine', () => {
       5000,
       50,
     );
+    t.diagnostic(`Unhealthy ${seenAt - killedAt} ms after the kill`);
     assert.ok(seenAt - killedAt <= 1000, `Unhealthy ${seenAt - killedAt} ms after the kill`);
     const node = await waitFor('the node to be healthy again', async () => {
       const n = await getNode(nodeId);

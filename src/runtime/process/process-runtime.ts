@@ -154,6 +154,12 @@ export class ProcessRuntime implements Runtime {
    */
   private readonly adopted = new Map<string, { pid: number; nodeId: string }>();
   private adoptedTimer: NodeJS.Timeout | undefined;
+  /**
+   * The node of each instance whose state file was read (it never changes),
+   * so that listing one node's instances reads only that node's files: a
+   * pass over one node costs the same with 1 node or 200.
+   */
+  private readonly nodeOfInstance = new Map<string, string>();
 
   constructor(options: ProcessRuntimeOptions) {
     this.stateDir = options.stateDir;
@@ -192,8 +198,11 @@ export class ProcessRuntime implements Runtime {
    * its process, so it reports processes started by an earlier Berth as well.
    */
   async listInstances(nodeId?: string): Promise<ObservedInstance[]> {
-    const { records, invalid } = await readRecords(this.stateDir);
+    const wanted = nodeId === undefined ? undefined : (instanceId: string) => (this.nodeOfInstance.get(instanceId) ?? nodeId) === nodeId;
+    const { records, invalid } = await readRecords(this.stateDir, wanted);
     for (const name of invalid) this.log.warn({ stateDir: this.stateDir, file: name }, 'ignoring an unreadable state file');
+    if (nodeId === undefined) this.nodeOfInstance.clear();
+    for (const r of records) this.nodeOfInstance.set(r.instanceId, r.nodeId);
     return records.filter((r) => this.inScope(r) && (nodeId === undefined || r.nodeId === nodeId)).map((r) => this.observe(r));
   }
 
@@ -259,6 +268,7 @@ export class ProcessRuntime implements Runtime {
     await rm(this.logPath(instanceId), { force: true });
     this.exits.delete(instanceId);
     this.adopted.delete(instanceId);
+    this.nodeOfInstance.delete(instanceId);
     if (record) this.log.info({ nodeId: record.nodeId, instanceId, pid: record.pid }, 'instance removed');
   }
 

@@ -110,10 +110,12 @@ export async function readRecord(stateDir: string, instanceId: string): Promise<
 }
 
 /**
- * Every record in the state directory, with the names of the files that are
- * not valid records (for a warning). A missing directory holds none.
+ * Every record in the state directory (only those of the instance ids
+ * `wanted` accepts, when given: the others are not even read), with the names
+ * of the files that are not valid records (for a warning). A missing
+ * directory holds none.
  */
-export async function readRecords(stateDir: string): Promise<{ records: InstanceRecord[]; invalid: string[] }> {
+export async function readRecords(stateDir: string, wanted?: (instanceId: string) => boolean): Promise<{ records: InstanceRecord[]; invalid: string[] }> {
   let names: string[];
   try {
     names = await readdir(stateDir);
@@ -125,7 +127,7 @@ export async function readRecords(stateDir: string): Promise<{ records: Instance
   const invalid: string[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
     const instanceId = name.slice(0, -'.json'.length);
-    if (!isFileSafeId(instanceId)) continue;
+    if (!isFileSafeId(instanceId) || (wanted && !wanted(instanceId))) continue;
     const record = await readRecord(stateDir, instanceId);
     if (record) records.push(record);
     // Gone since the listing (removed concurrently) is not invalid.

@@ -1,0 +1,170 @@
+/**
+ * Supervision on the process runtime, with a real `berth serve` and real
+ * Python workers: a node whose last worker is killed turns Unhealthy within a
+ * second (the child's exit event, not a probe), and a worker that keeps
+ * exiting (its checkpoint blob damaged on disk) is restarted 0.5 s, 1 s, 2 s,
+ * 4 s … after each exit.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { rest } from '../helpers/rest';
+import { startServe, type ServeProcess } from '../helpers/serve-process';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+const NOTEBOOK = JSON.stringify({
+  cells: [
+    { cell_type: 'code', metadata: {}, outputs: [], execution_count: 1, source: 'k = 2\n' },
+    { cell_type: 'code', metadata: {}, outputs: [], execution_count: 2, source: 'y = x * k\n' },
+  ],
+  metadata: {},
+  nbformat: 4,
+  nbformat_minor: 5,
+});
+
+/** Every file under a directory. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+describe('supervision of Python workers on the process runtime', () => {
+  let serve: ServeProcess | undefined;
+  let nodeId = '';
+  let checkpointId = '';
+  const nodeIds: string[] = [];
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'berth-supp-'));
+  const args = [
+    '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0',
+    '--data-dir', dataDir, '--runtime', 'process', '--cluster-id', `supp${randomBytes(4).toString('hex')}`,
+  ];
+  const http = () => `http://127.0.0.1:${serve!.httpPort}`;
+  const getNode = async (id = nodeId) => (await rest(http(), 'GET', `/v1/nodes/${id}`)).body;
+  const instances = async (id = nodeId): Promise<any[]> => (await rest(http(), 'GET', `/v1/nodes/${id}/instances`)).body.instances ?? [];
+  const healthy = (id = nodeId) =>
+    waitFor('the node to be healthy', async () => {
+      const [i] = await instances(id);
+      return (await getNode(id)).status.state === 'NODE_STATE_HEALTHY' && i?.state === 'INSTANCE_STATE_HEALTHY' ? i : undefined;
+    });
+
+  async function createNode(name: string): Promise<string> {
+    const created = await rest(http(), 'POST', '/v1/nodes', {
+      folderId: 'default',
+      name,
+      spec: {
+        checkpoint: { checkpointId, inputVariables: [{ name: 'x', type: 'VARIABLE_TYPE_INT' }], outputVariables: [{ name: 'y', type: 'VARIABLE_TYPE_INT' }] },
+        instanceRange: { min: 1, max: 1 },
+      },
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    nodeIds.push(created.body.resourceId);
+    const op = await rest(http(), 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '60s' });
+    assert.equal(op.body.error, undefined, JSON.stringify(op.body));
+    return created.body.resourceId;
+  }
+
+  before(async () => {
+    serve = await startServe(args);
+    const cap = await rest(http(), 'POST', '/v1/checkpoints', { folderId: 'default', name: 'double', notebook: NOTEBOOK, servedCellIndex: 1 });
+    assert.equal(cap.status, 200, JSON.stringify(cap.body));
+    const captured = await rest(http(), 'POST', `/v1/operations/${cap.body.id}:wait`, { timeout: '60s' });
+    assert.equal(captured.body.error, undefined, JSON.stringify(captured.body));
+    checkpointId = captured.body.resourceId;
+    nodeId = await createNode('double');
+  });
+
+  after(async () => {
+    for (const id of serve ? nodeIds : []) {
+      const del = await rest(http(), 'DELETE', `/v1/nodes/${id}`).catch(() => undefined);
+      if (del?.status === 200) await rest(http(), 'POST', `/v1/operations/${del.body.id}:wait`, { timeout: '30s' }).catch(() => undefined);
+    }
+    serve?.proc.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('turns the node Unhealthy within 1 s of its last worker being killed', async (t) => {
+    const victim = await healthy();
+    const killedAt = Date.now();
+    process.kill(Number(victim.runtimeId), 'SIGKILL');
+    const seenAt = await waitFor(
+      'the node to be Unhealthy',
+      async () => ((await getNode()).status.state === 'NODE_STATE_UNHEALTHY' ? Date.now() : undefined),
+      5000,
+      50,
+    );
+    t.diagnostic(`Unhealthy ${seenAt - killedAt} ms after the kill`);
+    assert.ok(seenAt - killedAt <= 1000, `Unhealthy ${seenAt - killedAt} ms after the kill`);
+    const again = await healthy();
+    assert.equal(again.id, victim.id);
+    assert.notEqual(again.runtimeId, victim.runtimeId);
+  });
+
+  it('restarts a worker that keeps exiting 0.5 s, 1 s, 2 s, 4 s after each exit', async (t) => {
+    // A node of its own, so that no earlier restart counts in its loop.
+    const looping = await createNode('looping');
+    const victim = await healthy(looping);
+    // The checkpoint's blob is damaged on disk: every start from now on fails to restore and exits.
+    const blobs = filesUnder(path.join(dataDir, 'blobs'));
+    assert.ok(blobs.length > 0, 'the blob store holds the checkpoint');
+    for (const blob of blobs) writeFileSync(blob, 'not a pickle');
+    const killedAt = Date.now();
+    process.kill(Number(victim.runtimeId), 'SIGKILL');
+    // The kill is the first exit; each start after it fails at once.
+    const starts: number[] = [killedAt];
+    const reasons = new Set<string>();
+    await waitFor(
+      'four starts of the failing worker',
+      async () => {
+        const [i] = await instances(looping);
+        if (i?.startTime && i.runtimeId !== victim.runtimeId) {
+          const at = Date.parse(i.startTime);
+          if (!starts.includes(at)) starts.push(at);
+        }
+        if (i?.reason) reasons.add(i.reason);
+        return starts.length >= 5;
+      },
+      30_000,
+      25,
+    );
+    const gaps = starts.slice(1).map((at, k) => at - starts[k]!);
+    const shownGaps = gaps.map((g) => `${g} ms`).join(', ');
+    // Berth's own events: how long each exit waited for its restart (the back-off itself, without
+    // the time the worker took to fail).
+    const at = (e: any) => (typeof e.time === 'number' ? e.time : Date.parse(e.time));
+    const mine = serve!.logs.filter((e) => e.instanceId === victim.id && at(e) >= killedAt - 1000);
+    const exits = mine.filter((e) => e.msg === 'instance exited').map(at);
+    const restarts = mine.filter((e) => e.msg === 'instance started').map(at);
+    const waits = exits.flatMap((exit) => {
+      const next = restarts.find((r) => r > exit);
+      return next === undefined ? [] : [next - exit];
+    });
+    const shown = waits.map((w) => `${w} ms`).join(', ');
+    t.diagnostic(`exit → restart waits: ${shown}; gaps between starts: ${shownGaps}`);
+    assert.ok(waits.length >= 4, `four exits were each followed by a start (${shown}; starts ${shownGaps})`);
+    // The first wait follows the kill (0.5 s plus the time to notice it, which grows with the
+    // machine's load); the next ones follow the worker's own failures: 1 s, 2 s, 4 s.
+    assert.ok(waits[0]! >= 450 && waits[0]! <= 2000, `the first restart came about 0.5 s after the kill (${shown})`);
+    assert.ok(waits[1]! >= 900, `the second wait is at least 1 s (${shown})`);
+    for (let k = 2; k < 4; k++) assert.ok(waits[k]! >= 1.5 * waits[k - 1]!, `each wait is at least 1.5 times the one before (${shown})`);
+    assert.ok(gaps[3]! > gaps[0]! + 2500, `the starts drift apart (${shownGaps})`);
+    const told = [...reasons].join(' | ');
+    assert.ok([...reasons].some((r) => /exit code 3; crash loop: restart \d+ waits \d+ s after the exit/.test(r)), `the reason tells the back-off: ${told}`);
+    assert.equal((await getNode(looping)).status.state, 'NODE_STATE_UNHEALTHY');
+  });
+});
