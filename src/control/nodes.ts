@@ -13,7 +13,6 @@ import type { Folders } from './folders';
 
 export type { NodeView } from '../store/node.repository';
 /** Kept here for the supervisor, which maps node rows with it. */
-export { toNode } from '../store/node.repository';
 
 /** Node use cases. Instances are the supervisor's; these only change desired state. */
 export class Nodes {

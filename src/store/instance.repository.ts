@@ -5,6 +5,7 @@ import type { OperationKind, OperationResult } from '../domain/operation';
 import { InstanceEntity } from './entities/instance.entity';
 import { NodeEntity, NodeStatusEntity } from './entities/node.entity';
 import { OperationEntity } from './entities/operation.entity';
+import { toInstance, toNode } from './node-mapping';
 
 /** The fields of an instance row the supervisor changes after creating it. */
 export type InstanceUpdate = Partial<Pick<Instance, 'state' | 'reason' | 'runtimeId' | 'address' | 'startTime' | 'restartCount' | 'lastHealthCheck' | 'updateTime'>>;
@@ -30,41 +31,6 @@ export interface ResyncSnapshot {
 export interface SupervisedNode {
   node: Node;
   status: NodeStatus;
-}
-
-function toNode(e: NodeEntity): Node {
-  return {
-    id: e.id,
-    folderId: e.folderId,
-    name: e.name,
-    description: e.description,
-    labels: e.labels,
-    spec: e.spec,
-    generation: e.generation,
-    suspended: e.suspended,
-    deleting: e.deleting,
-    createTime: e.createTime,
-    updateTime: e.updateTime,
-    version: e.version,
-  };
-}
-
-function toInstance(e: InstanceEntity): Instance {
-  return {
-    id: e.id,
-    nodeId: e.nodeId,
-    folderId: e.folderId,
-    generation: e.generation,
-    state: e.state,
-    reason: e.reason,
-    runtimeId: e.runtimeId,
-    address: e.address,
-    startTime: e.startTime,
-    restartCount: e.restartCount,
-    lastHealthCheck: e.lastHealthCheck ? { ...e.lastHealthCheck, time: new Date(e.lastHealthCheck.time) } : null,
-    createTime: e.createTime,
-    updateTime: e.updateTime,
-  };
 }
 
 /**

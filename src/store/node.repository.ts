@@ -4,47 +4,13 @@ import type { FilterClause, Page, PageRequest } from '../domain/listing';
 import { initialNodeStatus, type Node, type NodeInput, type NodeStatus } from '../domain/node';
 import { InstanceEntity } from './entities/instance.entity';
 import { NodeEntity, NodeStatusEntity } from './entities/node.entity';
+import { toInstance, toNode } from './node-mapping';
 import { listPage, whereOf } from './paging';
 import { lockModeOf, type RowLock } from './row-lock';
 
 /** A node as the API shows it: desired state and observed status together. */
 export interface NodeView extends Node {
   status: NodeStatus;
-}
-
-export function toNode(e: NodeEntity): Node {
-  return {
-    id: e.id,
-    folderId: e.folderId,
-    name: e.name,
-    description: e.description,
-    labels: e.labels,
-    spec: e.spec,
-    generation: e.generation,
-    suspended: e.suspended,
-    deleting: e.deleting,
-    createTime: e.createTime,
-    updateTime: e.updateTime,
-    version: e.version,
-  };
-}
-
-function toInstance(e: InstanceEntity): Instance {
-  return {
-    id: e.id,
-    nodeId: e.nodeId,
-    folderId: e.folderId,
-    generation: e.generation,
-    state: e.state,
-    reason: e.reason,
-    runtimeId: e.runtimeId,
-    address: e.address,
-    startTime: e.startTime,
-    restartCount: e.restartCount,
-    lastHealthCheck: e.lastHealthCheck ? { ...e.lastHealthCheck, time: new Date(e.lastHealthCheck.time) } : null,
-    createTime: e.createTime,
-    updateTime: e.updateTime,
-  };
 }
 
 const FILTER_COLUMNS = { name: 'name', kind: 'kind' };

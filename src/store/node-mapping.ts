@@ -1,0 +1,41 @@
+import type { Instance } from '../domain/instance';
+import type { Node } from '../domain/node';
+import type { InstanceEntity } from './entities/instance.entity';
+import type { NodeEntity } from './entities/node.entity';
+
+/** A node row as the domain sees it; shared by the API's and the supervisor's repositories. */
+export function toNode(e: NodeEntity): Node {
+  return {
+    id: e.id,
+    folderId: e.folderId,
+    name: e.name,
+    description: e.description,
+    labels: e.labels,
+    spec: e.spec,
+    generation: e.generation,
+    suspended: e.suspended,
+    deleting: e.deleting,
+    createTime: e.createTime,
+    updateTime: e.updateTime,
+    version: e.version,
+  };
+}
+
+/** An instance row as the domain sees it. */
+export function toInstance(e: InstanceEntity): Instance {
+  return {
+    id: e.id,
+    nodeId: e.nodeId,
+    folderId: e.folderId,
+    generation: e.generation,
+    state: e.state,
+    reason: e.reason,
+    runtimeId: e.runtimeId,
+    address: e.address,
+    startTime: e.startTime,
+    restartCount: e.restartCount,
+    lastHealthCheck: e.lastHealthCheck ? { ...e.lastHealthCheck, time: new Date(e.lastHealthCheck.time) } : null,
+    createTime: e.createTime,
+    updateTime: e.updateTime,
+  };
+}
