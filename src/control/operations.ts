@@ -1,18 +1,8 @@
-import type { EntityManager } from '@mikro-orm/core';
 import { FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
-import type { Operation, OperationKind } from '../domain/operation';
-import { OperationRepository, type FinishedResult } from '../store/operation.repository';
+import type { Operation } from '../domain/operation';
 import { inTransaction, store, type ControlContext } from './context';
 import type { Folders } from './folders';
-
-/**
- * Finishes every pending operation of a resource with the given kinds, in the
- * unit of work of `em`. Kept here for the supervisor, which calls it in its passes.
- */
-export async function finishPending(em: EntityManager, now: Date, resourceId: string, kinds: OperationKind[], result: FinishedResult): Promise<void> {
-  await new OperationRepository(em).finishPending(resourceId, kinds, now, result);
-}
 
 const MAX_WAIT_MS = 600_000;
 
