@@ -77,6 +77,8 @@ interface Options {
   connections: number;
   /** Share of the measured calls at the start and at the end whose RSS floor is compared. */
   window: number;
+  /** Stop the measured calls of a path after this long (the row then says how many were made). */
+  maxSeconds: number;
 }
 
 const USAGE = `usage: npx tsx bench/soak.ts [options]
@@ -87,10 +89,12 @@ const USAGE = `usage: npx tsx bench/soak.ts [options]
   --connections N    concurrent callers (default 4)
   --window F         share of the calls at the start and at the end whose RSS
                      floors are compared (default 0.2)
+  --max-seconds S    stop a path's measured calls after S seconds and report the
+                     calls made by then (for a busy machine; default: no limit)
 `;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { paths: [...PATH_KEYS], calls: undefined, warmup: 20_000, connections: 4, window: 0.2 };
+  const o: Options = { paths: [...PATH_KEYS], calls: undefined, warmup: 20_000, connections: 4, window: 0.2, maxSeconds: Infinity };
   const number = (name: string, value: string | undefined, min: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isInteger(n) || n < min) throw new Error(`${name} needs a whole number of at least ${min}\n${USAGE}`);
@@ -121,6 +125,9 @@ function parseOptions(argv: string[]): Options {
         o.window = f;
         break;
       }
+      case '--max-seconds':
+        o.maxSeconds = number(arg, argv[++i], 1);
+        break;
       case '--help':
         process.stdout.write(USAGE);
         process.exit(0);
@@ -162,6 +169,8 @@ interface BerthProcess {
   liveHeap(): number;
   /** Full collections (Mark-Compact) so far. */
   fullGcs(): number;
+  /** V8's committed heap at the last collection of any kind (from --trace-gc), in bytes. */
+  committedHeap(): number;
   logTail: string[];
 }
 
@@ -179,11 +188,15 @@ async function startBerth(runtime: 'process' | 'docker', clusterId: string, data
   };
   let live = 0;
   let fullGcs = 0;
+  let committed = 0;
   readline.createInterface({ input: proc.stderr! }).on('line', keep);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const ports = await new Promise<{ grpcPort: number; httpPort: number; nodeApiPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`berth serve did not start within 60 s:\n${logTail.join('\n')}`)), 60_000);
     readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+      // [pid:0x…]  1234 ms: Scavenge 69.4 (89.5) -> 56.7 (90.0) MB, … : used (committed) after
+      const any = /: (?:Scavenge|Mark-Compact|Mark-sweep)[^:]*? [\d.]+ \([\d.]+\) -> [\d.]+ \(([\d.]+)\) MB/.exec(line);
+      if (any) committed = Number(any[1]) * MB;
       // [pid:0x…]  1234 ms: Mark-Compact 52.8 (82.7) -> 35.2 (72.0) MB, …
       const gc = /Mark-Compact(?: \([^)]*\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/.exec(line);
       if (gc) {
@@ -217,6 +230,7 @@ async function startBerth(runtime: 'process' | 'docker', clusterId: string, data
     nodeApiPort: ports.nodeApiPort,
     liveHeap: () => live,
     fullGcs: () => fullGcs,
+    committedHeap: () => committed,
     logTail,
   };
 }
@@ -254,6 +268,12 @@ const NOTEBOOK = JSON.stringify({
   nbformat_minor: 5,
 });
 
+/**
+ * Nodes made for the path being soaked: deleted before Berth stops, since
+ * instances outlive a stopped Berth (its next start adopts them).
+ */
+const createdNodes: string[] = [];
+
 async function checkpointNode(b: BerthProcess): Promise<string> {
   const capture = await waitOperation(b.http, await rest(b.http, 'POST', '/v1/checkpoints', { folderId: 'default', name: 'soak', notebook: NOTEBOOK, servedCellIndex: 1 }), 'capture');
   const created = await rest(b.http, 'POST', '/v1/nodes', {
@@ -268,6 +288,7 @@ async function checkpointNode(b: BerthProcess): Promise<string> {
       instanceRange: { min: 1, max: 1 },
     },
   });
+  createdNodes.push(created.resourceId);
   return (await waitOperation(b.http, created, 'create the checkpoint node')).resourceId;
 }
 
@@ -282,6 +303,7 @@ async function dockerNode(b: BerthProcess, kind: 'http' | 'grpc'): Promise<strin
         }
       : { image: images.grpc, endpoint: { type: 'ENDPOINT_TYPE_GRPC', port: 50051 }, healthCheck: { type: 'HEALTH_CHECK_TYPE_GRPC', interval: '1s' } };
   const created = await rest(b.http, 'POST', '/v1/nodes', { folderId: 'default', name: `soak-${kind}`, spec: { docker, instanceRange: { min: 1, max: 1 } } });
+  createdNodes.push(created.resourceId);
   return (await waitOperation(b.http, created, `create the Docker ${kind} node`)).resourceId;
 }
 
@@ -427,13 +449,17 @@ const PATHS: Record<PathKey, PathSetup> = {
 
 // --- the load loop -------------------------------------------------------------------
 
-/** Makes `calls` calls with `connections` callers; every call must succeed. `progress.done` counts finished calls. */
-async function load(driver: Driver, calls: number, connections: number, progress = { done: 0 }): Promise<number> {
+/**
+ * Makes `calls` calls with `connections` callers, or as many as fit in
+ * `maxSeconds`; every call must succeed. `progress.done` counts finished calls.
+ */
+async function load(driver: Driver, calls: number, connections: number, progress = { done: 0 }, maxSeconds = Infinity): Promise<number> {
   let next = 0;
   let failure: Error | undefined;
   const started = Date.now();
+  const until = started + maxSeconds * 1000;
   const caller = async (): Promise<void> => {
-    while (failure === undefined && next < calls) {
+    while (failure === undefined && next < calls && Date.now() < until) {
       next++;
       try {
         await driver.call();
@@ -451,6 +477,8 @@ async function load(driver: Driver, calls: number, connections: number, progress
 interface Sample {
   done: number;
   rss: number;
+  /** RSS less V8's committed heap: native memory, code, stacks. */
+  outside: number;
   heap: number;
   fullGcs: number;
 }
@@ -467,6 +495,9 @@ interface Row {
   /** Full collections within the first and the last window. */
   gcsWarm: number;
   gcsEnd: number;
+  /** Floors of RSS less V8's committed heap, in the first and the last window. */
+  outsideWarm: number;
+  outsideEnd: number;
 }
 
 async function soak(key: PathKey, o: Options): Promise<Row> {
@@ -487,26 +518,30 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
     const progress = { done: 0 };
     const samples: Sample[] = [];
     const sample = (): void => {
-      samples.push({ done: progress.done, rss: rssOf(b.pid), heap: b.liveHeap(), fullGcs: b.fullGcs() });
+      const rss = rssOf(b.pid);
+      samples.push({ done: progress.done, rss, outside: rss - b.committedHeap(), heap: b.liveHeap(), fullGcs: b.fullGcs() });
     };
     sample();
     const sampler = setInterval(sample, 250);
     const reporter = setInterval(() => log(`${key}: ${progress.done} calls, RSS ${mb(rssOf(b.pid))} MB, live heap ${mb(b.liveHeap())} MB, ${b.fullGcs()} full GCs`), 30_000);
     let seconds: number;
     try {
-      seconds = await load(driver, calls, o.connections, progress);
+      seconds = await load(driver, calls, o.connections, progress, o.maxSeconds);
     } finally {
       clearInterval(sampler);
       clearInterval(reporter);
     }
     sample();
-    const first = samples.filter((x) => x.done <= calls * o.window);
-    const last = samples.filter((x) => x.done >= calls * (1 - o.window));
+    const made = progress.done;
+    if (made < calls) log(`${key}: stopped after ${o.maxSeconds} s with ${made} of ${calls} calls made`);
+    const first = samples.filter((x) => x.done <= made * o.window);
+    const last = samples.filter((x) => x.done >= made * (1 - o.window));
     const floor = (xs: Sample[]): number => Math.min(...xs.map((x) => x.rss));
+    const outsideFloor = (xs: Sample[]): number => Math.min(...xs.map((x) => x.outside));
     const gcsIn = (xs: Sample[]): number => xs[xs.length - 1]!.fullGcs - xs[0]!.fullGcs;
     const row: Row = {
       path: key,
-      calls,
+      calls: made,
       seconds,
       rssWarm: floor(first),
       rssEnd: floor(last),
@@ -516,15 +551,26 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
       heapEnd: samples[samples.length - 1]!.heap,
       gcsWarm: gcsIn(first),
       gcsEnd: gcsIn(last),
+      outsideWarm: outsideFloor(first),
+      outsideEnd: outsideFloor(last),
     };
-    log(`${key}: ${calls} calls in ${seconds.toFixed(0)} s; RSS floor ${mb(row.rssWarm)} → ${mb(row.rssEnd)} MB, live heap ${mb(row.heapWarm)} → ${mb(row.heapEnd)} MB`);
+    log(`${key}: ${made} calls in ${seconds.toFixed(0)} s; RSS floor ${mb(row.rssWarm)} → ${mb(row.rssEnd)} MB, live heap ${mb(row.heapWarm)} → ${mb(row.heapEnd)} MB`);
     return row;
   } catch (err) {
     if (berth) log(`${key}: Berth's last log lines:\n${berth.logTail.slice(-20).join('\n')}`);
     throw err;
   } finally {
     driver?.close();
-    if (berth) await stopBerth(berth);
+    if (berth) {
+      for (const nodeId of createdNodes.splice(0)) {
+        try {
+          await waitOperation(berth.http, await rest(berth.http, 'DELETE', `/v1/nodes/${nodeId}`), `delete node ${nodeId}`);
+        } catch (err) {
+          log(`${key}: could not delete node ${nodeId}: ${(err as Error).message}`);
+        }
+      }
+      await stopBerth(berth);
+    }
     if (setup.runtime === 'docker') await removeContainers(clusterId);
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -547,13 +593,13 @@ const perHundredK = (r: Row): number => ((r.rssEnd - r.rssWarm) / MB) * (100_000
 
 function table(rows: Row[]): string {
   const lines = [
-    '| path | calls | calls/s | RSS after warm-up (MB) | RSS at end (MB) | growth per 100,000 calls (MB) | peak RSS (MB) | live heap, first → last full GC (MB) | full GCs in first / last window | under 5 MB / 100k |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| path | calls | calls/s | RSS after warm-up (MB) | RSS at end (MB) | growth per 100,000 calls (MB) | peak RSS (MB) | live heap, first → last full GC (MB) | RSS outside V8 heap, first → last (MB) | full GCs in first / last window | under 5 MB / 100k |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of rows) {
     const growth = perHundredK(r);
     lines.push(
-      `| ${r.path} | ${r.calls.toLocaleString('en-US')} | ${Math.round(r.calls / r.seconds)} | ${mb(r.rssWarm)} | ${mb(r.rssEnd)} | ${growth.toFixed(2)} | ${mb(r.rssPeak)} | ${mb(r.heapWarm)} → ${mb(r.heapEnd)} | ${r.gcsWarm} / ${r.gcsEnd} | ${growth < TARGET_MB_PER_100K ? 'yes' : 'NO'} |`,
+      `| ${r.path} | ${r.calls.toLocaleString('en-US')} | ${Math.round(r.calls / r.seconds)} | ${mb(r.rssWarm)} | ${mb(r.rssEnd)} | ${growth.toFixed(2)} | ${mb(r.rssPeak)} | ${mb(r.heapWarm)} → ${mb(r.heapEnd)} | ${mb(r.outsideWarm)} → ${mb(r.outsideEnd)} | ${r.gcsWarm} / ${r.gcsEnd} | ${growth < TARGET_MB_PER_100K ? 'yes' : 'NO'} |`,
     );
   }
   return lines.join('\n');

@@ -2,8 +2,6 @@
 export interface CallDeadline {
   /** Aborted when the caller's signal aborts or the time is up, whichever comes first. */
   readonly signal: AbortSignal;
-  /** Whether the time ran out (as opposed to the caller going away). */
-  readonly timedOut: boolean;
   /** Clears the timer and the listener on the caller's signal; call it once the call is over. */
   dispose(): void;
 }
@@ -22,20 +20,13 @@ export interface CallDeadline {
  */
 export function callDeadline(timeoutMs: number, caller?: AbortSignal): CallDeadline {
   const controller = new AbortController();
-  let timedOut = false;
   const onCallerAbort = (): void => controller.abort(caller?.reason);
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException(`the call did not finish within ${timeoutMs} ms`, 'TimeoutError'));
-  }, timeoutMs);
+  const timer = setTimeout(() => controller.abort(new DOMException(`the call did not finish within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
   timer.unref();
   if (caller?.aborted) controller.abort(caller.reason);
   else caller?.addEventListener('abort', onCallerAbort, { once: true });
   return {
     signal: controller.signal,
-    get timedOut() {
-      return timedOut;
-    },
     dispose() {
       clearTimeout(timer);
       caller?.removeEventListener('abort', onCallerAbort);

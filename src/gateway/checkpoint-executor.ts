@@ -184,14 +184,14 @@ export class CheckpointExecutor {
       throw new QuotaExceededError(`the request is ${body.length} bytes as JSON; the limit is ${this.options.maxBytes} bytes`, 'request_size');
     const deadline = callDeadline(this.options.timeoutMs, signal);
     try {
-      return await this.attempt(nodeId, body, deadline.signal);
+      return await this.deliver(nodeId, body, deadline.signal);
     } finally {
       deadline.dispose();
     }
   }
 
   /** Delivers the call to a free instance, and once more to another if the first could not be reached. */
-  private async attempt(nodeId: string, body: Buffer, signal: AbortSignal): Promise<Record<string, WireValue>> {
+  private async deliver(nodeId: string, body: Buffer, signal: AbortSignal): Promise<Record<string, WireValue>> {
     const exclude = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       const backend = await this.acquire(nodeId, exclude, signal);

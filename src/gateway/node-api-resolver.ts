@@ -39,6 +39,7 @@ interface Cached<T> {
 export class RoutingTableResolver implements NodeApiResolver {
   private readonly aliasCache = new Map<string, Cached<{ targets: { nodeId: string; weight: number }[] }>>();
   private readonly nodeCache = new Map<string, Cached<NodeFacts | undefined>>();
+  private lastSweep = 0;
 
   constructor(
     private readonly routing: RoutingTable,
@@ -49,12 +50,26 @@ export class RoutingTableResolver implements NodeApiResolver {
   ) {}
 
   private cached<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    const now = Date.now();
     const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < this.cacheMs) return hit.value;
+    if (hit && now - hit.at < this.cacheMs) return hit.value;
+    this.sweep(now);
     const value = load();
-    cache.set(key, { at: Date.now(), value });
+    cache.set(key, { at: now, value });
     value.catch(() => cache.delete(key));
     return value;
+  }
+
+  /**
+   * Drops expired answers, at most once per cache period. The keys are what
+   * callers send (any x-node-id, x-folder-id, alias name), so an answer kept
+   * past its time would make the map grow with every name ever asked for.
+   */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < this.cacheMs) return;
+    this.lastSweep = now;
+    for (const cache of [this.aliasCache, this.nodeCache] as Map<string, Cached<unknown>>[])
+      for (const [key, entry] of cache) if (now - entry.at >= this.cacheMs) cache.delete(key);
   }
 
   /** The routing table's entry itself: it has every field of a ResolvedTarget, so a call copies nothing. */
