@@ -20,8 +20,7 @@ import { dockerAvailable, removeByClusterId } from '../helpers/docker';
 import { clients, unary } from '../helpers/grpc';
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, waitFor } from '../helpers/wait';
 
 /** Calls measured for the split. */
 const SPLIT_CALLS = 5000;
@@ -36,21 +35,6 @@ const SWITCH_INTERVAL_MS = 100;
 const LOAD_WORKERS = 8;
 /** Time the data plane may take to see an alias change (its caches). */
 const SETTLE_MS = 1500;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(200);
-  }
-}
 
 /** Runs `total` calls of `call(i)` with `concurrency` callers at a time. */
 async function pool(total: number, concurrency: number, call: (i: number) => Promise<void>): Promise<void> {

@@ -25,6 +25,7 @@ import { dockerAvailable, removeByClusterId } from '../helpers/docker';
 import { clients, grpcViolations, statusDetails, unary } from '../helpers/grpc';
 import { rest, restViolations } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
+import { sleep, waitFor } from '../helpers/wait';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
@@ -33,8 +34,6 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const UNKNOWN_NODE = 'nd000000000000000000';
 const DETAILS_TYPE = 'type.googleapis.com/berth.v1.NodeExecutionErrorDetails';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The fixture notebook, its training cell writing to `marker`. */
 function notebook(marker: string): string {
@@ -274,16 +273,6 @@ async function reflect(address: string, requests: object[]): Promise<any[]> {
 }
 
 const servicesOf = (listed: any): string[] => listed.list_services_response.service.map((s: { name: string }) => s.name);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 describe('checkpoint nodes on the process runtime', () => {
   const b = new Berth();

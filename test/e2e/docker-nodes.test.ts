@@ -17,23 +17,7 @@ import { buildTestImages, type TestImages } from '../images/test-images';
 import { dockerAvailable, listByClusterId, removeByClusterId } from '../helpers/docker';
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(200);
-  }
-}
+import { sleep, waitFor } from '../helpers/wait';
 
 const echoProto = loadSync(path.join(__dirname, '..', 'images', 'grpc-server', 'echo.proto'), { keepCase: true });
 const EchoClient = grpc.makeClientConstructor(echoProto['berth.test.Echo'] as grpc.ServiceDefinition, 'Echo');

@@ -16,8 +16,7 @@ import { buildTestImages, type TestImages } from '../images/test-images';
 import { dockerAvailable, listByClusterId, removeByClusterId } from '../helpers/docker';
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait';
 
 /** Where in the create the kill lands: after n log lines of a kind, or after a delay. */
 type KillPoint = { name: string; log: string; count: number } | { name: string; afterMs: number };

@@ -6,8 +6,7 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import { startBerth } from '../../src/main';
 import { DATABASES, startTestBerth } from '../helpers/berth';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../helpers/wait';
 
 async function waitFor(what: string, probe: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -38,6 +38,7 @@ import { dockerAvailable, removeByClusterId } from '../helpers/docker';
 import { unary } from '../helpers/grpc';
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
+import { sleep } from '../helpers/wait';
 
 const MiB = 1024 * 1024;
 /** The default of --max-message-bytes. */
@@ -48,8 +49,6 @@ const FLOOD_CALLS = 20;
 const FLOOD_BYTES = 64 * MiB;
 /** How much the serve process's RSS may grow during the flood. */
 const RSS_BUDGET = 100 * MiB;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** 1 MiB of random bytes, repeated to make every large body: no body is ever held whole. */
 const PATTERN = randomBytes(MiB);

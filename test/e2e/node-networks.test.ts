@@ -21,24 +21,9 @@ import { startTestBerth, type TestBerth } from '../helpers/berth';
 import { dockerAvailable, listByClusterId, removeByClusterId } from '../helpers/docker';
 import { rest } from '../helpers/rest';
 import path from 'node:path';
+import { sleep, waitFor } from '../helpers/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(200);
-  }
-}
 
 function httpNode(name: string, image: string, healthPath = '/healthz') {
   return {

@@ -25,6 +25,7 @@ import { ListFoldersRequest, type ListFoldersResponse } from '../../gen/berth/v1
 import { clients, unary } from '../helpers/grpc';
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
+import { sleep } from '../helpers/wait';
 
 const HEADER_TIMEOUT_MS = 1500;
 const IDLE_TIMEOUT_MS = 3000;
@@ -44,8 +45,6 @@ const FD_MARGIN = 10;
 
 const HTTP1_HEAD = Buffer.from(`GET /v1/folders HTTP/1.1\r\nhost: berth\r\n${'x-slow: trickle\r\n'.repeat(10)}\r\n`, 'latin1');
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function openFiles(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;

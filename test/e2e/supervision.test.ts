@@ -15,18 +15,7 @@ import { buildTestImages, type TestImages } from '../images/test-images';
 import { dockerAvailable, removeByClusterId } from '../helpers/docker';
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+import { sleep, waitFor } from '../helpers/wait';
 
 describe('supervision of failing instances on the real engine', () => {
   let images: TestImages;
