@@ -39,6 +39,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
 import { buildTestImages } from '../test/images/test-images';
+import { must, rest, sleep } from './support/rest';
 
 const ROOT = path.resolve(__dirname, '..');
 const BERTH_BIN = path.join(ROOT, 'bin', 'berth.js');
@@ -53,7 +54,6 @@ const FOLDER = 'default';
 const ALIAS = 'bench';
 
 const run = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- options ---------------------------------------------------------------------
 
@@ -220,28 +220,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function rest(base: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + urlPath, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, body: parsed };
-}
-
-async function must(what: string, call: Promise<{ status: number; body: any }>): Promise<any> {
-  const res = await call;
-  if (res.status !== 200) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
 }
 
 /** What a command prints (stdout, then stderr), even when it exits non-zero as `wrk -v` does. */

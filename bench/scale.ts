@@ -35,11 +35,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
+import { must, rest, sleep } from './support/rest';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUSYBOX = '/bin/busybox';
 const run = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Options {
   sizes: number[];
@@ -102,28 +102,6 @@ function parseOptions(argv: string[]): Options {
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
-}
-
-async function rest(base: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + urlPath, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, body: parsed };
-}
-
-async function must(what: string, call: Promise<{ status: number; body: any }>): Promise<any> {
-  const res = await call;
-  if (res.status !== 200) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
 }
 
 // --- Berth as a child process ---------------------------------------------------------

@@ -45,6 +45,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FolderServiceClient } from '../gen/berth/v1/folder_service';
 import { NodeServiceClient } from '../gen/berth/v1/node_service';
 import { buildTestImages } from '../test/images/test-images';
+import { must, rest, sleep } from './support/rest';
 
 const ROOT = path.resolve(__dirname, '..');
 const BERTH_BIN = path.join(ROOT, 'bin', 'berth.js');
@@ -53,7 +54,6 @@ const MB = 1024 * 1024;
 const TARGET_MB_PER_100K = 5;
 
 const run = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const PATH_KEYS = [
   'rest-control',
@@ -143,15 +143,13 @@ function log(message: string): void {
   process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-async function rest(base: string, method: string, urlPath: string, body?: unknown): Promise<any> {
-  const res = await fetch(base + urlPath, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${method} ${urlPath}: HTTP ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+/** The body of a REST call that must answer 200. */
+function restOk(base: string, method: string, urlPath: string, body?: unknown): Promise<any> {
+  return must(`${method} ${urlPath}`, rest(base, method, urlPath, body));
 }
 
 async function waitOperation(base: string, operation: any, what: string): Promise<any> {
-  const op = await rest(base, 'POST', `/v1/operations/${operation.id}:wait`, { timeout: '180s' });
+  const op = await restOk(base, 'POST', `/v1/operations/${operation.id}:wait`, { timeout: '180s' });
   if (!op.done || op.error) throw new Error(`${what}: ${JSON.stringify(op)}`);
   return op;
 }
@@ -275,8 +273,8 @@ const NOTEBOOK = JSON.stringify({
 const createdNodes: string[] = [];
 
 async function checkpointNode(b: BerthProcess): Promise<string> {
-  const capture = await waitOperation(b.http, await rest(b.http, 'POST', '/v1/checkpoints', { folderId: 'default', name: 'soak', notebook: NOTEBOOK, servedCellIndex: 1 }), 'capture');
-  const created = await rest(b.http, 'POST', '/v1/nodes', {
+  const capture = await waitOperation(b.http, await restOk(b.http, 'POST', '/v1/checkpoints', { folderId: 'default', name: 'soak', notebook: NOTEBOOK, servedCellIndex: 1 }), 'capture');
+  const created = await restOk(b.http, 'POST', '/v1/nodes', {
     folderId: 'default',
     name: 'soak',
     spec: {
@@ -302,7 +300,7 @@ async function dockerNode(b: BerthProcess, kind: 'http' | 'grpc'): Promise<strin
           healthCheck: { type: 'HEALTH_CHECK_TYPE_HTTP', path: '/healthz', interval: '1s', timeout: '1s' },
         }
       : { image: images.grpc, endpoint: { type: 'ENDPOINT_TYPE_GRPC', port: 50051 }, healthCheck: { type: 'HEALTH_CHECK_TYPE_GRPC', interval: '1s' } };
-  const created = await rest(b.http, 'POST', '/v1/nodes', { folderId: 'default', name: `soak-${kind}`, spec: { docker, instanceRange: { min: 1, max: 1 } } });
+  const created = await restOk(b.http, 'POST', '/v1/nodes', { folderId: 'default', name: `soak-${kind}`, spec: { docker, instanceRange: { min: 1, max: 1 } } });
   createdNodes.push(created.resourceId);
   return (await waitOperation(b.http, created, `create the Docker ${kind} node`)).resourceId;
 }
@@ -419,7 +417,7 @@ const PATHS: Record<PathKey, PathSetup> = {
     runtime: 'process',
     prepare: async (b) => {
       const nodeId = await checkpointNode(b);
-      const api = await rest(b.http, 'GET', `/v1/nodes/${nodeId}/api`);
+      const api = await restOk(b.http, 'GET', `/v1/nodes/${nodeId}/api`);
       // The typed service is registered when Berth syncs the checkpoint nodes; wait for it.
       const driver = rawGrpcDriver(b.grpc, `/${api.service}/Execute`, TYPED_REQUEST, {});
       for (let i = 0; ; i++) {
@@ -564,7 +562,7 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
     if (berth) {
       for (const nodeId of createdNodes.splice(0)) {
         try {
-          await waitOperation(berth.http, await rest(berth.http, 'DELETE', `/v1/nodes/${nodeId}`), `delete node ${nodeId}`);
+          await waitOperation(berth.http, await restOk(berth.http, 'DELETE', `/v1/nodes/${nodeId}`), `delete node ${nodeId}`);
         } catch (err) {
           log(`${key}: could not delete node ${nodeId}: ${(err as Error).message}`);
         }
