@@ -10,7 +10,29 @@ import { closeAfter, readBody } from './read-body';
 import { findRoute, requestJson, transcode, type Route } from './transcoder';
 
 /** A handler for paths outside the transcoded API; returns false when the path is not its own. */
-export type ExtraHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+export type ExtraHandler = (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) => boolean | Promise<boolean>;
+
+/**
+ * A signal aborted only when the caller leaves before the answer: aborting every
+ * finished call made an AbortError, and with it a captured stack holding the
+ * response, per request.
+ */
+export function callerSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/** Answers a failed call with its status as JSON; a 413 also closes the connection once answered. */
+export function sendError(req: IncomingMessage, res: ServerResponse, registry: Registry, err: unknown): void {
+  const status = toStatusError(err);
+  if (res.headersSent) return;
+  const tooLarge = status.httpStatus === 413;
+  if (tooLarge) closeAfter(req, res);
+  sendJson(res, httpStatusOf(status), errorJson(registry, status), tooLarge ? { connection: 'close' } : {});
+}
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -78,20 +100,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const url = new URL(req.url ?? '/', 'http://berth');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') return options.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
-    for (const extra of options.extra ?? []) if (await extra(req, res, url)) return;
+    for (const extra of options.extra ?? []) if (await extra(req, res, url, requestId)) return;
     const found = findRoute(options.routes(), req.method ?? 'GET', url.pathname);
     if (found === undefined) return sendJson(res, 404, { code: 5, message: `no route for ${req.method} ${url.pathname}`, details: [] });
     if (found === 'method-not-allowed') return sendJson(res, 405, { code: 12, message: `${req.method} is not allowed on ${url.pathname}`, details: [] });
-    const controller = new AbortController();
-    // Only a caller who left before the answer cancels the call: aborting every finished call
-    // made an AbortError, and with it a captured stack holding this response, per request.
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
     const ctx: CallContext = {
       requestId,
       log: log.child({ requestId }),
-      signal: controller.signal,
+      signal: callerSignal(res),
       headers: Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
     };
     try {
@@ -103,12 +119,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       });
       sendJson(res, 200, answer);
     } catch (err) {
-      const status = toStatusError(err);
-      if (!res.headersSent) {
-        const tooLarge = status.httpStatus === 413;
-        if (tooLarge) closeAfter(req, res);
-        sendJson(res, httpStatusOf(status), errorJson(registry, status), tooLarge ? { connection: 'close' } : {});
-      }
+      sendError(req, res, registry, err);
     }
   }
 

@@ -2,13 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonValue, Registry } from '@bufbuild/protobuf';
 import { nodeOpenApi } from '../node-openapi';
 import type { TypedNode } from '../node-typed-api';
-import { guard, requestIdOf, type CallContext } from '../adapter';
-import { httpStatusOf, toStatusError } from '../status';
+import { guard, type CallContext } from '../adapter';
 import { ValidationError } from '../../domain/errors';
 import { nodeProtoSource, type WireValue } from '../../domain/variables';
 import type { Logger } from '../../logger';
-import { errorJson, parseJsonBody, sendJson, type ExtraHandler } from './http-server';
-import { closeAfter, readBody } from './read-body';
+import { callerSignal, parseJsonBody, sendError, sendJson, type ExtraHandler } from './http-server';
+import { readBody } from './read-body';
 
 export interface TypedRouteDeps {
   registry: Registry;
@@ -26,7 +25,7 @@ const ROUTE = /^\/v1\/nodes\/([a-z0-9]{1,64})\/(api\.proto|openapi\.json|api:exe
  * OpenAPI document, and the typed route (inputs as the body, outputs as the answer).
  */
 export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
-  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<boolean> => {
     const m = ROUTE.exec(url.pathname);
     if (!m) return false;
     const [, nodeId, what] = m as unknown as [string, string, string];
@@ -35,20 +34,14 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
       sendJson(res, 405, { code: 12, message: `${req.method} is not allowed on ${url.pathname}; use ${method}`, details: [] });
       return true;
     }
-    const controller = new AbortController();
-    // Only a caller who left before the answer cancels the call: aborting every finished call
-    // made an AbortError, and with it a captured stack holding this response, per request.
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
-    const requestId = requestIdOf(res.getHeader('x-request-id') as string | undefined);
-    const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal: controller.signal, headers: {} };
+    const signal = callerSignal(res);
+    const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal, headers: {} };
     try {
       await guard(`typed route ${what} of ${nodeId}`, ctx, async () => {
         if (what === 'api:execute') {
           const body = parseJsonBody(await readBody(req, deps.maxBodyBytes)) ?? {};
           if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.of('body', 'must be a JSON object of the input variables');
-          sendJson(res, 200, (await deps.run(nodeId, body as Record<string, unknown>, controller.signal)) as JsonValue);
+          sendJson(res, 200, (await deps.run(nodeId, body as Record<string, unknown>, signal)) as JsonValue);
           return;
         }
         const node = await deps.node(nodeId);
@@ -61,12 +54,7 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
         }
       });
     } catch (err) {
-      const status = toStatusError(err);
-      if (!res.headersSent) {
-        const tooLarge = status.httpStatus === 413;
-        if (tooLarge) closeAfter(req, res);
-        sendJson(res, httpStatusOf(status), errorJson(deps.registry, status), tooLarge ? { connection: 'close' } : {});
-      }
+      sendError(req, res, deps.registry, err);
     }
     return true;
   };
