@@ -42,7 +42,7 @@ export interface BoundMethod {
 }
 
 /** The descriptor of a method's request message, from its gRPC path. */
-export function inputOf(path: string): DescMessage {
+function inputOf(path: string): DescMessage {
   const [, service, method] = /^\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
   const desc = service ? descriptors().registry.getService(service)?.methods.find((m) => m.name === method)?.input : undefined;
   if (!desc) throw new Error(`no descriptor for ${path} in gen/berth.binpb`);
@@ -103,7 +103,7 @@ export function runMethod(method: BoundMethod, request: unknown, ctx: CallContex
 }
 
 /** One gRPC call of a method, through {@link guard}. */
-export function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
+function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
   return guard(method.path, ctx, () => runMethod(method, request, ctx));
 }
 

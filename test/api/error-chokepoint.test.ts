@@ -16,7 +16,7 @@ import pino from 'pino';
 import { guard, type CallContext } from '../../src/api/adapter';
 import { httpStatusForCode, StatusError } from '../../src/api/status';
 import { FailedPreconditionError } from '../../src/domain/errors';
-import { httpStatusForGrpcCode } from '../../src/gateway/node-api/grpc-status';
+import { NodeApiError } from '../../src/gateway/node-api/resolver';
 import { loadConfig } from '../../src/config';
 import { startBerth, type Berth } from '../../src/main';
 import { rest } from '../helpers/rest';
@@ -67,7 +67,7 @@ describe('the error chokepoint', () => {
   });
 
   it('has one gRPC → HTTP table, which the node API uses too', () => {
-    for (let code = 0; code <= 16; code++) assert.equal(httpStatusForGrpcCode(code), httpStatusForCode(code), `code ${Code[code]}`);
+    for (let code = 0; code <= 16; code++) assert.equal(new NodeApiError(code, 'refused').httpStatus, httpStatusForCode(code), `code ${Code[code]}`);
     assert.equal(httpStatusForCode(Code.FAILED_PRECONDITION), 412);
     assert.equal(httpStatusForCode(Code.UNAVAILABLE), 503);
     assert.equal(httpStatusForCode(99), 500);

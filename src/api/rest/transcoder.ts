@@ -266,7 +266,7 @@ export function requestJson(route: Route, vars: Record<string, string>, query: U
         if (once.has(name)) throw badRequest(`query parameter ${JSON.stringify(key)} is given more than once; it takes one value`, name);
         once.add(name);
       }
-      setPath(obj, f, scalarJson(f[f.length - 1]!, value), true);
+      setPath(obj, f, scalarJson(leaf, value), true);
     }
   } else if ([...query.keys()].length > 0) {
     throw badRequest(`${route.template.source} takes its fields in the body, not the query string`, [...query.keys()][0]!);

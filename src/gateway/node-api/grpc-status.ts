@@ -28,13 +28,6 @@ export const GrpcCode = {
 export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
 
 /**
- * The HTTP status for a gRPC code: the control plane's table, so that REST
- * callers of the control plane and of the node API see the same numbers for
- * the same failures.
- */
-export { httpStatusForCode as httpStatusForGrpcCode } from '../../api/status';
-
-/**
  * Percent-encodes a `grpc-message` value as the gRPC HTTP/2 protocol requires:
  * printable ASCII other than `%` stays as is, every other UTF-8 byte becomes
  * `%XX`. Messages are short, so the common all-ASCII case returns the input.

@@ -6,7 +6,8 @@
  * supervisor's view of healthy instances); tests supply a Map.
  */
 
-import { GrpcCode, httpStatusForGrpcCode } from './grpc-status';
+import { httpStatusForCode } from '../../api/status';
+import { GrpcCode } from './grpc-status';
 
 /** One healthy instance, as a place to send a call. */
 export interface Backend {
@@ -71,7 +72,7 @@ export class NodeApiError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.httpStatus = httpStatus ?? httpStatusForGrpcCode(code);
+    this.httpStatus = httpStatus ?? httpStatusForCode(code);
   }
 }
 
