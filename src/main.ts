@@ -19,7 +19,7 @@ import { operationService } from './api/operation-service';
 import type { Config } from './config';
 import { Aliases } from './control/aliases';
 import { Checkpoints } from './control/checkpoints';
-import { fork, type ControlContext } from './control/context';
+import { store, type ControlContext } from './control/context';
 import { Folders } from './control/folders';
 import { Nodes } from './control/nodes';
 import { Operations } from './control/operations';
@@ -39,7 +39,6 @@ import { ProcessRuntime } from './runtime/process/process-runtime';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
 import { workerScript } from './paths';
 import type { Runtime } from './runtime/runtime';
-import { NodeRepository } from './store/node.repository';
 import { GarbageCollector } from './supervisor/garbage-collector';
 import { FileLeaderLock, PostgresLeaderLock, type LeaderLock } from './supervisor/leader';
 import { DEFAULT_SUPERVISOR_OPTIONS, Supervisor } from './supervisor/supervisor';
@@ -134,7 +133,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       orphanGraceMs: config.orphanGraceMs,
     },
   );
-  const collector = new GarbageCollector(runtime, (ids) => new NodeRepository(fork(ctx)).existingIds(ids), log.child({ component: 'gc' }), {
+  const collector = new GarbageCollector(runtime, (ids) => store(ctx).nodes.existingIds(ids), log.child({ component: 'gc' }), {
     graceMs: config.orphanGraceMs,
     intervalMs: config.gcIntervalMs,
     stopGraceSeconds: DEFAULT_SUPERVISOR_OPTIONS.stopGraceSeconds,

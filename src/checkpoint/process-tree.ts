@@ -28,7 +28,7 @@ function parentsByPid(): Map<number, number[]> {
 }
 
 /** The pids whose parent chain leads to `root` (Linux; empty elsewhere). */
-export function descendantsOf(root: number): number[] {
+function descendantsOf(root: number): number[] {
   const children = parentsByPid();
   const found: number[] = [];
   const stack = [root];

@@ -1,4 +1,4 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
 import type { ResourceKind } from '../domain/errors';
 import { openStore, transaction, type Store } from '../store/store';
 
@@ -9,11 +9,6 @@ import { openStore, transaction, type Store } from '../store/store';
 export interface ControlContext {
   orm: MikroORM;
   now: () => Date;
-}
-
-/** A fresh EntityManager for one call or one reconcile pass. */
-export function fork(ctx: ControlContext): EntityManager {
-  return ctx.orm.em.fork({ clear: true });
 }
 
 /** The repositories of a fresh unit of work, for one call. */

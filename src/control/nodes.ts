@@ -12,7 +12,6 @@ import { inTransaction, store, type ControlContext } from './context';
 import type { Folders } from './folders';
 
 export type { NodeView } from '../store/node.repository';
-/** Kept here for the supervisor, which maps node rows with it. */
 
 /** Node use cases. Instances are the supervisor's; these only change desired state. */
 export class Nodes {

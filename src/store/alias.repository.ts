@@ -4,7 +4,7 @@ import type { FilterClause, Page, PageRequest } from '../domain/listing';
 import { AliasEntity } from './entities/alias.entity';
 import { listPage, whereOf } from './paging';
 
-export function toAlias(e: AliasEntity): Alias {
+function toAlias(e: AliasEntity): Alias {
   return {
     id: e.id,
     folderId: e.folderId,

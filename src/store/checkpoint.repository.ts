@@ -5,7 +5,7 @@ import { CheckpointEntity } from './entities/checkpoint.entity';
 import { listPage, whereOf } from './paging';
 import { lockModeOf, type RowLock } from './row-lock';
 
-export function toCheckpoint(e: CheckpointEntity): Checkpoint {
+function toCheckpoint(e: CheckpointEntity): Checkpoint {
   return {
     id: e.id,
     folderId: e.folderId,

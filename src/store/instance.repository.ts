@@ -6,6 +6,7 @@ import { InstanceEntity } from './entities/instance.entity';
 import { NodeEntity, NodeStatusEntity } from './entities/node.entity';
 import { OperationEntity } from './entities/operation.entity';
 import { toInstance, toNode } from './node-mapping';
+import { finishOperation } from './operation.repository';
 
 /** The fields of an instance row the supervisor changes after creating it. */
 export type InstanceUpdate = Partial<Pick<Instance, 'state' | 'reason' | 'runtimeId' | 'address' | 'startTime' | 'restartCount' | 'lastHealthCheck' | 'updateTime'>>;
@@ -119,7 +120,7 @@ export class InstanceRepository {
     if (ids.length === 0) return;
     const em = this.em();
     const ops = await em.find(OperationEntity, { id: { $in: ids }, done: false });
-    for (const op of ops) Object.assign(op, { done: true, result, modifyTime: now });
+    for (const op of ops) finishOperation(op, now, result);
     await em.flush();
   }
 
@@ -127,7 +128,7 @@ export class InstanceRepository {
   async removeNode(nodeId: string, now: Date): Promise<void> {
     await this.em().transactional(async (em) => {
       const ops = await em.find(OperationEntity, { resourceId: nodeId, done: false, description: 'DeleteNode' });
-      for (const op of ops) Object.assign(op, { done: true, result: { kind: 'response', resource: 'empty', resourceId: nodeId }, modifyTime: now });
+      for (const op of ops) finishOperation(op, now, { kind: 'response', resource: 'empty', resourceId: nodeId });
       await em.flush();
       await em.nativeDelete(InstanceEntity, { nodeId });
       await em.nativeDelete(NodeStatusEntity, { nodeId });

@@ -8,7 +8,7 @@ import { lockModeOf } from './row-lock';
 
 export type FinishedResult = Exclude<OperationResult, { kind: 'pending' }>;
 
-export function toOperation(e: OperationEntity): Operation {
+function toOperation(e: OperationEntity): Operation {
   return {
     id: e.id,
     folderId: e.folderId,
@@ -24,7 +24,7 @@ export function toOperation(e: OperationEntity): Operation {
 }
 
 /** Marks an operation done; a done operation is never changed again. */
-function finish(op: OperationEntity, now: Date, result: FinishedResult): void {
+export function finishOperation(op: OperationEntity, now: Date, result: FinishedResult): void {
   if (op.done) return;
   op.done = true;
   op.result = result;
@@ -53,7 +53,7 @@ export class OperationRepository {
       result: { kind: 'pending' },
       version: 1,
     });
-    if (result) finish(op, now, result);
+    if (result) finishOperation(op, now, result);
     return toOperation(op);
   }
 
@@ -89,7 +89,7 @@ export class OperationRepository {
     const e = await this.em.findOne(OperationEntity, { id });
     if (!e) return undefined;
     if (cancelRequested && !e.done) e.cancelRequested = true;
-    finish(e, now, result);
+    finishOperation(e, now, result);
     return toOperation(e);
   }
 
@@ -101,6 +101,6 @@ export class OperationRepository {
   async finishPending(resourceId: string, kinds: OperationKind[] | undefined, now: Date, result: FinishedResult, lock = false): Promise<void> {
     const where = kinds ? { resourceId, done: false, description: { $in: kinds } } : { resourceId, done: false };
     const ops = await this.em.find(OperationEntity, where, lock ? { lockMode: lockModeOf('update'), orderBy: { id: 'asc' }, refresh: true } : {});
-    for (const op of ops) finish(op, now, result);
+    for (const op of ops) finishOperation(op, now, result);
   }
 }

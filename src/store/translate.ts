@@ -31,7 +31,7 @@ const UNAVAILABLE_MESSAGES =
   /Connection terminated|connection error|Connection ended|timeout exceeded when trying to connect|Timeout acquiring a connection|not queryable|database is locked|the database system is (starting up|shutting down)|terminating connection/i;
 
 /** Whether an error (or one of its causes) says that the database cannot be reached. */
-export function isDatabaseUnavailable(err: unknown): boolean {
+function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof DomainError) return false;
     if (e instanceof ConnectionException || e instanceof LockWaitTimeoutException) return true;

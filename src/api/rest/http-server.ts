@@ -137,9 +137,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > options.maxBodyBytes) {
-      const status = toStatusError(new QuotaExceededError(`the request body is ${declared} bytes; the limit is ${options.maxBodyBytes} bytes`, 'request_size'));
-      closeAfter(req, res);
-      sendJson(res, httpStatusOf(status), errorJson(registry, status), { connection: 'close' });
+      sendError(req, res, registry, new QuotaExceededError(`the request body is ${declared} bytes; the limit is ${options.maxBodyBytes} bytes`, 'request_size'));
       return;
     }
     res.writeContinue();
