@@ -22,8 +22,6 @@ export function backoffDelayMs(failures: number, policy: BackoffPolicy = DEFAULT
 export interface CrashLoop {
   /** Deaths since the instance last stayed healthy long enough. */
   failures: number;
-  /** When the instance was last started (ms). */
-  lastStartMs: number;
   /** When its death since that start was first seen (ms); unset while it is not known dead. */
   diedAtMs?: number;
 }

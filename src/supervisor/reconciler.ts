@@ -270,9 +270,8 @@ export class NodeReconciler {
   /** A running instance its row does not name yet (Berth stopped between create and record): record it. */
   private async adopt(node: Node, row: Instance, o: ObservedInstance, now: Date): Promise<void> {
     const endpoint = o.ports[endpointPortOf(node)];
-    const state: InstanceState = row.state === 'undefined' || row.state === 'created' || row.runtimeId !== o.runtimeId ? 'started' : row.state;
     const fields = {
-      state,
+      state: 'started' as InstanceState,
       runtimeId: o.runtimeId,
       address: endpoint ? `${endpoint.host}:${endpoint.port}` : '',
       startTime: o.startedAt ?? now,
@@ -358,10 +357,10 @@ export class NodeReconciler {
         const loop = this.crashLoops.get(row.id);
         if (loop && loop.diedAtMs === undefined) loop.diedAtMs = nowMs;
         const decision = crashLoopRestart(loop, nowMs, this.health.healthyForMs(row.id), this.options.crashLoopResetMs);
+        this.health.unwatch(node.id, row.id);
         if (decision.waitMs > 0) {
           const delay = backoffDelayMs(decision.failures) / 1000;
           const reason = `${step.reason}; crash loop: restart ${row.restartCount + 1} waits ${delay} s after the exit`;
-          this.health.unwatch(node.id, row.id);
           if (row.state !== 'unhealthy' || row.reason !== reason) {
             await this.repo.update(row.id, { state: 'unhealthy', reason, updateTime: now }, { notDeleting: true });
             row.state = 'unhealthy';
@@ -369,14 +368,13 @@ export class NodeReconciler {
           }
           return decision.waitMs;
         }
-        this.crashLoops.set(row.id, { failures: decision.failures, lastStartMs: nowMs });
-        this.health.unwatch(node.id, row.id);
+        this.crashLoops.set(row.id, { failures: decision.failures });
         this.log.warn({ nodeId: node.id, instanceId: row.id, reason: step.reason, failures: decision.failures }, 'starting instance again');
         await this.runtime.removeInstance(row.id, this.options.stopGraceSeconds);
       }
     }
     const restarted = row.startTime !== null;
-    if (!restarted) this.crashLoops.set(row.id, { failures: 0, lastStartMs: nowMs });
+    if (!restarted) this.crashLoops.set(row.id, { failures: 0 });
     const started = await this.runtime.startInstance(await instanceSpecOf(node, row.id, this.runtime, this.specs));
     const endpoint = started.ports[endpointPortOf(node)];
     const fields = {

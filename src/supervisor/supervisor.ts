@@ -50,15 +50,6 @@ export const DEFAULT_SUPERVISOR_OPTIONS: SupervisorOptions = {
   crashLoopResetMs: 60_000,
 };
 
-/** Work the supervisor lets others plug in, run while it leads. */
-export interface SupervisorHooks {
-  /**
-   * Runs after each full resync (and so once soon after taking the lead):
-   * the place for collecting what belongs to no node (networks, containers).
-   */
-  afterResync?: () => Promise<void>;
-}
-
 /**
  * The supervisor as controller-runtime lays one out: a work queue of node ids
  * with per-item backoff ({@link WorkQueue}), the reconcile function
@@ -93,7 +84,6 @@ export class Supervisor {
     private readonly lock: LeaderLock,
     private readonly log: Logger,
     private readonly options: SupervisorOptions = DEFAULT_SUPERVISOR_OPTIONS,
-    private readonly hooks: SupervisorHooks = {},
     clock: Clock = systemClock(ctx.now),
   ) {
     this.clock = clock;
@@ -207,7 +197,6 @@ export class Supervisor {
           this.enqueue(id);
         }
         this.log.debug({ nodes: snapshot.nodes.size, enqueued }, 'resync');
-        await this.hooks.afterResync?.();
       } catch (err) {
         this.log.error({ err }, 'resync failed');
       }

@@ -89,11 +89,6 @@ export class WorkQueue<K> {
     this.delayed.delete(key);
   }
 
-  /** Keys waiting, running or due later: for tests and status. */
-  size(): { queued: number; active: number; delayed: number } {
-    return { queued: this.queue.size, active: this.active.size, delayed: this.delayed.size };
-  }
-
   /** Stops taking work and waits for the passes in flight. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -44,15 +44,15 @@ describe('backoffDelayMs', () => {
 });
 
 describe('crashLoopRestart', () => {
-  const cases: Array<{ name: string; loop?: { failures: number; lastStartMs: number; diedAtMs?: number }; now: number; healthyFor: number; waitMs: number; failures: number }> = [
+  const cases: Array<{ name: string; loop?: { failures: number; diedAtMs?: number }; now: number; healthyFor: number; waitMs: number; failures: number }> = [
     { name: 'unknown instance (Berth restarted): at once', now: 5000, healthyFor: 0, waitMs: 0, failures: 1 },
-    { name: 'first death, just seen: 0.5 s', loop: { failures: 0, lastStartMs: 1000 }, now: 1100, healthyFor: 0, waitMs: 500, failures: 1 },
-    { name: 'first death seen 0.1 s ago: 0.4 s more', loop: { failures: 0, lastStartMs: 1000, diedAtMs: 1100 }, now: 1200, healthyFor: 0, waitMs: 400, failures: 1 },
-    { name: 'third death in a row: 2 s after it', loop: { failures: 2, lastStartMs: 1000, diedAtMs: 1200 }, now: 1200, healthyFor: 0, waitMs: 2000, failures: 3 },
-    { name: 'waited long enough: at once', loop: { failures: 2, lastStartMs: 1000, diedAtMs: 1200 }, now: 3300, healthyFor: 0, waitMs: 0, failures: 3 },
-    { name: 'many deaths: capped at 30 s', loop: { failures: 50, lastStartMs: 1000, diedAtMs: 1000 }, now: 1000, healthyFor: 0, waitMs: 30_000, failures: 51 },
-    { name: 'healthy long enough before dying: a new count, at once', loop: { failures: 9, lastStartMs: 1000, diedAtMs: 70_000 }, now: 70_000, healthyFor: 60_000, waitMs: 0, failures: 1 },
-    { name: 'healthy only briefly: the loop goes on', loop: { failures: 3, lastStartMs: 1000, diedAtMs: 2000 }, now: 2000, healthyFor: 500, waitMs: 4000, failures: 4 },
+    { name: 'first death, just seen: 0.5 s', loop: { failures: 0 }, now: 1100, healthyFor: 0, waitMs: 500, failures: 1 },
+    { name: 'first death seen 0.1 s ago: 0.4 s more', loop: { failures: 0, diedAtMs: 1100 }, now: 1200, healthyFor: 0, waitMs: 400, failures: 1 },
+    { name: 'third death in a row: 2 s after it', loop: { failures: 2, diedAtMs: 1200 }, now: 1200, healthyFor: 0, waitMs: 2000, failures: 3 },
+    { name: 'waited long enough: at once', loop: { failures: 2, diedAtMs: 1200 }, now: 3300, healthyFor: 0, waitMs: 0, failures: 3 },
+    { name: 'many deaths: capped at 30 s', loop: { failures: 50, diedAtMs: 1000 }, now: 1000, healthyFor: 0, waitMs: 30_000, failures: 51 },
+    { name: 'healthy long enough before dying: a new count, at once', loop: { failures: 9, diedAtMs: 70_000 }, now: 70_000, healthyFor: 60_000, waitMs: 0, failures: 1 },
+    { name: 'healthy only briefly: the loop goes on', loop: { failures: 3, diedAtMs: 2000 }, now: 2000, healthyFor: 500, waitMs: 4000, failures: 4 },
   ];
   for (const c of cases) {
     it(c.name, () => assert.deepEqual(crashLoopRestart(c.loop, c.now, c.healthyFor, 60_000), { waitMs: c.waitMs, failures: c.failures }));
