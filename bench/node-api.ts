@@ -469,6 +469,7 @@ async function startBerth(clusterId: string, dataDir: string, cpu: number, o: Op
     '-c', String(cpu), process.execPath, ...nodeFlags, BERTH_BIN, 'serve',
     '--runtime', 'docker', '--pull-images', 'false', '--cluster-id', clusterId, '--data-dir', dataDir,
     '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0',
+    '--auth', 'none',
   ];
   // taskset execs node: the child's pid is Berth's, every thread on `cpu`.
   const proc = spawn(TASKSET, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BERTH_LOG_LEVEL: 'info' } });

@@ -130,6 +130,8 @@ async function startServe(o: Options, runtime: 'process' | 'docker', name: strin
       '--runtime', runtime,
       '--cluster-id', clusterId,
       '--pull-images', 'false',
+      // Loopback only: the bench measures the supervisor, not API keys.
+      '--auth', 'none',
       // Creating hundreds of nodes at once is slow on a loaded host; only the rest that follows is measured.
       '--startup-timeout-ms', String(o.healthyTimeoutS * 1000),
     ],

@@ -58,6 +58,19 @@ export interface Config {
    * (not a node's own endpoint idle timeout, which is part of its spec).
    */
   connectionTimeouts: ConnectionTimeouts;
+  /**
+   * `keys`: every call needs an API key. `none`: every caller is a server
+   * admin, allowed only when the listeners bind to loopback.
+   */
+  auth: 'keys' | 'none';
+  /** Where the first start writes the server admin's key (mode 0600); empty: `<data-dir>/admin.key`. */
+  adminKeyFile: string;
+}
+
+/** Whether a listen address reaches only this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
 const OPTIONS = {
@@ -87,6 +100,8 @@ const OPTIONS = {
   'execute-timeout-ms': { type: 'string', env: 'BERTH_EXECUTE_TIMEOUT_MS', default: '60000', help: 'longest Execute call' },
   'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
+  auth: { type: 'string', env: 'BERTH_AUTH', default: 'keys', help: 'keys (every call needs an API key) or none (loopback only: every caller is admin)' },
+  'admin-key-file': { type: 'string', env: 'BERTH_ADMIN_KEY_FILE', default: '', help: "where the first start writes the server admin's API key (default <data-dir>/admin.key)" },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
@@ -140,10 +155,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } catch (err) {
     throw new Error(`--node-network-pool: ${(err as Error).message}`);
   }
+  const auth = get('auth');
+  if (auth !== 'keys' && auth !== 'none') throw new Error(`--auth must be keys or none, not ${JSON.stringify(auth)}`);
+  const host = get('host');
+  if (auth === 'none' && !isLoopbackHost(host))
+    throw new Error(`--auth none lets every caller act as a server admin; it is allowed only on a loopback address, not --host ${host}`);
   const maxMessageBytes = Number(get('max-message-bytes'));
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1024) throw new Error('--max-message-bytes must be an integer of at least 1024');
   return {
-    host: get('host'),
+    host,
     grpcPort: port('grpc-port', get('grpc-port')),
     httpPort: port('http-port', get('http-port')),
     nodeApiPort: port('node-api-port', get('node-api-port')),
@@ -172,5 +192,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),
       idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
     },
+    auth,
+    adminKeyFile: get('admin-key-file'),
   };
 }

@@ -5,6 +5,13 @@ import { CheckpointServiceService } from '../gen/berth/v1/checkpoint_service';
 import { FolderServiceService } from '../gen/berth/v1/folder_service';
 import { NodeServiceService } from '../gen/berth/v1/node_service';
 import { OperationServiceService } from '../gen/berth/v1/operation_service';
+import { IamServiceService } from '../gen/berth/v1/iam_service';
+import { iamService } from './api/iam-service';
+import { accessGuardian } from './api/method-access';
+import { Authenticator } from './control/authenticator';
+import { CallAccess } from './control/call-access';
+import { Iam } from './control/iam';
+import { folderOf } from './control/resource-folders';
 import { MethodTable } from './api/adapter';
 import { aliasService } from './api/alias-service';
 import { checkpointService } from './api/checkpoint-service';
@@ -99,6 +106,11 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const ctx: ControlContext = { orm, now: () => new Date() };
   const folders = new Folders(ctx);
   await folders.ensureDefault();
+  const authenticator = new Authenticator(ctx, config.auth, log.child({ component: 'auth' }));
+  const calls = new CallAccess(ctx);
+  const iam = new Iam(ctx, () => authenticator.forget());
+  if (config.auth === 'keys') await iam.bootstrap(config.adminKeyFile || path.join(config.dataDir, 'admin.key'), log);
+  else log.warn({ host: config.host }, '--auth none: every caller is a server admin; this is safe only because the listeners bind to loopback');
   const checkpoints = new Checkpoints(
     ctx,
     folders,
@@ -139,6 +151,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     stopGraceSeconds: DEFAULT_SUPERVISOR_OPTIONS.stopGraceSeconds,
   });
   const nodes = new Nodes(ctx, folders, (nodeId) => {
+    calls.forget();
     supervisor.notify(nodeId);
     void syncTypedApis();
   });
@@ -149,18 +162,24 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
   );
   const aliases = new Aliases(ctx, folders, (folderId, names) => {
+    calls.forget();
     for (const name of names) resolver.forgetAlias(folderId, name);
   });
   const operations = new Operations(ctx, folders);
 
   const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
-  const table = new MethodTable()
+  const guardian = accessGuardian(authenticator, { calls, folderOf: (kind, id) => folderOf(ctx, kind, id) });
+  /** The data plane outside the method table (typed APIs, the node API) asks the same questions. */
+  const authorizeNodeCall = async (authorization: string | undefined, nodeId: string, viaFolderId?: string) =>
+    calls.node(await authenticator.authenticate(authorization), nodeId, viaFolderId);
+  const table = new MethodTable(guardian)
     .add(FolderServiceService, folderService(folders))
+    .add(IamServiceService, iamService(iam))
     .add(NodeServiceService, nodeService(nodes, aliases, run))
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
     .add(OperationServiceService, operationService(operations, nodes, checkpoints));
-  const services: ServiceDefinition[] = [FolderServiceService, NodeServiceService, AliasServiceService, CheckpointServiceService, OperationServiceService];
+  const services: ServiceDefinition[] = [FolderServiceService, IamServiceService, NodeServiceService, AliasServiceService, CheckpointServiceService, OperationServiceService];
 
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
@@ -169,7 +188,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxMessageBytes: config.maxMessageBytes,
     timeouts: config.connectionTimeouts,
   });
-  const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }));
+  const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }), authorizeNodeCall);
   let syncing: Promise<void> | undefined;
   let syncAgain = false;
   /**
@@ -204,10 +223,34 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxBodyBytes: config.maxMessageBytes,
     ready: () => ready,
     timeouts: config.connectionTimeouts,
-    extra: [typedRoutes({ registry, node: (id) => typedNodeOf(nodes, id), run, maxBodyBytes: config.maxMessageBytes, log: log.child({ component: 'http' }) })],
+    extra: [
+      typedRoutes({
+        registry,
+        node: (id) => typedNodeOf(nodes, id),
+        run,
+        maxBodyBytes: config.maxMessageBytes,
+        log: log.child({ component: 'http' }),
+        authorize: async (authorization, nodeId, action) => {
+          if (action === 'call') return authorizeNodeCall(authorization, nodeId);
+          await guardian.check(NodeServiceService.getNodeApi.path, { nodeId }, await authenticator.authenticate(authorization));
+        },
+      }),
+    ],
   });
   const balancer = new InFlightBalancer();
-  const resolver = new RoutingTableResolver(routing, nodes, aliases, (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err));
+  const resolver = new RoutingTableResolver(
+    routing,
+    nodes,
+    aliases,
+    (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
+    config.auth === 'none'
+      ? undefined
+      : async (route, target) => {
+          const caller = await authenticator.authenticate(route.authorization);
+          if ('nodeId' in target) await calls.node(caller, target.nodeId, route.folderId, 'x-node-id');
+          else await calls.alias(caller, target.folderId, target.aliasName);
+        },
+  );
   supervisor.measureLoadWith((nodeId) => {
     const route = routing.get(nodeId);
     if (!route) return 0;
@@ -244,6 +287,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   }
   supervisor.start();
   collector.start();
+  authenticator.start();
   ready = true;
   grpc.health.setStatus('', 'SERVING');
   for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'SERVING');
@@ -268,6 +312,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         // Instances keep running: the next start adopts them.
         clearInterval(typedSync);
         await collector.stop();
+        await authenticator.stop();
         await supervisor.stop();
         typedApis.close();
         executor.close();

@@ -9,6 +9,8 @@ import {
   status as Code,
 } from '@grpc/grpc-js';
 import type { DescMessage } from '@bufbuild/protobuf';
+import type { Caller } from '../domain/access';
+import { PermissionDeniedError } from '../domain/errors';
 import type { Logger } from '../logger';
 import { descriptors } from './descriptors';
 import { MalformedRequest, withSafeDeserializers } from './request-decoding';
@@ -23,7 +25,28 @@ export interface CallContext {
   signal: AbortSignal;
   /** The caller's metadata (gRPC metadata, or HTTP headers for REST calls). */
   headers: Record<string, string>;
+  /** Who calls: set by {@link runMethod} once the call's key is verified. */
+  caller?: Caller;
 }
+
+/**
+ * Who may call what, asked once per call at the chokepoint before any
+ * handler runs: first who the caller is (UNAUTHENTICATED without a valid
+ * key), then whether it may make this call (PERMISSION_DENIED, or NOT_FOUND
+ * for what it may not see).
+ */
+export interface Guardian {
+  callerOf(headers: Record<string, string>): Caller | Promise<Caller>;
+  check(path: string, request: unknown, caller: Caller): Promise<void>;
+}
+
+/** Refuses everything: a table built without a guardian serves no one. */
+const CLOSED: Guardian = {
+  callerOf: () => {
+    throw new PermissionDeniedError('this server has no access rules');
+  },
+  check: () => Promise.reject(new PermissionDeniedError('this server has no access rules')),
+};
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
 
@@ -39,6 +62,7 @@ export interface BoundMethod {
   /** The request message's descriptor: requests are checked and located against it. */
   input: DescMessage;
   handler: UnaryHandler<unknown, unknown>;
+  guardian: Guardian;
 }
 
 /** The descriptor of a method's request message, from its gRPC path. */
@@ -56,12 +80,14 @@ function inputOf(path: string): DescMessage {
 export class MethodTable {
   readonly byPath = new Map<string, BoundMethod>();
 
+  constructor(private readonly guardian: Guardian = CLOSED) {}
+
   add<D extends ServiceDefinition>(definition: D, handlers: ServiceHandlers<D>): this {
     for (const key of Object.keys(definition)) {
       const def = definition[key] as MethodDefinition<unknown, unknown>;
       const handler = (handlers as Record<string, UnaryHandler<unknown, unknown>>)[key];
       if (!handler) throw new Error(`no handler for ${def.path}`);
-      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler });
+      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler, guardian: this.guardian });
     }
     return this;
   }
@@ -93,12 +119,15 @@ export async function guard<T>(label: string, ctx: CallContext, run: () => Promi
 
 /**
  * Runs a method's handler on a decoded request, after the checks every
- * request gets: decodable, every string valid text, the shared field limits.
- * Callers run it inside {@link guard}.
+ * request gets: who calls (before anything of the request is looked at),
+ * decodable, every string valid text, the shared field limits, and whether
+ * this caller may make this call. Callers run it inside {@link guard}.
  */
-export function runMethod(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
+export async function runMethod(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
+  const caller = (ctx.caller ??= await method.guardian.callerOf(ctx.headers));
   if (request instanceof MalformedRequest) throw request.error;
   checkRequestText(method.input, request);
+  await method.guardian.check(method.path, request, caller);
   return method.handler(request, ctx);
 }
 

@@ -16,8 +16,10 @@ export function folderService(folders: Folders): ServiceHandlers<typeof FolderSe
     async getFolder(req) {
       return folderToProto(await folders.get(required(req.folderId, 'folder_id')));
     },
-    async listFolders(req) {
-      const page = await folders.list(req, req.filter);
+    async listFolders(req, ctx) {
+      const caller = ctx.caller;
+      // A caller sees the folders it holds a role in; a server admin sees all.
+      const page = await folders.list(req, req.filter, caller?.principal.serverAdmin ? undefined : [...(caller?.roles.keys() ?? [])]);
       return { folders: page.items.map(folderToProto), nextPageToken: page.nextPageToken };
     },
     async updateFolder(req) {

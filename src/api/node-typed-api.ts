@@ -109,6 +109,8 @@ export class TypedApis {
     private readonly server: Server,
     private readonly execute: ExecuteJson,
     private readonly log: Logger,
+    /** Throws unless the caller with this `authorization` may call the node (as the folder in `x-folder-id`, when sent). */
+    private readonly authorizeCall: (authorization: string | undefined, nodeId: string, viaFolderId?: string) => Promise<void>,
   ) {
     this.rebuildReflection();
   }
@@ -178,6 +180,8 @@ export class TypedApis {
         call.on('cancelled', () => controller.abort());
         const ctx: CallContext = { requestId, log: this.log.child({ requestId, nodeId: node.id }), signal: controller.signal, headers: {} };
         guard(path, ctx, async () => {
+          const header = (name: string) => call.metadata.get(name)[0] as string | undefined;
+          await this.authorizeCall(header('authorization'), node.id, header('x-folder-id'));
           if (call.request instanceof MalformedRequest) throw call.request.error;
           const json = toJson(input, call.request as Message, { useProtoFieldName: true, alwaysEmitImplicit: true, registry: base }) as Record<string, unknown>;
           const outputs = await this.execute(node.id, json, controller.signal);

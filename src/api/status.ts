@@ -9,6 +9,7 @@ import {
   FailedPreconditionError,
   NotFoundError,
   PermissionDeniedError,
+  UnauthenticatedError,
   QuotaExceededError,
   UnavailableError,
   UserCodeError,
@@ -24,6 +25,8 @@ export class StatusError extends Error {
     readonly details: Any[] = [],
     /** An HTTP status that says more than the code's usual one (e.g. 413 for a size limit). */
     readonly httpStatus?: number,
+    /** A rate limit's wait before a retry may pass: HTTP `retry-after`, gRPC `retry-after` metadata and RetryInfo. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'StatusError';
@@ -60,17 +63,22 @@ export function toStatusError(err: unknown): StatusError {
       detail('google.rpc.PreconditionFailure', { violations: [{ type: err.type, subject: err.subject, description: err.message }] }),
     ]);
   if (err instanceof ConflictError) return new StatusError(Code.ABORTED, err.message);
-  if (err instanceof QuotaExceededError)
+  if (err instanceof QuotaExceededError) {
+    const details = [detail('google.rpc.QuotaFailure', { violations: [{ subject: err.subject, description: err.message }] })];
+    if (err.retryAfterSeconds !== undefined) details.push(detail('google.rpc.RetryInfo', { retryDelay: { seconds: BigInt(err.retryAfterSeconds), nanos: 0 } }));
     return new StatusError(
       Code.RESOURCE_EXHAUSTED,
       err.message,
-      [detail('google.rpc.QuotaFailure', { violations: [{ subject: err.subject, description: err.message }] })],
+      details,
       err.subject === 'request_size' || err.subject === 'response_size' ? 413 : undefined,
+      err.retryAfterSeconds,
     );
+  }
   if (err instanceof UnavailableError) return new StatusError(Code.UNAVAILABLE, err.message);
   if (err instanceof CancelledError) return new StatusError(Code.CANCELLED, err.message);
   if (err instanceof DeadlineExceededError) return new StatusError(Code.DEADLINE_EXCEEDED, err.message);
   if (err instanceof PermissionDeniedError) return new StatusError(Code.PERMISSION_DENIED, err.message);
+  if (err instanceof UnauthenticatedError) return new StatusError(Code.UNAUTHENTICATED, err.message);
   if (err instanceof UserCodeError)
     return new StatusError(Code.ABORTED, err.message, [
       detail('berth.v1.NodeExecutionErrorDetails', { errorName: err.errorName, errorMessage: err.errorMessage, traceback: err.traceback }),
@@ -81,6 +89,7 @@ export function toStatusError(err: unknown): StatusError {
 /** Encodes a StatusError as a grpc-js ServiceError with `grpc-status-details-bin`. */
 export function toServiceError(err: StatusError): Partial<ServiceError> {
   const metadata = new Metadata();
+  if (err.retryAfterSeconds !== undefined) metadata.set('retry-after', String(err.retryAfterSeconds));
   if (err.details.length > 0) {
     const desc = descriptors().registry.getMessage('google.rpc.Status')!;
     const status = create(desc, { code: err.code, message: err.message, details: err.details } as never);

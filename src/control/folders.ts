@@ -36,8 +36,9 @@ export class Folders {
     if (!(await store(this.ctx).folders.exists(id))) throw new NotFoundError('folder', id, field);
   }
 
-  async list(page: PageRequest, filter: string): Promise<Page<Folder>> {
-    return store(this.ctx).folders.list(parseFilter(filter, ['name']), page, `folders|${filter}`);
+  /** Folders by creation; with `onlyIds`, only those (the folders a caller holds a role in). */
+  async list(page: PageRequest, filter: string, onlyIds?: readonly string[]): Promise<Page<Folder>> {
+    return store(this.ctx).folders.list(parseFilter(filter, ['name']), page, `folders|${filter}`, onlyIds);
   }
 
   async update(id: string, mutate: (current: FolderInput) => FolderInput, etag?: string): Promise<Folder> {
@@ -69,6 +70,7 @@ export class Folders {
         const n = await count();
         if (n > 0) throw new FailedPreconditionError(`folder ${id} still holds ${n} ${kind}; delete them first`, `folders/${id}`, 'NOT_EMPTY');
       }
+      await s.accessBindings.removeFolder(id);
       await s.folders.remove(id);
     });
   }

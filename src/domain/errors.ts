@@ -39,7 +39,7 @@ export class ValidationError extends DomainError {
   }
 }
 
-export type ResourceKind = 'folder' | 'node' | 'alias' | 'checkpoint' | 'operation' | 'instance';
+export type ResourceKind = 'folder' | 'node' | 'alias' | 'checkpoint' | 'operation' | 'instance' | 'principal' | 'key';
 
 /** → NOT_FOUND. `field` names the request field that held the unknown id. */
 export class NotFoundError extends DomainError {
@@ -91,6 +91,8 @@ export class QuotaExceededError extends DomainError {
   constructor(
     message: string,
     readonly subject: string,
+    /** For a rate limit: when a retry may pass, in whole seconds (HTTP `retry-after`). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -104,6 +106,9 @@ export class CancelledError extends DomainError {}
 
 /** A deadline passed → DEADLINE_EXCEEDED. */
 export class DeadlineExceededError extends DomainError {}
+
+/** No valid API key came with the call → UNAUTHENTICATED. */
+export class UnauthenticatedError extends DomainError {}
 
 /** The caller may not do this → PERMISSION_DENIED. */
 export class PermissionDeniedError extends DomainError {}

@@ -23,7 +23,7 @@ function refusal(err: unknown): never {
   if (err instanceof NodeApiError) throw err;
   const status = toStatusError(err);
   if (status.code === GrpcCode.INTERNAL && !(err instanceof StatusError)) throw err;
-  throw new NodeApiError(status.code, status.message, status.httpStatus, { cause: err });
+  throw new NodeApiError(status.code, status.message, status.httpStatus, { cause: err, retryAfterSeconds: status.retryAfterSeconds });
 }
 
 interface Cached<T> {
@@ -46,6 +46,13 @@ export class RoutingTableResolver implements NodeApiResolver {
     private readonly nodes: Nodes,
     private readonly aliases: Aliases,
     private readonly onFailure: (nodeId: string, instanceId: string, error: Error) => void,
+    /**
+     * Throws unless the call's key may call the node (`x-folder-id`, when
+     * sent, is the folder it calls as) or the alias (in `x-folder-id`).
+     * Undefined: every caller may call every node (`--auth none`), and
+     * `x-folder-id` must then be the node's own folder.
+     */
+    private readonly authorize?: (route: NodeApiRoute, target: { nodeId: string } | { folderId: string; aliasName: string }) => Promise<void>,
     private readonly cacheMs = 1000,
   ) {}
 
@@ -80,14 +87,26 @@ export class RoutingTableResolver implements NodeApiResolver {
   }
 
   resolve(route: NodeApiRoute): ResolvedTarget | Promise<ResolvedTarget> {
+    const authorize = this.authorize;
     if (route.nodeId) {
-      const hit = this.target(route.nodeId, route.folderId);
+      const nodeId = route.nodeId;
+      if (authorize)
+        return authorize(route, { nodeId })
+          .then(() => {
+            const hit = this.target(nodeId);
+            return hit && hit.backends.length > 0 ? hit : this.resolveNode(nodeId, undefined);
+          })
+          .catch(refusal);
+      const hit = this.target(nodeId, route.folderId);
       if (hit && hit.backends.length > 0) return hit;
-      return this.resolveNode(route.nodeId, route.folderId).catch(refusal);
+      return this.resolveNode(nodeId, route.folderId).catch(refusal);
     }
     if (route.aliasName) {
-      if (!route.folderId) throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'x-node-alias needs x-folder-id: alias names are unique per folder');
-      return this.resolveAlias(route.folderId, route.aliasName).catch(refusal);
+      const folderId = route.folderId;
+      if (!folderId) throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'x-node-alias needs x-folder-id: alias names are unique per folder');
+      const aliasName = route.aliasName;
+      if (authorize) return authorize(route, { folderId, aliasName }).then(() => this.resolveAlias(folderId, aliasName)).catch(refusal);
+      return this.resolveAlias(folderId, aliasName).catch(refusal);
     }
     throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'name the node with the x-node-id header (or x-node-alias with x-folder-id)');
   }

@@ -41,8 +41,10 @@ export class FolderRepository {
     return e ? toFolder(e) : undefined;
   }
 
-  async list(clauses: FilterClause[], page: PageRequest, query: string): Promise<Page<Folder>> {
-    const result = await listPage(this.em, FolderEntity, whereOf(clauses, {}), page, query);
+  /** A page of folders; with `onlyIds`, only those among them. */
+  async list(clauses: FilterClause[], page: PageRequest, query: string, onlyIds?: readonly string[]): Promise<Page<Folder>> {
+    const where = { ...whereOf(clauses, {}), ...(onlyIds ? { id: { $in: [...onlyIds] } } : {}) };
+    const result = await listPage(this.em, FolderEntity, where, page, onlyIds ? `${query}|${onlyIds.join(',')}` : query);
     return { items: result.items.map(toFolder), nextPageToken: result.nextPageToken };
   }
 

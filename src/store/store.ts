@@ -1,10 +1,13 @@
 import { DeadlockException, LockWaitTimeoutException, type EntityManager, type MikroORM } from '@mikro-orm/core';
 import { ConflictError, UnavailableError, type ResourceKind } from '../domain/errors';
+import { AccessBindingRepository } from './access-binding.repository';
 import { AliasRepository } from './alias.repository';
+import { ApiKeyRepository } from './api-key.repository';
 import { CheckpointRepository } from './checkpoint.repository';
 import { FolderRepository } from './folder.repository';
 import { NodeRepository } from './node.repository';
 import { OperationRepository } from './operation.repository';
+import { PrincipalRepository } from './principal.repository';
 import { translateWrite } from './translate';
 
 /**
@@ -21,6 +24,9 @@ export class Store {
   readonly aliases: AliasRepository;
   readonly checkpoints: CheckpointRepository;
   readonly operations: OperationRepository;
+  readonly principals: PrincipalRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly accessBindings: AccessBindingRepository;
 
   constructor(private readonly em: EntityManager) {
     this.folders = new FolderRepository(em);
@@ -28,6 +34,9 @@ export class Store {
     this.aliases = new AliasRepository(em);
     this.checkpoints = new CheckpointRepository(em);
     this.operations = new OperationRepository(em);
+    this.principals = new PrincipalRepository(em);
+    this.apiKeys = new ApiKeyRepository(em);
+    this.accessBindings = new AccessBindingRepository(em);
   }
 
   /**

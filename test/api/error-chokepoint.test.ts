@@ -80,7 +80,7 @@ describe('REST decoding goes through the chokepoint', () => {
   const { log, lines } = capture();
   before(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'berth-chokepoint-'));
-    const config = { ...loadConfig([], {}), grpcPort: 0, httpPort: 0, nodeApiPort: 0, dataDir, databaseUrl: path.join(dataDir, 'berth.sqlite'), runtime: 'process' as const, pullImages: false };
+    const config = { ...loadConfig([], {}), grpcPort: 0, httpPort: 0, nodeApiPort: 0, dataDir, databaseUrl: path.join(dataDir, 'berth.sqlite'), runtime: 'process' as const, pullImages: false, auth: 'none' as const };
     berth = await startBerth(config, log);
   });
   after(async () => {

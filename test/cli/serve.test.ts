@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,6 +136,16 @@ describe('berth serve, run as a user runs it', () => {
     assert.ok(existsSync(path.join(dataDir, 'berth.sqlite')), 'the default database is a file under --data-dir');
 
     const base = `http://127.0.0.1:${httpPort}`;
+    // The first start made a server admin and wrote its key, readable by Berth's user only.
+    const keyFile = path.join(dataDir, 'admin.key');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'admin.key is mode 0600');
+    const auth = { authorization: `Bearer ${readFileSync(keyFile, 'utf8').trim()}` };
+    const keyLine = first.logs.find((l) => l.msg?.startsWith('created the server admin'));
+    assert.equal(keyLine?.keyFile, keyFile, 'the log names the key file');
+    assert.ok(!first.logs.some((l) => JSON.stringify(l).includes(auth.authorization.slice(7))), 'no log line holds the key');
+    const keyless = await rest(base, 'GET', '/v1/folders');
+    assert.equal(keyless.status, 401, JSON.stringify(keyless.body));
+    assert.equal(keyless.body.code, 16);
     const healthz = await rest(base, 'GET', '/healthz');
     assert.equal(healthz.status, 200);
     assert.deepEqual(healthz.body, { status: 'ok' });
@@ -145,7 +155,7 @@ describe('berth serve, run as a user runs it', () => {
     assert.equal(await grpcHealth(`127.0.0.1:${grpcPort}`, ''), 'SERVING');
     assert.equal(await grpcHealth(`127.0.0.1:${grpcPort}`, 'berth.v1.NodeService'), 'SERVING');
 
-    const created = await rest(base, 'POST', '/v1/folders', { name: 'kept', description: 'survives restarts', labels: { env: 'dev' } });
+    const created = await rest(base, 'POST', '/v1/folders', { name: 'kept', description: 'survives restarts', labels: { env: 'dev' } }, auth);
     assert.equal(created.status, 200, JSON.stringify(created.body));
 
     const stopAt = Date.now();
@@ -163,10 +173,11 @@ describe('berth serve, run as a user runs it', () => {
     const second = run(serveArgs());
     const again = await logLine(second, 'berth is serving');
     const base2 = `http://127.0.0.1:${again.httpPort}`;
-    const listed = await rest(base2, 'GET', `/v1/folders?filter=${encodeURIComponent('name = "kept"')}`);
+    const listed = await rest(base2, 'GET', `/v1/folders?filter=${encodeURIComponent('name = "kept"')}`, undefined, auth);
     assert.equal(listed.status, 200);
     assert.deepEqual(listed.body.folders, [created.body]);
-    assert.equal((await rest(base2, 'GET', `/v1/folders/${created.body.id}`)).body.description, 'survives restarts');
+    assert.equal((await rest(base2, 'GET', `/v1/folders/${created.body.id}`, undefined, auth)).body.description, 'survives restarts');
+    assert.ok(!second.logs.some((l) => l.msg?.startsWith('created the server admin')), 'the second start makes no new admin');
     // The migrations ran once: the second start found the schema up to date.
     assert.ok(!second.logs.some((l) => l.msg === 'database migrated'), 'no migration on the second start');
     assert.ok(first.logs.some((l) => l.msg === 'database migrated'), 'the first start migrated the new database');

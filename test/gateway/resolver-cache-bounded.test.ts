@@ -38,7 +38,7 @@ for (const kind of DATABASES) {
       if (!t) return c.skip('PostgreSQL is not available');
       const folders = new Folders(ctx);
       // An answer lives 0 ms here: every one is expired by the next lookup.
-      const resolver = new RoutingTableResolver(new RoutingTable(), new Nodes(ctx, folders), new Aliases(ctx, folders), () => undefined, 0);
+      const resolver = new RoutingTableResolver(new RoutingTable(), new Nodes(ctx, folders), new Aliases(ctx, folders), () => undefined, undefined, 0);
       for (let i = 0; i < 200; i++) {
         const nodeId = `nd${String(i).padStart(18, '0')}`;
         await assert.rejects(Promise.resolve().then(() => resolver.resolve({ nodeId, folderId: i % 2 === 0 ? 'default' : undefined })), (err: unknown) => {

@@ -45,6 +45,8 @@ export async function startTestBerth(kind: DatabaseKind, overrides: Partial<Conf
     // No registry is reachable from tests: a missing image fails at once.
     pullImages: false,
     shutdownGraceMs: 2000,
+    // Access control is tested where it is the subject (test/e2e/access-*.test.ts).
+    auth: 'none',
     ...overrides,
   };
   const log = pino({ level: config.logLevel });

@@ -18,9 +18,14 @@ export interface ServeProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `berth serve` with the given flags and waits for its "berth is serving" log line. */
+/**
+ * Starts `berth serve` with the given flags and waits for its "berth is
+ * serving" log line. Without an `--auth` flag it runs with `--auth none`
+ * (loopback): tests of access control say what they want.
+ */
 export async function startServe(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
+  const auth = args.includes('--auth') || args.some((a) => a.startsWith('--auth=')) ? [] : ['--auth', 'none'];
+  const proc = spawn(process.execPath, [BIN, 'serve', ...auth, ...args], {
     env: { ...process.env, BERTH_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

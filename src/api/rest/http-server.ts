@@ -31,7 +31,9 @@ export function sendError(req: IncomingMessage, res: ServerResponse, registry: R
   if (res.headersSent) return;
   const tooLarge = status.httpStatus === 413;
   if (tooLarge) closeAfter(req, res);
-  sendJson(res, httpStatusOf(status), errorJson(registry, status), tooLarge ? { connection: 'close' } : {});
+  const headers: Record<string, string> = tooLarge ? { connection: 'close' } : {};
+  if (status.retryAfterSeconds !== undefined) headers['retry-after'] = String(status.retryAfterSeconds);
+  sendJson(res, httpStatusOf(status), errorJson(registry, status), headers);
 }
 
 export interface HttpServerOptions {
@@ -113,6 +115,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     try {
       // Reading, parsing and transcoding run inside the chokepoint too: a failure anywhere is answered and logged once.
       const answer = await guard(found.route.method.path, ctx, async () => {
+        // Who calls is known before anything it sent is read.
+        ctx.caller = await found.route.method.guardian.callerOf(ctx.headers);
         const raw = await readBody(req, options.maxBodyBytes);
         const json = requestJson(found.route, found.vars, url.searchParams, parseJsonBody(raw));
         return transcode(found.route, registry, json, ctx);

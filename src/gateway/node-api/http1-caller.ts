@@ -77,12 +77,14 @@ export class Http1Caller implements Caller {
       return;
     }
     if (!this.bodyEmpty && !this.req.complete) closeGently(res);
+    const retry = error.retryAfterSeconds !== undefined ? { 'retry-after': String(error.retryAfterSeconds) } : {};
     if (this.grpc) {
       res.writeHead(200, {
         'content-type': 'application/grpc',
         'grpc-status': String(error.code),
         'grpc-message': encodeGrpcMessage(error.message),
         'content-length': '0',
+        ...retry,
       });
       res.end();
       return;
@@ -91,6 +93,7 @@ export class Http1Caller implements Caller {
     res.writeHead(error.httpStatus, {
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
+      ...retry,
     });
     res.end(body);
   }

@@ -78,6 +78,7 @@ export class Http2Caller implements Caller {
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
+      const retry = error.retryAfterSeconds !== undefined ? { 'retry-after': String(error.retryAfterSeconds) } : {};
       if (this.grpc) {
         stream.respond(
           {
@@ -85,6 +86,7 @@ export class Http2Caller implements Caller {
             'content-type': 'application/grpc',
             'grpc-status': String(error.code),
             'grpc-message': encodeGrpcMessage(error.message),
+            ...retry,
           },
           END_STREAM,
         );
@@ -94,6 +96,7 @@ export class Http2Caller implements Caller {
           ':status': error.httpStatus,
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
+          ...retry,
         });
         stream.end(body);
       }

@@ -7,8 +7,8 @@
  * be forwarded; HTTP/2 forbids them outright (RFC 9113 §8.2.2), and Node
  * throws on them, so they are dropped in every direction. `te` is the one
  * exception: `te: trailers` is end-to-end in HTTP/2 and gRPC servers expect
- * it. The routing headers are Berth's own and are not shown to instances;
- * `authorization` is passed on.
+ * it. The routing headers and `authorization` (the caller's API key for
+ * Berth) are Berth's own and are not shown to instances.
  */
 
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -56,7 +56,7 @@ function isHopByHop(name: string): boolean {
 }
 
 function isRouting(name: string): boolean {
-  return name === 'x-node-id' || name === 'x-node-alias' || name === 'x-folder-id';
+  return name === 'x-node-id' || name === 'x-node-alias' || name === 'x-folder-id' || name === 'authorization';
 }
 
 /**

@@ -69,11 +69,15 @@ export class NodeApiError extends Error {
     readonly code: number,
     message: string,
     httpStatus?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.httpStatus = httpStatus ?? httpStatusForCode(code);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
+
+  /** A rate limit's wait: sent as `retry-after` to every caller. */
+  readonly retryAfterSeconds?: number;
 }
 
 export { GrpcCode };

@@ -1,0 +1,141 @@
+import { authorize, type Caller, type Permission } from '../domain/access';
+import { NotFoundError, PermissionDeniedError } from '../domain/errors';
+import type { Authenticator } from '../control/authenticator';
+import type { Guardian } from './adapter';
+import type { CallAccess } from '../control/call-access';
+import type { FolderResourceKind } from '../control/resource-folders';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- requests are the decoded messages of each method */
+type Req = any;
+type Ref = { id: string; field: string };
+
+/**
+ * What a method needs from its caller, decided before its handler runs:
+ * - `caller`: any authenticated caller; the handler shows it only what it may see;
+ * - `server-admin`: a server admin;
+ * - `folder`: a permission in the folder the request names;
+ * - `resource`: a permission in the folder of the resource the request names;
+ * - `node-call` / `alias-call`: the data plane's checks (role, node ACL, alias access, rate limit).
+ */
+export type AccessRule =
+  | { kind: 'caller' }
+  | { kind: 'server-admin' }
+  | { kind: 'folder'; permission: Permission; folder: (req: Req) => Ref }
+  | { kind: 'resource'; permission: Permission; resource: FolderResourceKind; id: (req: Req) => Ref }
+  | { kind: 'node-call'; node: (req: Req) => Ref; via: (req: Req) => string }
+  | { kind: 'alias-call'; folder: (req: Req) => string; alias: (req: Req) => string };
+
+const folder = (permission: Permission, field: string, get: (req: Req) => string | undefined): AccessRule => ({
+  kind: 'folder',
+  permission,
+  folder: (req) => ({ id: get(req) ?? '', field }),
+});
+const resource = (permission: Permission, kind: FolderResourceKind, field: string, get: (req: Req) => string | undefined): AccessRule => ({
+  kind: 'resource',
+  permission,
+  resource: kind,
+  id: (req) => ({ id: get(req) ?? '', field }),
+});
+
+/** Every method Berth serves, by gRPC path: a method missing here is refused to everyone but a server admin. */
+export const ACCESS_RULES: Record<string, AccessRule> = {
+  '/berth.v1.FolderService/CreateFolder': { kind: 'server-admin' },
+  '/berth.v1.FolderService/GetFolder': folder('read', 'folder_id', (r) => r.folderId),
+  '/berth.v1.FolderService/ListFolders': { kind: 'caller' },
+  '/berth.v1.FolderService/UpdateFolder': folder('admin', 'folder.id', (r) => r.folder?.id),
+  '/berth.v1.FolderService/DeleteFolder': { kind: 'server-admin' },
+
+  '/berth.v1.NodeService/CreateNode': folder('write', 'node.folder_id', (r) => r.node?.folderId),
+  '/berth.v1.NodeService/GetNode': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/ListNodes': folder('read', 'folder_id', (r) => r.folderId),
+  '/berth.v1.NodeService/UpdateNode': resource('write', 'node', 'node.id', (r) => r.node?.id),
+  '/berth.v1.NodeService/DeleteNode': resource('write', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/SuspendNode': resource('write', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/ResumeNode': resource('write', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/ListInstances': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/GetNodeApi': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/Execute': { kind: 'node-call', node: (r) => ({ id: r.nodeId ?? '', field: 'node_id' }), via: (r) => r.folderId ?? '' },
+  '/berth.v1.NodeService/ExecuteAlias': { kind: 'alias-call', folder: (r) => r.folderId ?? '', alias: (r) => r.aliasName ?? '' },
+
+  '/berth.v1.AliasService/CreateAlias': folder('write', 'alias.folder_id', (r) => r.alias?.folderId),
+  '/berth.v1.AliasService/GetAlias': resource('read', 'alias', 'alias_id', (r) => r.aliasId),
+  '/berth.v1.AliasService/ListAliases': folder('read', 'folder_id', (r) => r.folderId),
+  '/berth.v1.AliasService/UpdateAlias': resource('write', 'alias', 'alias.id', (r) => r.alias?.id),
+  '/berth.v1.AliasService/DeleteAlias': resource('write', 'alias', 'alias_id', (r) => r.aliasId),
+
+  '/berth.v1.CheckpointService/CreateCheckpoint': folder('write', 'folder_id', (r) => r.folderId),
+  '/berth.v1.CheckpointService/GetCheckpoint': resource('read', 'checkpoint', 'checkpoint_id', (r) => r.checkpointId),
+  '/berth.v1.CheckpointService/ListCheckpoints': folder('read', 'folder_id', (r) => r.folderId),
+  '/berth.v1.CheckpointService/DeleteCheckpoint': resource('write', 'checkpoint', 'checkpoint_id', (r) => r.checkpointId),
+
+  '/berth.v1.OperationService/GetOperation': resource('read', 'operation', 'operation_id', (r) => r.operationId),
+  '/berth.v1.OperationService/ListOperations': folder('read', 'folder_id', (r) => r.folderId),
+  '/berth.v1.OperationService/WaitOperation': resource('read', 'operation', 'operation_id', (r) => r.operationId),
+  '/berth.v1.OperationService/CancelOperation': resource('write', 'operation', 'operation_id', (r) => r.operationId),
+
+  // The IAM handlers narrow these to the caller's own principal, keys and folders.
+  '/berth.v1.IamService/GetCaller': { kind: 'caller' },
+  '/berth.v1.IamService/CreatePrincipal': { kind: 'server-admin' },
+  '/berth.v1.IamService/GetPrincipal': { kind: 'caller' },
+  '/berth.v1.IamService/ListPrincipals': { kind: 'caller' },
+  '/berth.v1.IamService/DeletePrincipal': { kind: 'server-admin' },
+  '/berth.v1.IamService/CreateKey': { kind: 'caller' },
+  '/berth.v1.IamService/ListKeys': { kind: 'caller' },
+  '/berth.v1.IamService/RevokeKey': { kind: 'caller' },
+  '/berth.v1.IamService/ListAccessBindings': folder('admin', 'folder_id', (r) => r.folderId),
+  '/berth.v1.IamService/UpdateAccessBindings': folder('admin', 'folder_id', (r) => r.folderId),
+};
+
+export interface AccessDeps {
+  calls: CallAccess;
+  folderOf(kind: FolderResourceKind, id: string): Promise<string | undefined>;
+}
+
+/**
+ * Checks a call against its method's rule. An empty id is left to the
+ * handler, which refuses it as INVALID_ARGUMENT naming the field (nothing
+ * can be reached through it). A resource that does not exist is NOT_FOUND
+ * here already, exactly as the handler would answer.
+ */
+export async function checkAccess(path: string, request: Req, caller: Caller, deps: AccessDeps): Promise<void> {
+  const rule = ACCESS_RULES[path] ?? ({ kind: 'server-admin' } as const);
+  switch (rule.kind) {
+    case 'caller':
+      return;
+    case 'server-admin':
+      if (!caller.principal.serverAdmin) throw new PermissionDeniedError(`only a server admin may call ${path.slice(path.lastIndexOf('/') + 1)}`);
+      return;
+    case 'folder': {
+      const ref = rule.folder(request);
+      if (ref.id) authorize(caller, rule.permission, ref.id, { kind: 'folder', id: ref.id, field: ref.field });
+      return;
+    }
+    case 'resource': {
+      const ref = rule.id(request);
+      if (!ref.id || caller.principal.serverAdmin) return;
+      const folderId = await deps.folderOf(rule.resource, ref.id);
+      if (folderId === undefined) throw new NotFoundError(rule.resource, ref.id, ref.field);
+      authorize(caller, rule.permission, folderId, { kind: rule.resource, id: ref.id, field: ref.field });
+      return;
+    }
+    case 'node-call': {
+      const ref = rule.node(request);
+      if (ref.id) await deps.calls.node(caller, ref.id, rule.via(request), ref.field);
+      return;
+    }
+    case 'alias-call': {
+      const folderId = rule.folder(request);
+      const name = rule.alias(request);
+      if (folderId && name) await deps.calls.alias(caller, folderId, name);
+      return;
+    }
+  }
+}
+
+/** The chokepoint's guardian: API keys verified by `auth`, calls checked against {@link ACCESS_RULES}. */
+export function accessGuardian(auth: Authenticator, deps: AccessDeps): Guardian {
+  return {
+    callerOf: (headers) => auth.authenticate(headers.authorization),
+    check: (path, request, caller) => checkAccess(path, request, caller, deps),
+  };
+}
