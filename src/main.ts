@@ -6,6 +6,9 @@ import { FolderServiceService } from '../gen/berth/v1/folder_service';
 import { NodeServiceService } from '../gen/berth/v1/node_service';
 import { OperationServiceService } from '../gen/berth/v1/operation_service';
 import { IamServiceService } from '../gen/berth/v1/iam_service';
+import { AuditServiceService } from '../gen/berth/v1/audit_service';
+import { auditService } from './api/audit-service';
+import { AuditTrail } from './control/audit-trail';
 import { iamService } from './api/iam-service';
 import { accessGuardian } from './api/method-access';
 import { Authenticator } from './control/authenticator';
@@ -168,18 +171,20 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const operations = new Operations(ctx, folders);
 
   const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
-  const guardian = accessGuardian(authenticator, { calls, folderOf: (kind, id) => folderOf(ctx, kind, id) });
+  const audit = new AuditTrail(ctx);
+  const guardian = accessGuardian(authenticator, { calls, folderOf: (kind, id) => folderOf(ctx, kind, id), audit, log });
   /** The data plane outside the method table (typed APIs, the node API) asks the same questions. */
   const authorizeNodeCall = async (authorization: string | undefined, nodeId: string, viaFolderId?: string) =>
     calls.node(await authenticator.authenticate(authorization), nodeId, viaFolderId);
   const table = new MethodTable(guardian)
     .add(FolderServiceService, folderService(folders))
     .add(IamServiceService, iamService(iam))
+    .add(AuditServiceService, auditService(audit))
     .add(NodeServiceService, nodeService(nodes, aliases, run))
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
     .add(OperationServiceService, operationService(operations, nodes, checkpoints));
-  const services: ServiceDefinition[] = [FolderServiceService, IamServiceService, NodeServiceService, AliasServiceService, CheckpointServiceService, OperationServiceService];
+  const services: ServiceDefinition[] = [FolderServiceService, IamServiceService, AuditServiceService, NodeServiceService, AliasServiceService, CheckpointServiceService, OperationServiceService];
 
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
@@ -188,7 +193,11 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxMessageBytes: config.maxMessageBytes,
     timeouts: config.connectionTimeouts,
   });
-  const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }), authorizeNodeCall);
+  const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }), authorizeNodeCall, async (authorization, list) => {
+    const caller = await authenticator.authenticate(authorization);
+    const allowed = await Promise.all(list.map((n) => calls.mayCall(caller, n.id, undefined).then(() => true, () => false)));
+    return new Set(list.filter((_, i) => allowed[i]).map((n) => n.id));
+  });
   let syncing: Promise<void> | undefined;
   let syncAgain = false;
   /**

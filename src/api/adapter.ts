@@ -38,6 +38,12 @@ export interface CallContext {
 export interface Guardian {
   callerOf(headers: Record<string, string>): Caller | Promise<Caller>;
   check(path: string, request: unknown, caller: Caller): Promise<void>;
+  /**
+   * Records the outcome of a call that passed authentication (writes only:
+   * the guardian knows which methods write). Awaited before the answer, so
+   * that an audited write is never answered without its record.
+   */
+  record(path: string, request: unknown, outcome: { response?: unknown; error?: unknown }, ctx: CallContext & { caller: Caller }): Promise<void>;
 }
 
 /** Refuses everything: a table built without a guardian serves no one. */
@@ -46,6 +52,7 @@ const CLOSED: Guardian = {
     throw new PermissionDeniedError('this server has no access rules');
   },
   check: () => Promise.reject(new PermissionDeniedError('this server has no access rules')),
+  record: () => Promise.resolve(),
 };
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -125,10 +132,19 @@ export async function guard<T>(label: string, ctx: CallContext, run: () => Promi
  */
 export async function runMethod(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
   const caller = (ctx.caller ??= await method.guardian.callerOf(ctx.headers));
-  if (request instanceof MalformedRequest) throw request.error;
-  checkRequestText(method.input, request);
-  await method.guardian.check(method.path, request, caller);
-  return method.handler(request, ctx);
+  const audited = { ...ctx, caller };
+  let response: unknown;
+  try {
+    if (request instanceof MalformedRequest) throw request.error;
+    checkRequestText(method.input, request);
+    await method.guardian.check(method.path, request, caller);
+    response = await method.handler(request, ctx);
+  } catch (error) {
+    await method.guardian.record(method.path, request instanceof MalformedRequest ? {} : request, { error }, audited);
+    throw error;
+  }
+  await method.guardian.record(method.path, request, { response }, audited);
+  return response;
 }
 
 /** One gRPC call of a method, through {@link guard}. */

@@ -29,4 +29,5 @@ export const BERTH_SERVICES = [
   'berth.v1.CheckpointService',
   'berth.v1.OperationService',
   'berth.v1.IamService',
+  'berth.v1.AuditService',
 ] as const;

@@ -1,7 +1,11 @@
 import { authorize, type Caller, type Permission } from '../domain/access';
 import { NotFoundError, PermissionDeniedError } from '../domain/errors';
 import type { Authenticator } from '../control/authenticator';
+import type { AuditTrail } from '../control/audit-trail';
+import type { Logger } from '../logger';
 import type { Guardian } from './adapter';
+import { toStatusError } from './status';
+import { status as Code } from '@grpc/grpc-js';
 import type { CallAccess } from '../control/call-access';
 import type { FolderResourceKind } from '../control/resource-folders';
 
@@ -23,7 +27,8 @@ export type AccessRule =
   | { kind: 'folder'; permission: Permission; folder: (req: Req) => Ref }
   | { kind: 'resource'; permission: Permission; resource: FolderResourceKind; id: (req: Req) => Ref }
   | { kind: 'node-call'; node: (req: Req) => Ref; via: (req: Req) => string }
-  | { kind: 'alias-call'; folder: (req: Req) => string; alias: (req: Req) => string };
+  | { kind: 'alias-call'; folder: (req: Req) => string; alias: (req: Req) => string }
+  | { kind: 'audit' };
 
 const folder = (permission: Permission, field: string, get: (req: Req) => string | undefined): AccessRule => ({
   kind: 'folder',
@@ -84,11 +89,33 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   '/berth.v1.IamService/RevokeKey': { kind: 'caller' },
   '/berth.v1.IamService/ListAccessBindings': folder('admin', 'folder_id', (r) => r.folderId),
   '/berth.v1.IamService/UpdateAccessBindings': folder('admin', 'folder_id', (r) => r.folderId),
+
+  // A folder's records: its admins; the server-wide ones (empty folder_id): server admins.
+  '/berth.v1.AuditService/ListAuditRecords': { kind: 'audit' },
 };
+
+/** Methods that change something: every call of one by an authenticated caller is audited. */
+export function isWrite(path: string): boolean {
+  return /\/(Create|Update|Delete|Suspend|Resume|Cancel|Revoke)[A-Za-z]*$/.test(path);
+}
 
 export interface AccessDeps {
   calls: CallAccess;
   folderOf(kind: FolderResourceKind, id: string): Promise<string | undefined>;
+  audit: AuditTrail;
+  log: Logger;
+}
+
+/** The folder and resource an audited call concerned, from its rule and its answer. */
+async function auditSubject(path: string, request: Req, response: any, deps: AccessDeps): Promise<{ folderId: string; resourceId: string }> {
+  const rule = ACCESS_RULES[path];
+  const made: string = response?.resourceId || response?.id || response?.key?.id || '';
+  if (rule?.kind === 'folder') return { folderId: rule.folder(request).id, resourceId: made };
+  if (rule?.kind === 'resource') {
+    const ref = rule.id(request);
+    return { folderId: (ref.id && (await deps.folderOf(rule.resource, ref.id))) || '', resourceId: ref.id };
+  }
+  return { folderId: '', resourceId: made || request?.principalId || request?.keyId || '' };
 }
 
 /**
@@ -123,6 +150,10 @@ export async function checkAccess(path: string, request: Req, caller: Caller, de
       if (ref.id) await deps.calls.node(caller, ref.id, rule.via(request), ref.field);
       return;
     }
+    case 'audit':
+      if (request.folderId) authorize(caller, 'admin', request.folderId, { kind: 'folder', id: request.folderId, field: 'folder_id' });
+      else if (!caller.principal.serverAdmin) throw new PermissionDeniedError('only a server admin may list the server-wide audit records; name a folder_id');
+      return;
     case 'alias-call': {
       const folderId = rule.folder(request);
       const name = rule.alias(request);
@@ -137,5 +168,25 @@ export function accessGuardian(auth: Authenticator, deps: AccessDeps): Guardian 
   return {
     callerOf: (headers) => auth.authenticate(headers.authorization),
     check: (path, request, caller) => checkAccess(path, request, caller, deps),
+    async record(path, request, outcome, ctx) {
+      if (!isWrite(path)) return;
+      const status = outcome.error === undefined ? undefined : toStatusError(outcome.error);
+      try {
+        const subject = await auditSubject(path, request, outcome.response, deps);
+        await deps.audit.record({
+          ...subject,
+          principalId: ctx.caller.principal.id,
+          principalName: ctx.caller.principal.name,
+          keyId: ctx.caller.keyId ?? '',
+          method: path.slice(1),
+          result: Code[status?.code ?? Code.OK] ?? 'UNKNOWN',
+          message: status?.message ?? '',
+          requestId: ctx.requestId,
+        });
+      } catch (err) {
+        // The write itself happened (or was refused) and its answer stands; the missing record is logged loudly.
+        ctx.log.error({ err, method: path }, 'cannot write the audit record of a call');
+      }
+    },
   };
 }

@@ -28,7 +28,21 @@ import { ValidationError } from '../domain/errors';
 import { guard, requestIdOf, type CallContext } from './adapter';
 import { descriptors } from './descriptors';
 import { MalformedRequest } from './request-decoding';
-import { toServiceError, type StatusError } from './status';
+import { toServiceError, toStatusError, type StatusError } from './status';
+
+/** The reflection service's bidi stream, as far as filtering it is concerned. */
+type ReflectionHandler = (stream: {
+  metadata: { get(key: string): unknown[] };
+  write(message: unknown): boolean;
+  emit(event: 'error', err: { code: number; details: string }): boolean;
+}) => void;
+
+interface ReflectionResponse {
+  originalRequest?: { fileContainingSymbol?: string; fileByFilename?: string };
+  listServicesResponse?: { service: { name: string }[] };
+  fileDescriptorResponse?: unknown;
+  errorResponse?: { errorCode: number; errorMessage: string };
+}
 
 /** A checkpoint node as far as its generated API is concerned. */
 export interface TypedNode {
@@ -111,6 +125,12 @@ export class TypedApis {
     private readonly log: Logger,
     /** Throws unless the caller with this `authorization` may call the node (as the folder in `x-folder-id`, when sent). */
     private readonly authorizeCall: (authorization: string | undefined, nodeId: string, viaFolderId?: string) => Promise<void>,
+    /**
+     * Which nodes the caller with this `authorization` may call: reflection
+     * shows it only their services. Throws (UNAUTHENTICATED) for a caller
+     * without a valid key.
+     */
+    private readonly callableBy: (authorization: string | undefined, nodes: TypedNode[]) => Promise<Set<string>>,
   ) {
     this.rebuildReflection();
   }
@@ -208,10 +228,45 @@ export class TypedApis {
     const pkg = { ...loadFileDescriptorSetFromBuffer(Buffer.from(toBinary(FileDescriptorSetSchema, merged))), ...health };
     new ReflectionService(pkg).addToServer({
       addService: (definition: ServiceDefinition, impl: UntypedServiceImplementation) => {
-        this.server.addService(definition, impl);
+        this.server.addService(definition, { ServerReflectionInfo: this.filteredReflection(impl.ServerReflectionInfo as ReflectionHandler) });
         this.reflectionDefinitions.push(definition);
       },
     });
+  }
+
+  /**
+   * Reflection as the caller may see it: the typed services of nodes it may
+   * not call are not listed, and their files and symbols are not found. A
+   * caller without a valid key gets UNAUTHENTICATED.
+   */
+  private filteredReflection(inner: ReflectionHandler): ReflectionHandler {
+    return (stream) => {
+      const nodes = [...this.registered.values()];
+      this.callableBy(stream.metadata.get('authorization')[0] as string | undefined, nodes.map((r) => r.node)).then(
+        (callable) => {
+          const hidden = nodes.filter((r) => !callable.has(r.node.id));
+          const packages = new Set(hidden.map((r) => r.names.package));
+          const files = new Set(hidden.map((r) => r.file.name));
+          const hiddenSymbol = (symbol: string) => [...packages].some((p) => symbol === p || symbol.startsWith(`${p}.`));
+          const write = stream.write.bind(stream) as (message: ReflectionResponse) => boolean;
+          (stream as { write: unknown }).write = (message: ReflectionResponse) => {
+            const request = message.originalRequest ?? {};
+            if (message.listServicesResponse)
+              message.listServicesResponse.service = message.listServicesResponse.service.filter((s) => !hiddenSymbol(s.name));
+            else if ((request.fileContainingSymbol && hiddenSymbol(request.fileContainingSymbol)) || (request.fileByFilename && files.has(request.fileByFilename))) {
+              delete message.fileDescriptorResponse;
+              message.errorResponse = { errorCode: 5, errorMessage: `not found: ${request.fileContainingSymbol ?? request.fileByFilename}` };
+            }
+            return write(message);
+          };
+          inner(stream);
+        },
+        (err: unknown) => {
+          const status = toStatusError(err);
+          stream.emit('error', { code: status.code, details: status.message });
+        },
+      );
+    };
   }
 
   close(): void {

@@ -60,6 +60,11 @@ export class CallAccess {
   /** Throws unless the caller may call the node (as `viaFolderId` when given) and its key has a token left. */
   async node(caller: Caller, nodeId: string, viaFolderId: string | undefined, field = 'node_id'): Promise<void> {
     this.rateLimit(caller);
+    await this.mayCall(caller, nodeId, viaFolderId, field);
+  }
+
+  /** Throws unless the caller may call the node; takes nothing from its rate (for listings such as reflection). */
+  async mayCall(caller: Caller, nodeId: string, viaFolderId: string | undefined, field = 'node_id'): Promise<void> {
     const facts = await this.cached(this.nodes, nodeId, async () => {
       const node = await store(this.ctx).nodes.get(nodeId);
       return node ? { folderId: node.folderId, aclFolderIds: node.spec.acl.folderIds } : undefined;

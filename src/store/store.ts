@@ -3,6 +3,7 @@ import { ConflictError, UnavailableError, type ResourceKind } from '../domain/er
 import { AccessBindingRepository } from './access-binding.repository';
 import { AliasRepository } from './alias.repository';
 import { ApiKeyRepository } from './api-key.repository';
+import { AuditRecordRepository } from './audit-record.repository';
 import { CheckpointRepository } from './checkpoint.repository';
 import { FolderRepository } from './folder.repository';
 import { NodeRepository } from './node.repository';
@@ -27,6 +28,7 @@ export class Store {
   readonly principals: PrincipalRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly accessBindings: AccessBindingRepository;
+  readonly auditRecords: AuditRecordRepository;
 
   constructor(private readonly em: EntityManager) {
     this.folders = new FolderRepository(em);
@@ -37,6 +39,7 @@ export class Store {
     this.principals = new PrincipalRepository(em);
     this.apiKeys = new ApiKeyRepository(em);
     this.accessBindings = new AccessBindingRepository(em);
+    this.auditRecords = new AuditRecordRepository(em);
   }
 
   /**

@@ -15,7 +15,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { fromBinary } from '@bufbuild/protobuf';
 import { FieldDescriptorProto_Type, FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import Dockerode from 'dockerode';
@@ -26,6 +25,7 @@ import { clients, grpcViolations, statusDetails, unary } from '../helpers/grpc';
 import { rest, restViolations } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
 import { sleep, waitFor } from '../helpers/wait';
+import { reflect, servicesOf } from '../helpers/reflection';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
@@ -244,35 +244,6 @@ async function checkUserError(b: Berth, nodeId: string): Promise<void> {
   assert.ok(gdetail, `no NodeExecutionErrorDetails in ${err.message}`);
   assertUserError(gdetail.value);
 }
-
-const reflectionPackage = grpc.loadPackageDefinition(
-  loadSync(require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }),
-) as any;
-
-/** Sends server reflection (v1) requests on one stream, as grpcurl does, and collects one answer each. */
-async function reflect(address: string, requests: object[]): Promise<any[]> {
-  const client: grpc.Client & { ServerReflectionInfo(): grpc.ClientDuplexStream<object, any> } = new reflectionPackage.grpc.reflection.v1.ServerReflection(
-    address,
-    grpc.credentials.createInsecure(),
-  );
-  try {
-    return await new Promise((resolve, reject) => {
-      const answers: any[] = [];
-      const call = client.ServerReflectionInfo();
-      call.on('data', (d: any) => {
-        answers.push(d);
-        if (answers.length === requests.length) call.end();
-      });
-      call.on('error', reject);
-      call.on('end', () => resolve(answers));
-      for (const r of requests) call.write(r);
-    });
-  } finally {
-    client.close();
-  }
-}
-
-const servicesOf = (listed: any): string[] => listed.list_services_response.service.map((s: { name: string }) => s.name);
 
 describe('checkpoint nodes on the process runtime', () => {
   const b = new Berth();

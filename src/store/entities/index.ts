@@ -1,4 +1,5 @@
 import { AliasSchema } from './alias.entity';
+import { AuditRecordSchema } from './audit-record.entity';
 import { CheckpointSchema } from './checkpoint.entity';
 import { FolderSchema } from './folder.entity';
 import { InstanceSchema } from './instance.entity';
@@ -7,4 +8,4 @@ import { OperationSchema } from './operation.entity';
 import { AccessBindingSchema, ApiKeySchema, PrincipalSchema } from './principal.entity';
 
 /** Every entity Berth stores; the migrations are generated from these. */
-export const ENTITIES = [FolderSchema, NodeSchema, NodeStatusSchema, AliasSchema, OperationSchema, CheckpointSchema, InstanceSchema, PrincipalSchema, ApiKeySchema, AccessBindingSchema];
+export const ENTITIES = [FolderSchema, NodeSchema, NodeStatusSchema, AliasSchema, OperationSchema, CheckpointSchema, InstanceSchema, PrincipalSchema, ApiKeySchema, AccessBindingSchema, AuditRecordSchema];

@@ -1,9 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125082049 } from './Migration20261125082049';
-import { Migration20261203132135 } from './Migration20261203132135';
+import { Migration20261203135244 } from './Migration20261203135244';
 
 /** The committed migrations of this dialect, oldest first; `npx tsx scripts/make-migration.ts` adds to them. */
 export const POSTGRES_MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125082049', class: Migration20261125082049 },
-  { name: 'Migration20261203132135', class: Migration20261203132135 },
+  { name: 'Migration20261203135244', class: Migration20261203135244 },
 ];
