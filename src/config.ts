@@ -45,6 +45,8 @@ export interface Config {
   captureMemoryMb: number;
   /** Pinned checkpoints per folder. */
   checkpointQuota: number;
+  /** Instances each folder's nodes may run together (the sum of their instance_range.max); 0: no quota. */
+  instanceQuota: number;
   /** Pull images that are not present locally (off where no registry is reachable). */
   pullImages: boolean;
   /** The image checkpoint instances run in under the docker runtime, unless the node names its own. */
@@ -94,6 +96,7 @@ const OPTIONS = {
   'capture-timeout-ms': { type: 'string', env: 'BERTH_CAPTURE_TIMEOUT_MS', default: '600000', help: 'time limit of a checkpoint capture' },
   'capture-memory-mb': { type: 'string', env: 'BERTH_CAPTURE_MEMORY_MB', default: '4096', help: 'memory limit of a checkpoint capture' },
   'checkpoint-quota': { type: 'string', env: 'BERTH_CHECKPOINT_QUOTA', default: String(DEFAULT_CHECKPOINT_QUOTA), help: 'pinned checkpoints per folder' },
+  'instance-quota': { type: 'string', env: 'BERTH_INSTANCE_QUOTA', default: '1000', help: "instances a folder's nodes may run together (sum of instance_range.max); 0: no quota" },
   'pull-images': { type: 'string', env: 'BERTH_PULL_IMAGES', default: 'true', help: 'pull images missing locally: true or false' },
   'system-image': { type: 'string', env: 'BERTH_SYSTEM_IMAGE', default: 'berth-python:latest', help: 'image of checkpoint instances under docker' },
   'execute-queue': { type: 'string', env: 'BERTH_EXECUTE_QUEUE', default: '64', help: 'calls that may wait per checkpoint node' },
@@ -184,6 +187,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     captureTimeoutMs: millis('capture-timeout-ms', get('capture-timeout-ms')),
     captureMemoryMb: millis('capture-memory-mb', get('capture-memory-mb')),
     checkpointQuota: millis('checkpoint-quota', get('checkpoint-quota')),
+    instanceQuota: millis('instance-quota', get('instance-quota')),
     pullImages: flag('pull-images', get('pull-images')),
     systemImage: get('system-image'),
     executeQueue: millis('execute-queue', get('execute-queue')),

@@ -153,11 +153,16 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     intervalMs: config.gcIntervalMs,
     stopGraceSeconds: DEFAULT_SUPERVISOR_OPTIONS.stopGraceSeconds,
   });
-  const nodes = new Nodes(ctx, folders, (nodeId) => {
-    calls.forget();
-    supervisor.notify(nodeId);
-    void syncTypedApis();
-  });
+  const nodes = new Nodes(
+    ctx,
+    folders,
+    (nodeId) => {
+      calls.forget();
+      supervisor.notify(nodeId);
+      void syncTypedApis();
+    },
+    config.instanceQuota,
+  );
   const executor = new CheckpointExecutor(
     routing,
     { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes },

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { FailedPreconditionError, NotFoundError, ValidationError } from '../domain/errors';
+import { FailedPreconditionError, NotFoundError, QuotaExceededError, ValidationError } from '../domain/errors';
 import type { Instance } from '../domain/instance';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
 import { validateNode, withDefaults, type Node, type NodeInput } from '../domain/node';
@@ -20,14 +20,31 @@ export class Nodes {
     private readonly folders: Folders,
     /** Told after every write of desired state, so the supervisor reconciles at once. */
     private readonly onChange: (nodeId: string) => void = () => undefined,
+    /** Instances each folder's nodes may run together (the sum of their instance_range.max); 0: no quota. */
+    private readonly instanceQuota = 0,
   ) {}
+
+  /**
+   * RESOURCE_EXHAUSTED when the folder's nodes, with `nodeId` running up to
+   * `max` instances, could run more than the folder's quota. The caller holds
+   * the folder locked for update, so that two writes cannot both fit.
+   */
+  private async checkInstanceQuota(s: Store, folderId: string, nodeId: string, max: number): Promise<void> {
+    if (this.instanceQuota <= 0) return;
+    const others = await s.nodes.instancesReserved(folderId, nodeId);
+    if (others + max > this.instanceQuota)
+      throw new QuotaExceededError(
+        `folder ${folderId} may run ${this.instanceQuota} instances; its other nodes take up to ${others}, so this node may have at most ${Math.max(0, this.instanceQuota - others)} (node.spec.instance_range.max)`,
+        `folders/${folderId}/instances`,
+      );
+  }
 
   /**
    * The folder exists (and stays: it is locked against its deletion until the
    * node is stored) and the checkpoint is ready in it (locked against its deletion).
    */
-  private async checkReferences(s: Store, input: NodeInput): Promise<void> {
-    if (!(await s.folders.lock(input.folderId, 'share'))) throw new NotFoundError('folder', input.folderId, 'node.folder_id');
+  private async checkReferences(s: Store, input: NodeInput, folderLock: 'share' | 'update' = 'share'): Promise<void> {
+    if (!(await s.folders.lock(input.folderId, folderLock))) throw new NotFoundError('folder', input.folderId, 'node.folder_id');
     const src = input.spec.source;
     if (src.kind === 'checkpoint') {
       const cp = await s.checkpoints.lock(src.checkpointId, 'share');
@@ -45,7 +62,9 @@ export class Nodes {
     validateNode(input);
     const id = newId('nd');
     const op = await inTransaction(this.ctx, { kind: 'node', id }, async (s) => {
-      await this.checkReferences(s, input);
+      // With a quota, creates in one folder are serial: each sees the others' reservations.
+      await this.checkReferences(s, input, this.instanceQuota > 0 ? 'update' : 'share');
+      await this.checkInstanceQuota(s, input.folderId, id, input.spec.instanceRange.max);
       const now = this.ctx.now();
       s.nodes.insert(id, input, now);
       const started = s.operations.start(now, input.folderId, 'CreateNode', id);
@@ -75,7 +94,15 @@ export class Nodes {
    * The write checks the version read (a concurrent change → ABORTED).
    */
   async update(id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
-    const s = store(this.ctx);
+    const view = await inTransaction(this.ctx, { kind: 'node', id }, (s) => this.updateIn(s, id, mutate, etag));
+    this.onChange(id);
+    return view;
+  }
+
+  private async updateIn(s: Store, id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
+    // The folder first (the lock order): an update that grows the node checks the folder's instance quota.
+    const folderId = (await s.nodes.get(id))?.folderId;
+    if (folderId && this.instanceQuota > 0) await s.folders.lock(folderId, 'update');
     const e = await s.nodes.get(id);
     if (!e) throw new NotFoundError('node', id, 'node.id');
     checkEtag('node', id, e.version, etag);
@@ -89,6 +116,7 @@ export class Nodes {
     if (next.spec.source.kind === 'checkpoint' && e.spec.source.kind === 'checkpoint' && next.spec.source.checkpointId !== e.spec.source.checkpointId)
       throw ValidationError.of('node.spec.checkpoint.checkpoint_id', 'is immutable; create a new node and switch an alias to it');
     validateNode(next);
+    if (!e.suspended && next.spec.instanceRange.max > e.spec.instanceRange.max) await this.checkInstanceQuota(s, e.folderId, id, next.spec.instanceRange.max);
     // Deep equality, not JSON text: the database may hand JSON back with its keys reordered.
     const specChanged = !isDeepStrictEqual(next.spec, e.spec);
     await s.nodes.change(id, {
@@ -99,7 +127,6 @@ export class Nodes {
       updateTime: this.ctx.now(),
     });
     await s.flush('node', { id, name: next.name, scope: `folder ${e.folderId}` });
-    this.onChange(id);
     return (await s.nodes.getView(id))!;
   }
 
@@ -151,9 +178,12 @@ export class Nodes {
   /** Suspend and resume flip desired state; the supervisor finishes the operation. */
   async setSuspended(id: string, suspended: boolean): Promise<Operation> {
     const op = await inTransaction(this.ctx, { kind: 'node', id }, async (s) => {
+      const folderId = (await s.nodes.get(id))?.folderId;
+      if (folderId && !suspended && this.instanceQuota > 0) await s.folders.lock(folderId, 'update');
       const node = await s.nodes.lock(id, 'update');
       if (!node) throw new NotFoundError('node', id, 'node_id');
       if (node.deleting) throw new FailedPreconditionError(`node ${id} is being deleted`, `nodes/${id}`);
+      if (!suspended && node.suspended) await this.checkInstanceQuota(s, node.folderId, id, node.spec.instanceRange.max);
       const now = this.ctx.now();
       const kind = suspended ? 'SuspendNode' : 'ResumeNode';
       await s.operations.finishPending(id, [suspended ? 'ResumeNode' : 'SuspendNode'], now, {

@@ -102,6 +102,15 @@ export class NodeRepository {
     return this.em.count(NodeEntity, { folderId });
   }
 
+  /**
+   * The instances a folder's nodes may run at most: the sum of their
+   * instance_range.max, suspended nodes and `except` left out.
+   */
+  async instancesReserved(folderId: string, except?: string): Promise<number> {
+    const rows = await this.em.find(NodeEntity, { folderId, suspended: false }, { fields: ['id', 'spec'] });
+    return rows.filter((n) => n.id !== except).reduce((sum, n) => sum + n.spec.instanceRange.max, 0);
+  }
+
   /** Adds a node with its initial status to the unit of work. */
   insert(id: string, input: NodeInput, now: Date): void {
     this.em.create(NodeEntity, {
