@@ -44,7 +44,7 @@ describe('node API over HTTP/1.1', () => {
     assert.equal(seen.url, '/hello?q=1');
     assert.equal(seen.method, 'GET');
     assert.equal(seen.headers['x-custom'], 'v');
-    assert.equal(seen.headers.authorization, 'Bearer k1');
+    assert.equal(seen.headers.authorization, undefined, 'the API key is not passed on to the instance');
     assert.equal(seen.headers.host, `127.0.0.1:${proxy.port}`);
     assert.equal(seen.sawRouting, false);
     assert.deepEqual(resolver.routes.at(-1), { nodeId: 'web', aliasName: undefined, folderId: 'f1', authorization: 'Bearer k1' });

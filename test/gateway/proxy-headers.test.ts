@@ -37,10 +37,11 @@ describe('proxy headers', () => {
       'x-node-id': 'n',
       'x-node-alias': 'a',
       'x-folder-id': 'f',
-      authorization: 'Bearer kept',
+      authorization: 'Bearer for-berth',
       'x-end-to-end': 'kept',
     });
-    assert.deepEqual(out, { host: 'example:1', authorization: 'Bearer kept', 'x-end-to-end': 'kept' });
+    // The caller's API key is Berth's: the instance never sees it.
+    assert.deepEqual(out, { host: 'example:1', 'x-end-to-end': 'kept' });
   });
 
   it('builds pseudo-headers for an h2c instance from an HTTP/1.1 request and keeps te: trailers', () => {
