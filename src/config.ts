@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHECKPOINT_QUOTA } from './domain/checkpoint';
+import { commaList, parseAllowedHosts, parseCorsOrigins } from './gateway/browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './gateway/connection-timeouts';
 import { DEFAULT_NODE_NETWORK_POOL, parsePool } from './runtime/docker/subnet-pool';
 
@@ -58,6 +59,13 @@ export interface Config {
    * (not a node's own endpoint idle timeout, which is part of its spec).
    */
   connectionTimeouts: ConnectionTimeouts;
+  /** Exact origins whose pages may call the REST API and the node API (CORS); none by default. */
+  corsOrigins: string[];
+  /**
+   * Host names accepted in `Host`/`:authority` besides loopback addresses
+   * (on loopback binds always checked, against DNS rebinding; elsewhere only when given).
+   */
+  allowedHosts: string[];
 }
 
 const OPTIONS = {
@@ -87,11 +95,13 @@ const OPTIONS = {
   'execute-timeout-ms': { type: 'string', env: 'BERTH_EXECUTE_TIMEOUT_MS', default: '60000', help: 'longest Execute call' },
   'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
+  'cors-origin': { type: 'string', env: 'BERTH_CORS_ORIGIN', default: '', help: 'comma-separated origins (https://app.example) whose pages may call the REST API and node API; none by default' },
+  'allowed-host': { type: 'string', env: 'BERTH_ALLOWED_HOSTS', default: '', help: 'comma-separated host names requests may name besides loopback addresses (DNS-rebinding guard)' },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
 export function usage(): string {
-  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(26)} ${o.help} (env ${o.env}, default ${o.default || 'see above'})`);
+  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(26)} ${o.help} (env ${o.env}${o.default ? `, default ${o.default}` : ''})`);
   return `Usage: berth serve [options]\n\nOptions:\n${lines.join('\n')}\n`;
 }
 
@@ -172,5 +182,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),
       idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
     },
+    corsOrigins: parseCorsOrigins(commaList(get('cors-origin'))),
+    allowedHosts: parseAllowedHosts(commaList(get('allowed-host'))),
   };
 }

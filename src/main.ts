@@ -165,9 +165,12 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
   let ready = false;
+  // The same browser rules on the three listeners (see gateway/browser-policy.ts).
+  const browser = { corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts };
   const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), {
     maxMessageBytes: config.maxMessageBytes,
     timeouts: config.connectionTimeouts,
+    browser,
   });
   const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }));
   let syncing: Promise<void> | undefined;
@@ -204,6 +207,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxBodyBytes: config.maxMessageBytes,
     ready: () => ready,
     timeouts: config.connectionTimeouts,
+    browser,
     extra: [typedRoutes({ registry, node: (id) => typedNodeOf(nodes, id), run, maxBodyBytes: config.maxMessageBytes, log: log.child({ component: 'http' }) })],
   });
   const balancer = new InFlightBalancer();
@@ -224,6 +228,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxBodyBytes: config.maxMessageBytes,
     drainTimeoutMs: config.shutdownGraceMs,
     timeouts: config.connectionTimeouts,
+    browser,
   });
   let grpcPort: number;
   let httpPort: number;

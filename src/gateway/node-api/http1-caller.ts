@@ -55,8 +55,8 @@ export class Http1Caller implements Caller {
     this.res.once('close', () => listener.onCallerClosed());
   }
 
-  respond(status: number, statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean): boolean {
-    this.res.writeHead(status, statusMessage, toHttp1ResponseHeaders(headers));
+  respond(status: number, statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean, cors?: Record<string, string>): boolean {
+    this.res.writeHead(status, statusMessage, toHttp1ResponseHeaders(headers, cors));
     if (!endStream) return true;
     this.res.end();
     return false;

@@ -57,8 +57,8 @@ export class Http2Caller implements Caller {
     this.stream.once('close', () => listener.onCallerClosed());
   }
 
-  respond(status: number, _statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean): boolean {
-    const out = toHttp2ResponseHeaders(headers, status);
+  respond(status: number, _statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean, cors?: Record<string, string>): boolean {
+    const out = toHttp2ResponseHeaders(headers, status, cors);
     if (endStream || this.method === 'HEAD' || status === 204 || status === 304) {
       this.stream.respond(out, END_STREAM);
       this.stopBody();
