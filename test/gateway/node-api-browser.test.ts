@@ -78,6 +78,13 @@ describe('node API: CORS is Berth’s', () => {
     const h2 = await h2request(session, { ':method': 'GET', ':path': '/listed-h2', origin: APP, ...route });
     assert.equal(h2.headers['access-control-allow-origin'], APP);
     assert.equal(h2.headers['access-control-allow-credentials'], undefined);
+    // Berth's own refusals too, so that the page can read why.
+    const unknown = await request(proxy.port, { path: '/x', headers: { 'x-node-id': 'nope', origin: APP } });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.headers['access-control-allow-origin'], APP);
+    const h2Unknown = await h2request(session, { ':method': 'GET', ':path': '/x', 'x-node-id': 'nope', origin: APP });
+    assert.equal(h2Unknown.headers[':status'], 404);
+    assert.equal(h2Unknown.headers['access-control-allow-origin'], APP);
   });
 
   it('answers a listed origin’s preflight itself, and lets no refused request reach the instance', async () => {

@@ -51,8 +51,9 @@ export interface Caller {
    * Ends the call with an error: a complete error response when no head was
    * sent yet; otherwise, for gRPC over HTTP/2, trailers carrying the code,
    * and for anything else a reset (a truncated body must not look complete).
+   * `cors` (Berth's grant to a listed origin) goes on a complete error response.
    */
-  fail(error: NodeApiError): void;
+  fail(error: NodeApiError, cors?: Record<string, string>): void;
 }
 
 /** The JSON body HTTP callers get for a refusal: `{"code":5,"message":"node X not found"}`. */

@@ -68,7 +68,7 @@ export class Http1Caller implements Caller {
     this.res.end();
   }
 
-  fail(error: NodeApiError): void {
+  fail(error: NodeApiError, cors?: Record<string, string>): void {
     const res = this.res;
     if (res.destroyed || res.writableEnded) return;
     if (res.headersSent) {
@@ -79,6 +79,7 @@ export class Http1Caller implements Caller {
     if (!this.bodyEmpty && !this.req.complete) closeGently(res);
     if (this.grpc) {
       res.writeHead(200, {
+        ...cors,
         'content-type': 'application/grpc',
         'grpc-status': String(error.code),
         'grpc-message': encodeGrpcMessage(error.message),
@@ -89,6 +90,7 @@ export class Http1Caller implements Caller {
     }
     const body = errorJson(error);
     res.writeHead(error.httpStatus, {
+      ...cors,
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
     });

@@ -74,13 +74,14 @@ export class Http2Caller implements Caller {
     this.stream.end();
   }
 
-  fail(error: NodeApiError): void {
+  fail(error: NodeApiError, cors?: Record<string, string>): void {
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
       if (this.grpc) {
         stream.respond(
           {
+            ...cors,
             ':status': 200,
             'content-type': 'application/grpc',
             'grpc-status': String(error.code),
@@ -91,6 +92,7 @@ export class Http2Caller implements Caller {
       } else {
         const body = errorJson(error);
         stream.respond({
+          ...cors,
           ':status': error.httpStatus,
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),

@@ -381,7 +381,7 @@ export class ProxyCall implements CallerListener, ExchangeListener {
     if (!this.caller.headersSent) this.httpStatus = this.caller.grpc ? 200 : error.httpStatus;
     if (this.caller.grpc) this.grpcStatus = error.code;
     if (this.closed) return;
-    this.caller.fail(error);
+    this.caller.fail(error, this.cors);
   }
 
   private stopBodies(): void {
