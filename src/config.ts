@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHECKPOINT_QUOTA } from './domain/checkpoint';
+import { commaList, isLoopbackHost, parseAllowedHosts, parseCorsOrigins } from './gateway/browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './gateway/connection-timeouts';
 import { DEFAULT_NODE_NETWORK_POOL, parsePool } from './runtime/docker/subnet-pool';
 
@@ -67,12 +68,13 @@ export interface Config {
   auth: 'keys' | 'none';
   /** Where the first start writes the server admin's key (mode 0600); empty: `<data-dir>/admin.key`. */
   adminKeyFile: string;
-}
-
-/** Whether a listen address reaches only this machine. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+  /** Exact origins whose pages may call the REST API and the node API (CORS); none by default. */
+  corsOrigins: string[];
+  /**
+   * Host names accepted in `Host`/`:authority` besides loopback addresses
+   * (on loopback binds always checked, against DNS rebinding; elsewhere only when given).
+   */
+  allowedHosts: string[];
 }
 
 const OPTIONS = {
@@ -105,11 +107,13 @@ const OPTIONS = {
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
   auth: { type: 'string', env: 'BERTH_AUTH', default: 'keys', help: 'keys (every call needs an API key) or none (loopback only: every caller is admin)' },
   'admin-key-file': { type: 'string', env: 'BERTH_ADMIN_KEY_FILE', default: '', help: "where the first start writes the server admin's API key (default <data-dir>/admin.key)" },
+  'cors-origin': { type: 'string', env: 'BERTH_CORS_ORIGIN', default: '', help: 'comma-separated origins (https://app.example) whose pages may call the REST API and node API; none by default' },
+  'allowed-host': { type: 'string', env: 'BERTH_ALLOWED_HOSTS', default: '', help: 'comma-separated host names requests may name besides loopback addresses (DNS-rebinding guard)' },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
 export function usage(): string {
-  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(26)} ${o.help} (env ${o.env}, default ${o.default || 'see above'})`);
+  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(26)} ${o.help} (env ${o.env}${o.default ? `, default ${o.default}` : ''})`);
   return `Usage: berth serve [options]\n\nOptions:\n${lines.join('\n')}\n`;
 }
 
@@ -198,5 +202,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     },
     auth,
     adminKeyFile: get('admin-key-file'),
+    corsOrigins: parseCorsOrigins(commaList(get('cors-origin'))),
+    allowedHosts: parseAllowedHosts(commaList(get('allowed-host'))),
   };
 }

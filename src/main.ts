@@ -194,9 +194,12 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
   let ready = false;
+  // The same browser rules on the three listeners (see gateway/browser-policy.ts).
+  const browser = { corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts };
   const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), {
     maxMessageBytes: config.maxMessageBytes,
     timeouts: config.connectionTimeouts,
+    browser,
   });
   const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }), authorizeNodeCall, async (authorization, list) => {
     const caller = await authenticator.authenticate(authorization);
@@ -237,6 +240,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxBodyBytes: config.maxMessageBytes,
     ready: () => ready,
     timeouts: config.connectionTimeouts,
+    browser,
     extra: [
       typedRoutes({
         registry,
@@ -281,6 +285,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxBodyBytes: config.maxMessageBytes,
     drainTimeoutMs: config.shutdownGraceMs,
     timeouts: config.connectionTimeouts,
+    browser,
   });
   let grpcPort: number;
   let httpPort: number;

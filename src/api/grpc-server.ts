@@ -1,5 +1,16 @@
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import {
+  Metadata,
+  ResponderBuilder,
+  Server,
+  ServerCredentials,
+  ServerInterceptingCall,
+  ServerListenerBuilder,
+  status as Code,
+  type ServerInterceptor,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { BrowserPolicy, type BrowserPolicyOptions } from '../gateway/browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../gateway/connection-timeouts';
 import type { Logger } from '../logger';
 import { grpcImplementation, serverDefinition, type MethodTable } from './adapter';
@@ -13,6 +24,8 @@ export interface GrpcServerOptions {
    * idle limit (no open stream) of callers' connections; default 10 s and 65 s.
    */
   timeouts?: ConnectionTimeouts;
+  /** Host names accepted in `:authority` besides loopback ones (see `gateway/browser-policy.ts`). */
+  browser?: BrowserPolicyOptions;
 }
 
 export interface GrpcServer {
@@ -24,6 +37,25 @@ export interface GrpcServer {
 }
 
 /**
+ * Refuses (PERMISSION_DENIED) every call, on every service (health,
+ * reflection and the typed services included), whose `:authority` the host
+ * rule refuses. Browsers cannot speak gRPC; the rule holds here so that the
+ * three listeners answer alike.
+ */
+function hostRule(policy: () => BrowserPolicy): ServerInterceptor {
+  return (_method, call) => {
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        const refusal = policy().hostRefusal(call.getHost());
+        if (refusal === undefined) next(metadata);
+        else call.sendStatus({ code: Code.PERMISSION_DENIED, details: refusal, metadata: new Metadata() });
+      })
+      .build();
+    return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
+  };
+}
+
+/**
  * The gRPC listener: the control-plane services (through the method table)
  * and grpc.health.v1 (NOT_SERVING until the caller says the database is
  * ready). Reflection is added by TypedApis, which knows every service served.
@@ -32,7 +64,10 @@ export interface GrpcServer {
  */
 export function createGrpcServer(table: MethodTable, services: ServiceDefinition[], log: Logger, options: GrpcServerOptions): GrpcServer {
   const timeouts = options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS;
+  // Replaced by listen(): the host rule depends on the address bound.
+  let browser = new BrowserPolicy(options.browser ?? {}, '127.0.0.1');
   const server = new Server({
+    interceptors: [hostRule(() => browser)],
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
     'grpc.keepalive_permit_without_calls': 1,
@@ -46,7 +81,10 @@ export function createGrpcServer(table: MethodTable, services: ServiceDefinition
   return {
     server,
     health,
-    listen: (host, port) => listener.listen(host, port),
+    listen: (host, port) => {
+      browser = new BrowserPolicy(options.browser ?? {}, host);
+      return listener.listen(host, port);
+    },
     close: (graceMs) =>
       new Promise((resolve) => {
         listener.close();

@@ -12,6 +12,7 @@ import {
   UnauthenticatedError,
   QuotaExceededError,
   UnavailableError,
+  UnsupportedMediaTypeError,
   UserCodeError,
   ValidationError,
 } from '../domain/errors';
@@ -46,9 +47,12 @@ function detail(typeName: string, init: Record<string, unknown>): Any {
 export function toStatusError(err: unknown): StatusError {
   if (err instanceof StatusError) return err;
   if (err instanceof ValidationError)
-    return new StatusError(Code.INVALID_ARGUMENT, err.message, [
-      detail('google.rpc.BadRequest', { fieldViolations: err.violations.map((v) => ({ field: v.field, description: v.description })) }),
-    ]);
+    return new StatusError(
+      Code.INVALID_ARGUMENT,
+      err.message,
+      [detail('google.rpc.BadRequest', { fieldViolations: err.violations.map((v) => ({ field: v.field, description: v.description })) })],
+      err instanceof UnsupportedMediaTypeError ? 415 : undefined,
+    );
   if (err instanceof NotFoundError) {
     const details = [detail('google.rpc.ResourceInfo', { resourceType: `berth.v1.${err.kind}`, resourceName: err.id, description: err.message })];
     if (err.field) details.push(detail('google.rpc.BadRequest', { fieldViolations: [{ field: err.field, description: err.message }] }));
@@ -128,7 +132,7 @@ export function httpStatusForCode(code: number): number {
   return HTTP_STATUS[code] ?? 500;
 }
 
-/** The HTTP status of a refusal: its own when it has a more precise one (413), else its code's. */
+/** The HTTP status of a refusal: its own when it has a more precise one (413, 415), else its code's. */
 export function httpStatusOf(err: StatusError): number {
   return err.httpStatus ?? httpStatusForCode(err.code);
 }

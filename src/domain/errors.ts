@@ -39,7 +39,18 @@ export class ValidationError extends DomainError {
   }
 }
 
+/**
+ * A request body in a format Berth does not take (only JSON, said so by its
+ * `content-type`) → INVALID_ARGUMENT naming `content-type`, HTTP 415.
+ */
+export class UnsupportedMediaTypeError extends ValidationError {
+  constructor(description: string) {
+    super([{ field: 'content-type', description }]);
+  }
+}
+
 export type ResourceKind = 'folder' | 'node' | 'alias' | 'checkpoint' | 'operation' | 'instance' | 'principal' | 'key';
+
 
 /** → NOT_FOUND. `field` names the request field that held the unknown id. */
 export class NotFoundError extends DomainError {

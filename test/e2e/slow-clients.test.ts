@@ -43,7 +43,7 @@ const MAX_TICKS = 20;
 /** Berth's open files may differ this much from the baseline afterwards (log, timers, a pooled client). */
 const FD_MARGIN = 10;
 
-const HTTP1_HEAD = Buffer.from(`GET /v1/folders HTTP/1.1\r\nhost: berth\r\n${'x-slow: trickle\r\n'.repeat(10)}\r\n`, 'latin1');
+const HTTP1_HEAD = Buffer.from(`GET /v1/folders HTTP/1.1\r\nhost: localhost\r\n${'x-slow: trickle\r\n'.repeat(10)}\r\n`, 'latin1');
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 function openFiles(pid: number): number {

@@ -99,11 +99,11 @@ describe('node API connection timeouts', () => {
     let answer = '';
     socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
     await new Promise((r) => socket.once('connect', r));
-    socket.write('GET /hello HTTP/1.1\r\nhost: p\r\nx-node-id: web\r\nx-folder-id: f\r\n\r\n');
+    socket.write('GET /hello HTTP/1.1\r\nhost: localhost\r\nx-node-id: web\r\nx-folder-id: f\r\n\r\n');
     for (let i = 0; i < 50 && !answer.includes('"instance":"h1"'); i++) await sleep(20);
     assert.match(answer, /^HTTP\/1\.1 200/);
     answer = '';
-    const head = 'GET /hello HTTP/1.1\r\nhost: p\r\n';
+    const head = 'GET /hello HTTP/1.1\r\nhost: localhost\r\n';
     const since = Date.now();
     let i = 0;
     const timer = setInterval(() => {

@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
 import { guard, requestIdOf, type CallContext } from '../adapter';
 import { httpStatusOf, toStatusError, type StatusError } from '../status';
-import { QuotaExceededError, ValidationError } from '../../domain/errors';
+import { PermissionDeniedError, QuotaExceededError, ValidationError } from '../../domain/errors';
 import type { Logger } from '../../logger';
+import { BrowserPolicy, type BrowserPolicyOptions } from '../../gateway/browser-policy';
 import { http1TimeoutOptions, DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../../gateway/connection-timeouts';
-import { closeAfter, readBody } from './read-body';
+import { closeAfter, readBody, requireJsonContentType } from './read-body';
 import { findRoute, requestJson, transcode, type Route } from './transcoder';
 
 /** A handler for paths outside the transcoded API; returns false when the path is not its own. */
@@ -25,13 +26,17 @@ export function callerSignal(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-/** Answers a failed call with its status as JSON; a 413 also closes the connection once answered. */
+/**
+ * Answers a failed call with its status as JSON. A refusal that comes before
+ * the body is read (413 for its size, 415 for its type) also closes the
+ * connection once answered, so that the body is not read just to keep it.
+ */
 export function sendError(req: IncomingMessage, res: ServerResponse, registry: Registry, err: unknown): void {
   const status = toStatusError(err);
   if (res.headersSent) return;
-  const tooLarge = status.httpStatus === 413;
-  if (tooLarge) closeAfter(req, res);
-  const headers: Record<string, string> = tooLarge ? { connection: 'close' } : {};
+  const bodyUnread = status.httpStatus === 413 || status.httpStatus === 415;
+  if (bodyUnread) closeAfter(req, res);
+  const headers: Record<string, string> = bodyUnread ? { connection: 'close' } : {};
   if (status.retryAfterSeconds !== undefined) headers['retry-after'] = String(status.retryAfterSeconds);
   sendJson(res, httpStatusOf(status), errorJson(registry, status), headers);
 }
@@ -46,6 +51,8 @@ export interface HttpServerOptions {
   extra?: ExtraHandler[];
   /** Head-read and idle limits of callers' connections (default 10 s and 65 s). */
   timeouts?: ConnectionTimeouts;
+  /** Origins granted CORS and host names accepted besides loopback ones (none unless given). */
+  browser?: BrowserPolicyOptions;
 }
 
 export interface HttpServer {
@@ -74,7 +81,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * when it is not UTF-8 or not JSON (a lone surrogate escape such as
  * `"\ud800"` parses, and is refused later with the field that holds it).
  */
-export function parseJsonBody(raw: Buffer): JsonValue | undefined {
+function parseJsonBody(raw: Buffer): JsonValue | undefined {
   if (raw.length === 0) return undefined;
   let text: string;
   try {
@@ -90,15 +97,45 @@ export function parseJsonBody(raw: Buffer): JsonValue | undefined {
 }
 
 /**
- * The HTTP listener: health endpoints, extra handlers, and REST transcoding
- * of every annotated gRPC method.
+ * A request body as JSON, read only when its content type says JSON
+ * (UNSUPPORTED_MEDIA_TYPE, 415, otherwise; see {@link requireJsonContentType}).
+ */
+export async function readJsonBody(req: IncomingMessage, maxBodyBytes: number): Promise<JsonValue | undefined> {
+  requireJsonContentType(req.headers);
+  return parseJsonBody(await readBody(req, maxBodyBytes));
+}
+
+/**
+ * The HTTP listener: the browser rules (`gateway/browser-policy.ts`), health
+ * endpoints, extra handlers, and REST transcoding of every annotated gRPC method.
  */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { registry, log } = options;
+  // Set by listen(): the host rule depends on the address bound.
+  let browser = new BrowserPolicy(options.browser ?? {}, '127.0.0.1');
+
+  /** Answers a request refused by the browser rules, or returns false. */
+  function refusedByBrowserRules(req: IncomingMessage, res: ServerResponse, requestId: string): boolean {
+    const refusal = browser.refusal(req.headers);
+    if (refusal === undefined) return false;
+    log.info({ requestId, method: req.method, url: req.url?.slice(0, 200), origin: req.headers.origin, host: req.headers.host }, 'request refused by the browser rules');
+    // Nothing of the body is read: closing the connection spares reading it to keep the connection.
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) closeAfter(req, res);
+    sendError(req, res, registry, new PermissionDeniedError(refusal));
+    return true;
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = requestIdOf(req.headers['x-request-id'] as string | undefined);
     res.setHeader('x-request-id', requestId);
+    if (refusedByBrowserRules(req, res, requestId)) return;
+    if (browser.isPreflight(req.method ?? '', req.headers)) {
+      res.writeHead(204, browser.preflightHeaders(req.headers));
+      res.end();
+      return;
+    }
+    const grant = browser.grantHeaders(req.headers);
+    if (grant !== undefined) for (const [name, value] of Object.entries(grant)) res.setHeader(name, value);
     const url = new URL(req.url ?? '/', 'http://berth');
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') return options.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
@@ -117,8 +154,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       const answer = await guard(found.route.method.path, ctx, async () => {
         // Who calls is known before anything it sent is read.
         ctx.caller = await found.route.method.guardian.callerOf(ctx.headers);
-        const raw = await readBody(req, options.maxBodyBytes);
-        const json = requestJson(found.route, found.vars, url.searchParams, parseJsonBody(raw));
+        const json = requestJson(found.route, found.vars, url.searchParams, await readJsonBody(req, options.maxBodyBytes));
         return transcode(found.route, registry, json, ctx);
       });
       sendJson(res, 200, answer);
@@ -138,10 +174,17 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const server = http.createServer(http1TimeoutOptions(options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS, 300_000), onRequest);
   // A client that asks before sending (Expect: 100-continue, as curl does for large bodies)
   // hears 413 before it sends an oversize body, instead of a reset while it sends.
+  // So does a body that would be refused for its origin, its host or its type.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = requestIdOf(req.headers['x-request-id'] as string | undefined);
+    res.setHeader('x-request-id', requestId);
+    if (refusedByBrowserRules(req, res, requestId)) return;
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > options.maxBodyBytes) {
-      sendError(req, res, registry, new QuotaExceededError(`the request body is ${declared} bytes; the limit is ${options.maxBodyBytes} bytes`, 'request_size'));
+    try {
+      if (declared > options.maxBodyBytes) throw new QuotaExceededError(`the request body is ${declared} bytes; the limit is ${options.maxBodyBytes} bytes`, 'request_size');
+      requireJsonContentType(req.headers);
+    } catch (err) {
+      sendError(req, res, registry, err);
       return;
     }
     res.writeContinue();
@@ -151,6 +194,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     server,
     listen: (host, port) =>
       new Promise((resolve, reject) => {
+        browser = new BrowserPolicy(options.browser ?? {}, host);
         server.once('error', reject);
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       }),

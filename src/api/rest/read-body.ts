@@ -1,6 +1,39 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { MIMEType } from 'node:util';
 import { closeGently } from '../../gateway/gentle-close';
-import { QuotaExceededError } from '../../domain/errors';
+import { QuotaExceededError, UnsupportedMediaTypeError } from '../../domain/errors';
+
+/** `application/json` and the structured `+json` types (`application/merge-patch+json`, …). */
+const JSON_ESSENCE = /^application\/(?:json|[a-z0-9!#$&^_.+-]+\+json)$/;
+
+/**
+ * Refuses (415) a request whose body is not declared JSON: a `content-type`
+ * other than a JSON one (charset, if named, UTF-8), or a body with none.
+ * A bodyless request (a GET, a DELETE, a POST with nothing to say) needs no
+ * content type. What a web page may send without a CORS preflight — a form
+ * post, a `text/plain` fetch — never has a JSON content type, so this keeps
+ * pages from writing through Berth even when `Origin` is not sent. The type
+ * is parsed the WHATWG way, as browsers do (`util.MIMEType`).
+ */
+export function requireJsonContentType(headers: IncomingHttpHeaders): void {
+  const value = headers['content-type'];
+  if (value === undefined) {
+    const length = headers['content-length'];
+    const hasBody = headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    if (hasBody) throw new UnsupportedMediaTypeError('a request body must be JSON, sent with content-type: application/json');
+    return;
+  }
+  let type: MIMEType | undefined;
+  try {
+    type = new MIMEType(value);
+  } catch {
+    type = undefined;
+  }
+  const shown = JSON.stringify(value.slice(0, 100));
+  if (type === undefined || !JSON_ESSENCE.test(type.essence)) throw new UnsupportedMediaTypeError(`is ${shown}; Berth takes request bodies as JSON only (content-type: application/json)`);
+  const charset = type.params.get('charset');
+  if (charset !== null && charset.toLowerCase() !== 'utf-8') throw new UnsupportedMediaTypeError(`is ${shown}; JSON bodies must be UTF-8`);
+}
 
 /**
  * Reads a request body up to `limit` bytes. A declared length over the limit

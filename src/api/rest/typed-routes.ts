@@ -6,8 +6,7 @@ import { guard, type CallContext } from '../adapter';
 import { ValidationError } from '../../domain/errors';
 import { nodeProtoSource, type WireValue } from '../../domain/variables';
 import type { Logger } from '../../logger';
-import { callerSignal, parseJsonBody, sendError, sendJson, type ExtraHandler } from './http-server';
-import { readBody } from './read-body';
+import { callerSignal, readJsonBody, sendError, sendJson, type ExtraHandler } from './http-server';
 
 export interface TypedRouteDeps {
   registry: Registry;
@@ -42,7 +41,7 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
       await guard(`typed route ${what} of ${nodeId}`, ctx, async () => {
         await deps.authorize(req.headers.authorization, nodeId, what === 'api:execute' ? 'call' : 'read');
         if (what === 'api:execute') {
-          const body = parseJsonBody(await readBody(req, deps.maxBodyBytes)) ?? {};
+          const body = (await readJsonBody(req, deps.maxBodyBytes)) ?? {};
           if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.of('body', 'must be a JSON object of the input variables');
           sendJson(res, 200, (await deps.run(nodeId, body as Record<string, unknown>, signal)) as JsonValue);
           return;

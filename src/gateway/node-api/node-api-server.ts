@@ -13,6 +13,7 @@ import http from 'node:http';
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { InFlightBalancer } from '../balancer';
+import { BrowserPolicy, type BrowserPolicyOptions } from '../browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, http1TimeoutOptions, trackHandedOverConnections, type ConnectionTimeouts } from '../connection-timeouts';
 import { Http1Caller } from './http1-caller';
 import { Http2Caller } from './http2-caller';
@@ -51,6 +52,12 @@ export interface NodeApiServerOptions {
    * requests and to an h2c one without an open stream.
    */
   timeouts?: ConnectionTimeouts;
+  /**
+   * Origins granted CORS and host names accepted besides loopback ones (none
+   * unless given); see `../browser-policy.ts`. Instances' own CORS headers
+   * are never relayed.
+   */
+  browser?: BrowserPolicyOptions;
 }
 
 /** A running (or ready to run) node-API listener. */
@@ -102,6 +109,8 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
     logger,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     metrics,
+    // Replaced by listen(): the host rule depends on the address bound.
+    browser: new BrowserPolicy(options.browser ?? {}, '127.0.0.1'),
     callEnded(call: ProxyCall): void {
       inFlight--;
       if (metrics?.onCallEnd !== undefined) {
@@ -126,7 +135,8 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   );
   // An oversize upload that asks first (Expect: 100-continue) gets its 413 before sending.
   http1Server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (!(Number(req.headers['content-length'] ?? NaN) > ctx.maxBodyBytes)) res.writeContinue();
+    // So does one refused for its origin or host.
+    if (!(Number(req.headers['content-length'] ?? NaN) > ctx.maxBodyBytes) && ctx.browser.refusal(req.headers) === undefined) res.writeContinue();
     http1Server.emit('request', req, res);
   });
   trackHandedOverConnections(http1Server);
@@ -203,6 +213,7 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
 
   return {
     listen(port = DEFAULT_NODE_API_PORT, host = '127.0.0.1'): Promise<AddressInfo> {
+      ctx.browser = new BrowserPolicy(options.browser ?? {}, host);
       return new Promise<AddressInfo>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         listener.once('error', onError);

@@ -16,6 +16,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { InFlightBalancer } from '../balancer';
+import type { BrowserPolicy } from '../browser-policy';
 import type { Caller, CallerListener } from './caller';
 import { GrpcCode } from './grpc-status';
 import { Http1Exchange } from './http1-exchange';
@@ -36,6 +37,8 @@ export interface ProxyContext {
   /** Largest request body and largest response body, in bytes. */
   readonly maxBodyBytes: number;
   readonly metrics: NodeApiMetrics | undefined;
+  /** Origins, hosts and CORS; set when the listener binds. */
+  browser: BrowserPolicy;
   /** Told once per call when it is over, whatever the outcome. */
   callEnded(call: ProxyCall): void;
 }
@@ -57,6 +60,8 @@ function errorCode(error: Error): string {
 /** One call; made per request by the server and dropped when the caller's side closes. */
 export class ProxyCall implements CallerListener, ExchangeListener {
   private route: NodeApiRoute | undefined;
+  /** Berth's CORS grant when the caller is a page of a listed origin. */
+  private cors: Record<string, string> | undefined;
   private requestLength = -1;
   private target: ResolvedTarget | undefined;
   private backend: Backend | undefined;
@@ -92,6 +97,20 @@ export class ProxyCall implements CallerListener, ExchangeListener {
   /** Routes and sends the call. Never throws: every failure is answered to the caller. */
   start(): void {
     const headers = this.caller.headers;
+    const browser = this.ctx.browser;
+    const refusal = browser.refusal(headers);
+    if (refusal !== undefined) {
+      this.failCall(new NodeApiError(GrpcCode.PERMISSION_DENIED, refusal));
+      return;
+    }
+    if (browser.isPreflight(this.caller.method, headers)) {
+      // Answered by Berth, never relayed: a preflight names no node, and CORS is Berth's alone.
+      this.responseComplete = true;
+      this.httpStatus = 204;
+      this.caller.respond(204, undefined, {}, true, browser.preflightHeaders(headers));
+      return;
+    }
+    this.cors = browser.grantHeaders(headers);
     const route = readRoute(headers);
     this.route = route;
     if (route.nodeId === undefined && route.aliasName === undefined) {
@@ -238,7 +257,7 @@ export class ProxyCall implements CallerListener, ExchangeListener {
       return;
     }
     try {
-      const takesBody = this.caller.respond(status, statusMessage, headers, endStream);
+      const takesBody = this.caller.respond(status, statusMessage, headers, endStream, this.cors);
       this.responseStarted = true;
       this.httpStatus = status;
       if (this.ctx.metrics !== undefined) this.noteGrpcStatus(headers);
@@ -362,7 +381,7 @@ export class ProxyCall implements CallerListener, ExchangeListener {
     if (!this.caller.headersSent) this.httpStatus = this.caller.grpc ? 200 : error.httpStatus;
     if (this.caller.grpc) this.grpcStatus = error.code;
     if (this.closed) return;
-    this.caller.fail(error);
+    this.caller.fail(error, this.cors);
   }
 
   private stopBodies(): void {

@@ -9,6 +9,11 @@
  * exception: `te: trailers` is end-to-end in HTTP/2 and gRPC servers expect
  * it. The routing headers and `authorization` (the caller's API key for
  * Berth) are Berth's own and are not shown to instances.
+ *
+ * CORS is Berth's alone (`../browser-policy.ts`): an instance's own
+ * `access-control-*` response headers are dropped, so an instance cannot
+ * grant a web page access through Berth; a page of an origin listed with
+ * `--cors-origin` gets Berth's grant instead.
  */
 
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -124,28 +129,37 @@ export function toHttp2RequestHeaders(
   return out;
 }
 
-/** Response head for an HTTP/1.1 caller: no pseudo-headers, no hop-by-hop headers. */
-export function toHttp1ResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
+/** A CORS header an instance sent: never relayed (see the file comment). */
+function isCors(name: string): boolean {
+  return name.charCodeAt(0) === 0x61 /* 'a' */ && name.startsWith('access-control-');
+}
+
+/** Copies what may be relayed of an instance's response head into `out`, then Berth's CORS grant, if any. */
+function relayResponseHeaders(headers: IncomingHttpHeaders, out: OutgoingHttpHeaders, cors: Record<string, string> | undefined): OutgoingHttpHeaders {
   const listed = connectionListed(headers);
   for (const name in headers) {
-    if (name.charCodeAt(0) === 0x3a || isHopByHop(name)) continue;
+    if (name.charCodeAt(0) === 0x3a || isHopByHop(name) || isCors(name)) continue;
     if (listed !== undefined && listed.has(name)) continue;
     out[name] = headers[name];
+  }
+  if (cors !== undefined) {
+    for (const name in cors) {
+      const value = cors[name]!;
+      const had = out[name];
+      out[name] = name === 'vary' && had !== undefined ? `${String(had)}, ${value}` : value;
+    }
   }
   return out;
 }
 
-/** Response head for an HTTP/2 caller, with `:status` set and hop-by-hop headers dropped. */
-export function toHttp2ResponseHeaders(headers: IncomingHttpHeaders, status: number): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ':status': status };
-  const listed = connectionListed(headers);
-  for (const name in headers) {
-    if (name.charCodeAt(0) === 0x3a || isHopByHop(name)) continue;
-    if (listed !== undefined && listed.has(name)) continue;
-    out[name] = headers[name];
-  }
-  return out;
+/** Response head for an HTTP/1.1 caller: no pseudo-headers, no hop-by-hop or CORS headers, plus Berth's `cors` grant. */
+export function toHttp1ResponseHeaders(headers: IncomingHttpHeaders, cors?: Record<string, string>): OutgoingHttpHeaders {
+  return relayResponseHeaders(headers, {}, cors);
+}
+
+/** Response head for an HTTP/2 caller, with `:status` set, hop-by-hop and CORS headers dropped, plus Berth's `cors` grant. */
+export function toHttp2ResponseHeaders(headers: IncomingHttpHeaders, status: number, cors?: Record<string, string>): OutgoingHttpHeaders {
+  return relayResponseHeaders(headers, { ':status': status }, cors);
 }
 
 /** A numeric `content-length`, or -1 when absent or malformed. */

@@ -7,6 +7,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import pino from 'pino';
 import type { InFlightBalancer } from '../../../src/gateway/balancer';
+import type { BrowserPolicyOptions } from '../../../src/gateway/browser-policy';
 import type { ConnectionTimeouts } from '../../../src/gateway/connection-timeouts';
 import {
   createNodeApiServer,
@@ -78,7 +79,7 @@ export interface TestProxy {
 
 export async function startProxy(
   resolver: NodeApiResolver,
-  options: { maxBodyBytes?: number; balancer?: InFlightBalancer; timeouts?: ConnectionTimeouts } = {},
+  options: { maxBodyBytes?: number; balancer?: InFlightBalancer; timeouts?: ConnectionTimeouts; browser?: BrowserPolicyOptions } = {},
 ): Promise<TestProxy> {
   const logger: NodeApiLogger = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
   const events: NodeApiCallEvent[] = [];
@@ -88,6 +89,7 @@ export async function startProxy(
     maxBodyBytes: options.maxBodyBytes,
     balancer: options.balancer,
     timeouts: options.timeouts,
+    browser: options.browser,
     metrics: { onCallEnd: (e) => events.push(e) },
     drainTimeoutMs: 2_000,
   });
