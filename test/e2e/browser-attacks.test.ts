@@ -21,8 +21,10 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Dockerode from 'dockerode';
 import type { Browser, Page } from 'playwright-core';
@@ -114,8 +116,13 @@ function isRefusal(o: Observed): boolean {
   return o.status === 403 || o.status === 415;
 }
 
+/** The headers of a trusted caller: the server admin's key when keys are on. */
+function trusted(t: TestBerth): Record<string, string> {
+  return t.config.auth === 'keys' ? { authorization: `Bearer ${readFileSync(path.join(t.config.dataDir, 'admin.key'), 'utf8').trim()}` } : {};
+}
+
 async function folderNames(t: TestBerth): Promise<string[]> {
-  const res = await rest(t.http, 'GET', '/v1/folders?page_size=1000');
+  const res = await rest(t.http, 'GET', '/v1/folders?page_size=1000', undefined, trusted(t));
   assert.equal(res.status, 200);
   return (res.body.folders as { name: string }[]).map((f) => f.name).sort();
 }
@@ -127,7 +134,7 @@ function assertAllRefused(answers: Answer[], port: number): void {
   for (const a of onBerth) assert.ok(a.status === 403 || a.status === 415, `${a.method} ${a.url} was answered ${a.status}`);
 }
 
-describe('a web page cannot turn Berth against its user (headless Chromium)', () => {
+for (const auth of ['keys', 'none'] as const) describe(`a web page cannot turn Berth against its user (headless Chromium, --auth ${auth})`, () => {
   let skip = false;
   let docker = false;
   let attacker: Awaited<ReturnType<typeof startAttackerSite>> | undefined;
@@ -146,8 +153,8 @@ describe('a web page cannot turn Berth against its user (headless Chromium)', ()
     attacker = await startAttackerSite();
     docker = await dockerAvailable();
     const images = docker ? await buildTestImages() : undefined;
-    berth = await startTestBerth('sqlite', docker ? { runtime: 'docker', clusterId, startupTimeoutMs: 30_000 } : {});
-    withCors = await startTestBerth('sqlite', { corsOrigins: [attacker.origin] });
+    berth = await startTestBerth('sqlite', docker ? { runtime: 'docker', clusterId, startupTimeoutMs: 30_000, auth } : { auth });
+    withCors = await startTestBerth('sqlite', { corsOrigins: [attacker.origin], auth });
     browser = await launchChromium('MAP rebind.test 127.0.0.1', ['--disable-features=LocalNetworkAccessChecks']);
     if (images !== undefined) {
       const created = await rest(berth!.http, 'POST', '/v1/nodes', {
@@ -161,9 +168,9 @@ describe('a web page cannot turn Berth against its user (headless Chromium)', ()
           },
           instanceRange: { min: 1, max: 1 },
         },
-      });
+      }, trusted(berth!));
       assert.equal(created.status, 200, JSON.stringify(created.body));
-      const op = await rest(berth!.http, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '60s' });
+      const op = await rest(berth!.http, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '60s' }, trusted(berth!));
       assert.equal(op.body.done, true, JSON.stringify(op.body));
       assert.equal(op.body.error, undefined, JSON.stringify(op.body.error));
       nodeId = op.body.resourceId;
@@ -255,7 +262,7 @@ describe('a web page cannot turn Berth against its user (headless Chromium)', ()
 
     if (!docker) return t.skip('no Docker engine: the refusals were checked, not an instance');
     // The instance answers a trusted caller, and never logged an exit.
-    const whoami = await fetch(`${nodeApi}/whoami`, { headers: route });
+    const whoami = await fetch(`${nodeApi}/whoami`, { headers: { ...route, ...trusted(berth!) } });
     assert.equal(whoami.status, 200);
     const docker_ = new Dockerode();
     const containers = await docker_.listContainers({ all: true, filters: { label: [`berth.run_id=${clusterId}`, `berth.node_id=${nodeId}`] } });
@@ -270,14 +277,16 @@ describe('a web page cannot turn Berth against its user (headless Chromium)', ()
     const folders = `${withCors!.http}/v1/folders`;
     const answers: Answer[] = [];
     const page = await openPage(browser!, `${attacker!.origin}/`, answers);
-    const created = await pageFetch(page, folders, { method: 'POST', mode: 'cors', headers: { 'content-type': 'application/json', 'x-request-id': 'from-the-page' }, body: JSON.stringify({ name: 'from-the-app' }) });
+    // The app's page holds a key of its own when keys are on (here the admin's).
+    const key = trusted(withCors!);
+    const created = await pageFetch(page, folders, { method: 'POST', mode: 'cors', headers: { 'content-type': 'application/json', 'x-request-id': 'from-the-page', ...key }, body: JSON.stringify({ name: 'from-the-app' }) });
     assert.ok(!('error' in created), JSON.stringify(created));
     assert.equal(created.status, 200, created.text);
     assert.equal(JSON.parse(created.text).name, 'from-the-app');
-    const listed = await pageFetch(page, folders, { mode: 'cors' });
+    const listed = await pageFetch(page, folders, { mode: 'cors', headers: key });
     assert.ok(!('error' in listed) && listed.status === 200 && listed.text.includes('from-the-app'), JSON.stringify(listed));
     // A simple request from the same page is still not taken as JSON.
-    const plain = await pageFetch(page, folders, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ name: 'plain-text' }) });
+    const plain = await pageFetch(page, folders, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain', ...key }, body: JSON.stringify({ name: 'plain-text' }) });
     assert.ok(isRefusal(plain), JSON.stringify(plain));
     assert.equal(answers.find((a) => a.method === 'POST' && a.status !== 200 && a.url === folders)?.status, 415);
     await page.close();
