@@ -39,7 +39,7 @@ export class ValidationError extends DomainError {
   }
 }
 
-export type ResourceKind = 'folder' | 'node' | 'alias' | 'checkpoint' | 'operation' | 'instance';
+export type ResourceKind = 'folder' | 'node' | 'alias' | 'checkpoint' | 'operation' | 'instance' | 'secret';
 
 /** → NOT_FOUND. `field` names the request field that held the unknown id. */
 export class NotFoundError extends DomainError {

@@ -11,6 +11,7 @@ function dockerSpec(overrides: Partial<DockerSource> = {}, rest: Partial<NodeSpe
       registrySecretId: '',
       endpoint: { type: 'http', port: 8080, timeoutMs: 0, idleTimeoutMs: 0 },
       env: {},
+      envFromSecrets: [],
       command: [],
       args: [],
       telemetry: null,
