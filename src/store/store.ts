@@ -5,6 +5,7 @@ import { CheckpointRepository } from './checkpoint.repository';
 import { FolderRepository } from './folder.repository';
 import { NodeRepository } from './node.repository';
 import { OperationRepository } from './operation.repository';
+import { SecretRepository } from './secret.repository';
 import { translateWrite } from './translate';
 
 /**
@@ -13,7 +14,8 @@ import { translateWrite } from './translate';
  * rows they lock stay locked until it commits.
  *
  * Lock order, the same in every transaction so that none waits on another in
- * a cycle: folder → checkpoint → node (in id order) → alias → operation.
+ * a cycle: folder → checkpoint → secret (in id order) → node (in id order) →
+ * alias → operation.
  */
 export class Store {
   readonly folders: FolderRepository;
@@ -21,6 +23,7 @@ export class Store {
   readonly aliases: AliasRepository;
   readonly checkpoints: CheckpointRepository;
   readonly operations: OperationRepository;
+  readonly secrets: SecretRepository;
 
   constructor(private readonly em: EntityManager) {
     this.folders = new FolderRepository(em);
@@ -28,6 +31,7 @@ export class Store {
     this.aliases = new AliasRepository(em);
     this.checkpoints = new CheckpointRepository(em);
     this.operations = new OperationRepository(em);
+    this.secrets = new SecretRepository(em);
   }
 
   /**

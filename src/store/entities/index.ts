@@ -4,6 +4,7 @@ import { FolderSchema } from './folder.entity';
 import { InstanceSchema } from './instance.entity';
 import { NodeSchema, NodeStatusSchema } from './node.entity';
 import { OperationSchema } from './operation.entity';
+import { SecretSchema } from './secret.entity';
 
 /** Every entity Berth stores; the migrations are generated from these. */
-export const ENTITIES = [FolderSchema, NodeSchema, NodeStatusSchema, AliasSchema, OperationSchema, CheckpointSchema, InstanceSchema];
+export const ENTITIES = [FolderSchema, NodeSchema, NodeStatusSchema, AliasSchema, OperationSchema, CheckpointSchema, InstanceSchema, SecretSchema];
