@@ -28,4 +28,5 @@ export const BERTH_SERVICES = [
   'berth.v1.AliasService',
   'berth.v1.CheckpointService',
   'berth.v1.OperationService',
+  'berth.v1.SecretService',
 ] as const;

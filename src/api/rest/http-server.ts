@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
 import { guard, requestIdOf, type CallContext } from '../adapter';
+import { carriesSecrets, NOT_QUOTED } from '../redaction';
 import { httpStatusOf, toStatusError, type StatusError } from '../status';
 import { QuotaExceededError, ValidationError } from '../../domain/errors';
 import type { Logger } from '../../logger';
@@ -71,8 +72,10 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * A request body as JSON: undefined when empty; INVALID_ARGUMENT naming `body`
  * when it is not UTF-8 or not JSON (a lone surrogate escape such as
  * `"\ud800"` parses, and is refused later with the field that holds it).
+ * With `quiet` (a request that carries secret values) the refusal leaves out
+ * the parser's message, which quotes a piece of the body.
  */
-export function parseJsonBody(raw: Buffer): JsonValue | undefined {
+export function parseJsonBody(raw: Buffer, quiet = false): JsonValue | undefined {
   if (raw.length === 0) return undefined;
   let text: string;
   try {
@@ -83,7 +86,7 @@ export function parseJsonBody(raw: Buffer): JsonValue | undefined {
   try {
     return JSON.parse(text) as JsonValue;
   } catch (err) {
-    throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
+    throw ValidationError.of('body', `is not valid JSON${quiet ? ` (${NOT_QUOTED})` : `: ${(err as Error).message}`}`);
   }
 }
 
@@ -114,7 +117,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       // Reading, parsing and transcoding run inside the chokepoint too: a failure anywhere is answered and logged once.
       const answer = await guard(found.route.method.path, ctx, async () => {
         const raw = await readBody(req, options.maxBodyBytes);
-        const json = requestJson(found.route, found.vars, url.searchParams, parseJsonBody(raw));
+        const json = requestJson(found.route, found.vars, url.searchParams, parseJsonBody(raw, carriesSecrets(found.route.input)));
         return transcode(found.route, registry, json, ctx);
       });
       sendJson(res, 200, answer);
