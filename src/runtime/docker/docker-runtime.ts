@@ -87,6 +87,20 @@ function isNetworkRace(err: unknown): boolean {
   return /network .* is ambiguous/i.test(message) || (/network/i.test(message) && /not found/i.test(message));
 }
 
+/**
+ * A failed pull as a person reads it, without the credentials it was made
+ * with (should the engine ever echo them), and with a hint when the registry
+ * asked for credentials.
+ */
+function pullFailure(message: string, auth: RegistryAuth | undefined): string {
+  let text = message;
+  // Shorter values would blank out ordinary words; they cannot be read back from a sentence anyway.
+  for (const value of [auth?.password, auth?.username]) if (value && value.length >= 4) text = text.split(value).join('[redacted]');
+  if (/unauthori[sz]ed|authentication required|no basic auth credentials|denied/i.test(text))
+    text += auth ? ' (the registry refused the credentials of the node\'s registry secret)' : ' (the registry wants credentials: set the node\'s registry_secret_id)';
+  return text;
+}
+
 interface PullEvent {
   status?: string;
   error?: string;
@@ -142,15 +156,15 @@ export class DockerRuntime implements Runtime {
       if (!isNotFound(err)) throw err;
     }
     if (!this.pullMissing) throw new ImageUnavailableError(image, 'not found locally, and pulling missing images is off');
-    this.log.info({ image }, 'image not found locally, pulling');
+    this.log.info({ image, withCredentials: auth !== undefined }, 'image not found locally, pulling');
     try {
       await this.pull(image, auth);
       await this.call(`inspect image ${image}`, () => this.docker.getImage(image).inspect());
     } catch (err) {
       // The engine went away: that is not the image's fault.
       if (err instanceof RuntimeUnavailableError) throw err;
-      const reason = `not found locally and the pull failed: ${engineMessageOf(err)}`;
-      throw new ImageUnavailableError(image, reason, { cause: err });
+      // The engine's message, not the error: its cause chain is not kept, so no credential can ride along.
+      throw new ImageUnavailableError(image, `not found locally and the pull failed: ${pullFailure(engineMessageOf(err), auth)}`);
     }
     this.log.info({ image }, 'image pulled');
   }
@@ -186,6 +200,11 @@ export class DockerRuntime implements Runtime {
           continue;
         }
         if (isNotFound(err) && /no such image/i.test(engineMessageOf(err))) {
+          // Removed since it was checked: pulled again (with the node's credentials) when pulls are on.
+          if (this.pullMissing && retry) {
+            await this.ensureImage(spec.image, spec.registryAuth);
+            continue;
+          }
           throw new ImageUnavailableError(spec.image, 'not found locally (it was never pulled, or was removed)', {
             cause: err,
           });
