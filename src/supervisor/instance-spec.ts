@@ -96,11 +96,14 @@ export async function registryAuthOf(node: Node, settings: SpecSettings): Promis
 }
 
 /**
- * The environment of a Docker node's instance: its plain variables, then
- * those set from secrets (each secret opened once), then Berth's own.
+ * The variables a Docker node sets from secrets (`env_from_secrets`), each
+ * secret opened once. The reconciler also calls it when an attempt begins, so
+ * that a secret that cannot be read fails the node with its reason.
  */
-async function dockerEnvOf(node: Node, src: DockerSource, instanceId: string, settings: SpecSettings): Promise<Record<string, string>> {
-  const env: Record<string, string> = { ...src.env };
+export async function secretEnvOf(node: Node, settings: SpecSettings): Promise<Record<string, string>> {
+  const src = node.spec.source;
+  const env: Record<string, string> = {};
+  if (src.kind !== 'docker') return env;
   const opened = new Map<string, Record<string, string>>();
   for (const ref of src.envFromSecrets) {
     let values = opened.get(ref.secretId);
@@ -110,7 +113,7 @@ async function dockerEnvOf(node: Node, src: DockerSource, instanceId: string, se
       throw new FailedPreconditionError(`secret ${ref.secretId} has no entry ${JSON.stringify(ref.key)} for ${ref.envName}`, `secrets/${ref.secretId}`);
     env[ref.envName] = value;
   }
-  return { ...env, BERTH_NODE_ID: node.id, BERTH_INSTANCE_ID: instanceId, BERTH_FOLDER_ID: node.folderId };
+  return env;
 }
 
 /**
@@ -134,7 +137,8 @@ export async function instanceSpecOf(node: Node, instanceId: string, runtime: Ru
       image: src.image,
       command: src.command,
       args: src.args,
-      env: await dockerEnvOf(node, src, instanceId, settings),
+      // Berth's own variables last: they win over the node's.
+      env: { ...src.env, ...(await secretEnvOf(node, settings)), BERTH_NODE_ID: node.id, BERTH_INSTANCE_ID: instanceId, BERTH_FOLDER_ID: node.folderId },
       ports: publishedPorts(src),
       ...(registryAuth ? { registryAuth } : {}),
     };
