@@ -33,8 +33,9 @@ describe('a secret as registry credentials and as an environment variable', () =
   const username = `berth${hex(4)}`;
   const password = `pw-${hex(16)}`;
   const token = `tok-${hex(16)}`;
+  const wrongPassword = `wrong-${hex(16)}`;
   /** What must appear nowhere: the values, and their encodings a careless path might use. */
-  const needles = [password, token, Buffer.from(password).toString('base64'), Buffer.from(token).toString('base64'), Buffer.from(password).toString('hex')];
+  const needles = [password, token, wrongPassword, ...[password, token].flatMap((v) => [Buffer.from(v).toString('base64'), Buffer.from(v).toString('hex')])];
   let images: TestImages;
   let registry: TestRegistry | undefined;
   let skip = false;
@@ -131,6 +132,28 @@ describe('a secret as registry credentials and as an environment variable', () =
         const deleted = await call('DELETE', `/v1/nodes/${created.body.resourceId}`);
         assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
         await finished(deleted.body.id);
+      });
+
+      it('with a wrong password the pull fails, and the reason says the credentials were refused', async (ctx) => {
+        if (skip || !t) return ctx.skip('no Docker engine, or PostgreSQL is not available');
+        const wrong = await call('POST', '/v1/secrets', {
+          folderId: 'default',
+          name: 'wrong-login',
+          entries: [
+            { key: 'username', value: username },
+            { key: 'password', value: wrongPassword },
+          ],
+        });
+        assert.equal(wrong.status, 200, JSON.stringify(wrong.body));
+        const created = await call('POST', '/v1/nodes', nodeBody('refused', { registrySecretId: wrong.body.id }));
+        assert.equal(created.status, 200, JSON.stringify(created.body));
+        const op = await finished(created.body.id);
+        assert.ok(op.error, `the node with wrong credentials ran: ${JSON.stringify(op)}`);
+        assert.match(op.error.message, /pull failed: .*refused the credentials of the node's registry secret/);
+        ctx.diagnostic(op.error.message);
+        const deleted = await call('DELETE', `/v1/nodes/${created.body.resourceId}`);
+        await finished(deleted.body.id);
+        assert.equal((await call('DELETE', `/v1/secrets/${wrong.body.id}`)).status, 200);
       });
 
       it('with the registry secret the node pulls and runs, and the env var reaches the container', async (ctx) => {

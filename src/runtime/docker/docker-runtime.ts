@@ -12,6 +12,7 @@ import {
   type RuntimeEventListener,
 } from '../runtime';
 import { followEngineEvents } from './engine-events';
+import { pullFailure, pullImage } from './image-pull';
 import { containerCreateOptions } from './container-spec';
 import {
   engineMessageOf,
@@ -88,26 +89,6 @@ function isNetworkRace(err: unknown): boolean {
 }
 
 /**
- * A failed pull as a person reads it, without the credentials it was made
- * with (should the engine ever echo them), and with a hint when the registry
- * asked for credentials.
- */
-function pullFailure(message: string, auth: RegistryAuth | undefined): string {
-  let text = message;
-  // Shorter values would blank out ordinary words; they cannot be read back from a sentence anyway.
-  for (const value of [auth?.password, auth?.username]) if (value && value.length >= 4) text = text.split(value).join('[redacted]');
-  if (/unauthori[sz]ed|authentication required|no basic auth credentials|denied/i.test(text))
-    text += auth ? ' (the registry refused the credentials of the node\'s registry secret)' : ' (the registry wants credentials: set the node\'s registry_secret_id)';
-  return text;
-}
-
-interface PullEvent {
-  status?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-}
-
-/**
  * Runs each instance as one Docker container on its node's own bridge network.
  *
  * Every step is idempotent and every container is found again by its labels,
@@ -158,7 +139,7 @@ export class DockerRuntime implements Runtime {
     if (!this.pullMissing) throw new ImageUnavailableError(image, 'not found locally, and pulling missing images is off');
     this.log.info({ image, withCredentials: auth !== undefined }, 'image not found locally, pulling');
     try {
-      await this.pull(image, auth);
+      await pullImage(this.docker, image, auth, this.pullIdleTimeoutMs);
       await this.call(`inspect image ${image}`, () => this.docker.getImage(image).inspect());
     } catch (err) {
       // The engine went away: that is not the image's fault.
@@ -384,53 +365,6 @@ export class DockerRuntime implements Runtime {
 
   private observe(info: Dockerode.ContainerInspectInfo): ObservedInstance | undefined {
     return toObservedInstance(info, this.reachableHost);
-  }
-
-  /**
-   * Follows a pull to its end. The deadline is on silence, not on the whole
-   * pull: a large image may take minutes, but a pull that says nothing for
-   * `pullIdleTimeoutMs` is stuck.
-   */
-  private async pull(image: string, auth?: RegistryAuth): Promise<void> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    let onStall: (err: Error) => void = () => {};
-    const stalled = new Promise<never>((_, reject) => {
-      onStall = reject;
-    });
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        const err = new Error(`the pull made no progress for ${this.pullIdleTimeoutMs / 1000} s`);
-        controller.abort(err);
-        onStall(err);
-      }, this.pullIdleTimeoutMs);
-    };
-    const follow = async (): Promise<void> => {
-      const stream = await this.docker.pull(image, {
-        abortSignal: controller.signal,
-        ...(auth ? { authconfig: { ...auth } } : {}),
-      });
-      arm();
-      const events = await new Promise<PullEvent[]>((resolve, reject) => {
-        this.docker.modem.followProgress(
-          stream,
-          (err, output: PullEvent[]) => (err ? reject(err) : resolve(output)),
-          arm,
-        );
-      });
-      // The engine reports most pull failures inside a 200 stream, not as a status.
-      const failure = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
-      if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'unknown pull error');
-    };
-    arm();
-    try {
-      await Promise.race([follow(), stalled]);
-    } catch (err) {
-      throw translateEngineError(err, `pull ${image}`);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /**
