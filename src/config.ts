@@ -12,6 +12,11 @@ export interface Config {
   nodeApiPort: number;
   dataDir: string;
   databaseUrl: string;
+  /**
+   * The file holding the 256-bit key that secret values are encrypted under;
+   * empty for `<data-dir>/secret.key`. Made (0600) when it does not exist.
+   */
+  secretKeyFile: string;
   logLevel: string;
   /** `docker`, `process`, or `auto`: docker when an engine answers, else process. */
   runtime: 'auto' | 'docker' | 'process';
@@ -84,6 +89,7 @@ const OPTIONS = {
   'node-api-port': { type: 'string', env: 'BERTH_NODE_API_PORT', default: '8081', help: 'the router for Docker nodes' },
   'data-dir': { type: 'string', env: 'BERTH_DATA_DIR', default: '.berth', help: 'where the embedded database and blobs live' },
   'database-url': { type: 'string', env: 'BERTH_DATABASE_URL', default: '', help: 'postgres://… or a SQLite file (default <data-dir>/berth.sqlite)' },
+  'secret-key-file': { type: 'string', env: 'BERTH_SECRET_KEY_FILE', default: '', help: 'key of the secrets: 32 bytes raw, hex or base64; made 0600 if absent (default <data-dir>/secret.key)' },
   'log-level': { type: 'string', env: 'BERTH_LOG_LEVEL', default: 'info', help: 'trace, debug, info, warn, error' },
   runtime: { type: 'string', env: 'BERTH_RUNTIME', default: 'auto', help: 'docker, process or auto' },
   'max-message-bytes': { type: 'string', env: 'BERTH_MAX_MESSAGE_BYTES', default: String(16 * 1024 * 1024), help: 'request and response size limit' },
@@ -176,6 +182,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     nodeApiPort: port('node-api-port', get('node-api-port')),
     dataDir,
     databaseUrl: get('database-url') || path.join(dataDir, 'berth.sqlite'),
+    secretKeyFile: get('secret-key-file') === '' ? '' : path.resolve(get('secret-key-file')),
     logLevel: get('log-level'),
     runtime,
     maxMessageBytes,

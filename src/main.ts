@@ -15,6 +15,7 @@ import { Authenticator } from './control/authenticator';
 import { CallAccess } from './control/call-access';
 import { Iam } from './control/iam';
 import { folderOf } from './control/resource-folders';
+import { SecretServiceService } from '../gen/berth/v1/secret_service';
 import { MethodTable } from './api/adapter';
 import { aliasService } from './api/alias-service';
 import { checkpointService } from './api/checkpoint-service';
@@ -26,6 +27,7 @@ import { TypedApis } from './api/node-typed-api';
 import { typedRoutes } from './api/rest/typed-routes';
 import type { CheckpointSource } from './domain/node';
 import { operationService } from './api/operation-service';
+import { secretService } from './api/secret-service';
 import type { Config } from './config';
 import { Aliases } from './control/aliases';
 import { Checkpoints } from './control/checkpoints';
@@ -33,6 +35,7 @@ import { store, type ControlContext } from './control/context';
 import { Folders } from './control/folders';
 import { Nodes } from './control/nodes';
 import { Operations } from './control/operations';
+import { Secrets } from './control/secrets';
 import { createHttpServer, type HttpServer } from './api/rest/http-server';
 import { buildRoutes } from './api/rest/transcoder';
 import { createLogger, type Logger } from './logger';
@@ -46,6 +49,8 @@ import { RoutingTable } from './gateway/routing-table';
 import { InFlightBalancer } from './gateway/balancer';
 import { DockerRuntime } from './runtime/docker/docker-runtime';
 import { ProcessRuntime } from './runtime/process/process-runtime';
+import { SecretCipher } from './secrets/cipher';
+import { loadSecretKey } from './secrets/key-file';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
 import { workerScript } from './paths';
 import type { Runtime } from './runtime/runtime';
@@ -105,6 +110,8 @@ function leaderLock(config: Config, log: Logger): LeaderLock {
  */
 export async function startBerth(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Berth> {
   log.info({ database: dialectOf(config.databaseUrl), dataDir: config.dataDir }, 'starting berth');
+  // Before the database: a key file that holds no key stops the start here.
+  const cipher = new SecretCipher(loadSecretKey(config.secretKeyFile || path.join(config.dataDir, 'secret.key'), log.child({ component: 'secrets' })));
   const orm = await openOrm(config.databaseUrl, log.child({ component: 'store' }));
   const ctx: ControlContext = { orm, now: () => new Date() };
   const folders = new Folders(ctx);
@@ -114,6 +121,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const iam = new Iam(ctx, () => authenticator.forget());
   if (config.auth === 'keys') await iam.bootstrap(config.adminKeyFile || path.join(config.dataDir, 'admin.key'), log);
   else log.warn({ host: config.host }, '--auth none: every caller is a server admin; this is safe only because the listeners bind to loopback');
+  const secrets = new Secrets(ctx, folders, cipher);
   const checkpoints = new Checkpoints(
     ctx,
     folders,
@@ -136,6 +144,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         const checkpoint = await checkpoints.get(id);
         return { checkpoint, blobPath: checkpoints.blobPath(checkpoint) };
       },
+      secretValues: (folderId: string, secretId: string) => secrets.values(folderId, secretId),
     },
     routing,
     leaderLock(config, log),
@@ -188,8 +197,18 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     .add(NodeServiceService, nodeService(nodes, aliases, run))
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
-    .add(OperationServiceService, operationService(operations, nodes, checkpoints));
-  const services: ServiceDefinition[] = [FolderServiceService, IamServiceService, AuditServiceService, NodeServiceService, AliasServiceService, CheckpointServiceService, OperationServiceService];
+    .add(OperationServiceService, operationService(operations, nodes, checkpoints))
+    .add(SecretServiceService, secretService(secrets));
+  const services: ServiceDefinition[] = [
+    FolderServiceService,
+    IamServiceService,
+    AuditServiceService,
+    NodeServiceService,
+    AliasServiceService,
+    CheckpointServiceService,
+    OperationServiceService,
+    SecretServiceService,
+  ];
 
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);

@@ -28,6 +28,7 @@ export const BERTH_SERVICES = [
   'berth.v1.AliasService',
   'berth.v1.CheckpointService',
   'berth.v1.OperationService',
+  'berth.v1.SecretService',
   'berth.v1.IamService',
   'berth.v1.AuditService',
 ] as const;

@@ -78,6 +78,13 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   '/berth.v1.OperationService/WaitOperation': resource('read', 'operation', 'operation_id', (r) => r.operationId),
   '/berth.v1.OperationService/CancelOperation': resource('write', 'operation', 'operation_id', (r) => r.operationId),
 
+  '/berth.v1.SecretService/CreateSecret': folder('write', 'folder_id', (r) => r.folderId),
+  '/berth.v1.SecretService/GetSecret': resource('read', 'secret', 'secret_id', (r) => r.secretId),
+  '/berth.v1.SecretService/ListSecrets': folder('read', 'folder_id', (r) => r.folderId),
+  '/berth.v1.SecretService/UpdateSecret': resource('write', 'secret', 'secret.id', (r) => r.secret?.id),
+  '/berth.v1.SecretService/AddSecretVersion': resource('write', 'secret', 'secret_id', (r) => r.secretId),
+  '/berth.v1.SecretService/DeleteSecret': resource('write', 'secret', 'secret_id', (r) => r.secretId),
+
   // The IAM handlers narrow these to the caller's own principal, keys and folders.
   '/berth.v1.IamService/GetCaller': { kind: 'caller' },
   '/berth.v1.IamService/CreatePrincipal': { kind: 'server-admin' },
@@ -96,7 +103,7 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
 
 /** Methods that change something: every call of one by an authenticated caller is audited. */
 export function isWrite(path: string): boolean {
-  return /\/(Create|Update|Delete|Suspend|Resume|Cancel|Revoke)[A-Za-z]*$/.test(path);
+  return /\/(Create|Update|Delete|Suspend|Resume|Cancel|Revoke|Add)[A-Za-z]*$/.test(path);
 }
 
 export interface AccessDeps {

@@ -66,6 +66,7 @@ export class Folders {
         ['nodes', () => s.nodes.countInFolder(id)],
         ['aliases', () => s.aliases.countInFolder(id)],
         ['checkpoints', () => s.checkpoints.countInFolder(id)],
+        ['secrets', () => s.secrets.countInFolder(id)],
       ] as const) {
         const n = await count();
         if (n > 0) throw new FailedPreconditionError(`folder ${id} still holds ${n} ${kind}; delete them first`, `folders/${id}`, 'NOT_EMPTY');

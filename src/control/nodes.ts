@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { FailedPreconditionError, NotFoundError, QuotaExceededError, ValidationError } from '../domain/errors';
 import type { Instance } from '../domain/instance';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
-import { validateNode, withDefaults, type Node, type NodeInput } from '../domain/node';
+import { secretUsesOf, validateNode, withDefaults, type Node, type NodeInput } from '../domain/node';
 import type { Operation } from '../domain/operation';
 import { newId } from '../store/ids';
 import type { NodeView } from '../store/node.repository';
@@ -10,6 +10,7 @@ import type { Store } from '../store/store';
 import { checkEtag } from '../store/translate';
 import { inTransaction, store, type ControlContext } from './context';
 import type { Folders } from './folders';
+import { checkSecretUses } from './secrets';
 
 export type { NodeView } from '../store/node.repository';
 
@@ -41,10 +42,16 @@ export class Nodes {
 
   /**
    * The folder exists (and stays: it is locked against its deletion until the
-   * node is stored) and the checkpoint is ready in it (locked against its deletion).
+   * node is stored), the checkpoint is ready in it and the secrets are in it
+   * with the keys the node reads (both locked against their deletion).
    */
   private async checkReferences(s: Store, input: NodeInput, folderLock: 'share' | 'update' = 'share'): Promise<void> {
     if (!(await s.folders.lock(input.folderId, folderLock))) throw new NotFoundError('folder', input.folderId, 'node.folder_id');
+    await this.checkCheckpoint(s, input);
+    await checkSecretUses(s, input.folderId, secretUsesOf(input.spec));
+  }
+
+  private async checkCheckpoint(s: Store, input: NodeInput): Promise<void> {
     const src = input.spec.source;
     if (src.kind === 'checkpoint') {
       const cp = await s.checkpoints.lock(src.checkpointId, 'share');
@@ -91,15 +98,16 @@ export class Nodes {
    * Applies a change computed from the current node. A spec change bumps
    * generation so that the supervisor rolls instances over; the kind and the
    * checkpoint are immutable (a new node and an alias switch replace them).
-   * The write checks the version read (a concurrent change → ABORTED).
+   * The secrets the new spec uses are checked and locked as at creation; the
+   * write checks the version read (a concurrent change → ABORTED).
    */
   async update(id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
-    const view = await inTransaction(this.ctx, { kind: 'node', id }, (s) => this.updateIn(s, id, mutate, etag));
+    const view = await inTransaction(this.ctx, { kind: 'node', id }, (s) => this.change(s, id, mutate, etag));
     this.onChange(id);
     return view;
   }
 
-  private async updateIn(s: Store, id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
+  private async change(s: Store, id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
     // The folder first (the lock order): an update that grows the node checks the folder's instance quota.
     const folderId = (await s.nodes.get(id))?.folderId;
     if (folderId && this.instanceQuota > 0) await s.folders.lock(folderId, 'update');
@@ -119,6 +127,7 @@ export class Nodes {
     if (!e.suspended && next.spec.instanceRange.max > e.spec.instanceRange.max) await this.checkInstanceQuota(s, e.folderId, id, next.spec.instanceRange.max);
     // Deep equality, not JSON text: the database may hand JSON back with its keys reordered.
     const specChanged = !isDeepStrictEqual(next.spec, e.spec);
+    if (specChanged) await checkSecretUses(s, e.folderId, secretUsesOf(next.spec));
     await s.nodes.change(id, {
       name: next.name,
       description: next.description,

@@ -49,7 +49,7 @@ export class UnsupportedMediaTypeError extends ValidationError {
   }
 }
 
-export type ResourceKind = 'folder' | 'node' | 'alias' | 'checkpoint' | 'operation' | 'instance' | 'principal' | 'key';
+export type ResourceKind = 'folder' | 'node' | 'alias' | 'checkpoint' | 'operation' | 'instance' | 'principal' | 'key' | 'secret';
 
 
 /** → NOT_FOUND. `field` names the request field that held the unknown id. */

@@ -5,7 +5,7 @@
  * so that validation, messages and the `.proto` comments agree.
  */
 export const LIMITS = {
-  /** Characters of a folder, node, alias or checkpoint description. */
+  /** Characters of a folder, node, alias, checkpoint or secret description. */
   descriptionChars: 256,
   /** Entries of a labels map. */
   labelEntries: 64,
@@ -23,6 +23,16 @@ export const LIMITS = {
   envValueBytes: 32 * 1024,
   /** Bytes (UTF-8) of every name and value of a node's environment together. */
   envTotalBytes: 128 * 1024,
+  /** Environment variables of a Docker node set from secrets (env_from_secrets). */
+  envFromSecrets: 64,
+  /** Entries of one version of a secret. */
+  secretEntries: 64,
+  /** Characters of a secret entry's key. */
+  secretKeyChars: 128,
+  /** Bytes (UTF-8) of one secret value. */
+  secretValueBytes: 64 * 1024,
+  /** Bytes (UTF-8) of every key and value of one version of a secret together. */
+  secretTotalBytes: 256 * 1024,
   /** Entries of a Docker node's command, and of its args. */
   argvEntries: 256,
   /** Bytes (UTF-8) of one command or args entry. */

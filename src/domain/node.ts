@@ -1,4 +1,5 @@
 import { LIMITS } from './limits';
+import { REGISTRY_KEYS, type SecretUse } from './secret';
 import { Violations, checkBytes, checkDescription, checkId, checkLabels, checkLength, checkName, checkPort, checkRange, quoted } from './validation';
 
 export const VARIABLE_TYPES = [
@@ -56,12 +57,21 @@ export interface Telemetry {
   port: number;
 }
 
+/** An environment variable whose value is an entry of a secret of the node's folder. */
+export interface EnvFromSecret {
+  envName: string;
+  secretId: string;
+  key: string;
+}
+
 export interface DockerSource {
   kind: 'docker';
   image: string;
+  /** Empty: the image is pulled without credentials. */
   registrySecretId: string;
   endpoint: Endpoint;
   env: Record<string, string>;
+  envFromSecrets: EnvFromSecret[];
   command: string[];
   args: string[];
   telemetry: Telemetry | null;
@@ -238,6 +248,44 @@ function checkEnv(v: Violations, field: string, env: Record<string, string>): vo
   if (total > LIMITS.envTotalBytes) v.add(field, `is ${total} bytes of names and values; at most ${LIMITS.envTotalBytes}`);
 }
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** References to secrets: valid names, none twice, none also a plain variable. */
+function checkEnvFromSecrets(v: Violations, field: string, refs: EnvFromSecret[], env: Record<string, string>): void {
+  if (refs.length > LIMITS.envFromSecrets) v.add(field, `has ${refs.length} entries; at most ${LIMITS.envFromSecrets}`);
+  const seen = new Map<string, number>();
+  refs.slice(0, LIMITS.envFromSecrets).forEach((ref, i) => {
+    const at = `${field}[${i}]`;
+    if (ref.envName === '') v.add(`${at}.env_name`, 'is required');
+    else if (ref.envName.length > LIMITS.envNameChars) v.add(`${at}.env_name`, `is ${ref.envName.length} characters long; at most ${LIMITS.envNameChars}`);
+    else if (!ENV_NAME.test(ref.envName)) v.add(`${at}.env_name`, `${quoted(ref.envName)} is not a valid environment variable name`);
+    else if (Object.hasOwn(env, ref.envName)) v.add(`${at}.env_name`, `${quoted(ref.envName)} is also set in env; a variable has one source`);
+    else if (seen.has(ref.envName)) v.add(`${at}.env_name`, `${quoted(ref.envName)} is also set by ${field}[${seen.get(ref.envName)}]`);
+    seen.set(ref.envName, i);
+    checkId(v, `${at}.secret_id`, ref.secretId);
+    if (ref.key === '') v.add(`${at}.key`, 'is required');
+    else if (ref.key.length > LIMITS.secretKeyChars) v.add(`${at}.key`, `is ${ref.key.length} characters long; at most ${LIMITS.secretKeyChars}`);
+  });
+}
+
+/**
+ * The secrets a node spec uses, with the field that names each and the keys
+ * it reads: what must exist (in the node's folder) when the node is written,
+ * and what a secret's new version or deletion must not take away.
+ */
+export function secretUsesOf(spec: NodeSpec, prefix = 'node.spec'): SecretUse[] {
+  const src = spec.source;
+  if (src.kind !== 'docker') return [];
+  const uses: SecretUse[] = [];
+  const registry = `${prefix}.docker.registry_secret_id`;
+  if (src.registrySecretId !== '') uses.push({ field: registry, keyField: registry, secretId: src.registrySecretId, keys: [...REGISTRY_KEYS] });
+  src.envFromSecrets.forEach((ref, i) => {
+    const at = `${prefix}.docker.env_from_secrets[${i}]`;
+    uses.push({ field: `${at}.secret_id`, keyField: `${at}.key`, secretId: ref.secretId, keys: [ref.key] });
+  });
+  return uses;
+}
+
 /** A command or args list: entries and bytes bounded. */
 function checkArgv(v: Violations, field: string, argv: string[]): number {
   if (argv.length > LIMITS.argvEntries) v.add(field, `has ${argv.length} entries; at most ${LIMITS.argvEntries}`);
@@ -281,6 +329,7 @@ export function validateNode(input: NodeInput, prefix = 'node'): void {
     checkDuration(v, `${d}.endpoint.timeout`, src.endpoint.timeoutMs, 1, 3_600_000);
     checkDuration(v, `${d}.endpoint.idle_timeout`, src.endpoint.idleTimeoutMs, 1, 3_600_000);
     checkEnv(v, `${d}.env`, src.env);
+    checkEnvFromSecrets(v, `${d}.env_from_secrets`, src.envFromSecrets, src.env);
     const argv = checkArgv(v, `${d}.command`, src.command) + checkArgv(v, `${d}.args`, src.args);
     if (argv > LIMITS.argvTotalBytes) v.add(`${d}.args`, `the command and args are ${argv} bytes together; at most ${LIMITS.argvTotalBytes}`);
     const hc = src.healthCheck;

@@ -1,7 +1,14 @@
 import type { Instance } from '../domain/instance';
-import type { Node } from '../domain/node';
+import type { Node, NodeSpec } from '../domain/node';
 import type { InstanceEntity } from './entities/instance.entity';
 import type { NodeEntity } from './entities/node.entity';
+
+/** A stored spec in today's shape: fields added since it was written get their empty value. */
+function currentSpec(spec: NodeSpec): NodeSpec {
+  const src = spec.source;
+  if (src.kind !== 'docker' || Array.isArray(src.envFromSecrets)) return spec;
+  return { ...spec, source: { ...src, envFromSecrets: [] } };
+}
 
 /** A node row as the domain sees it; shared by the API's and the supervisor's repositories. */
 export function toNode(e: NodeEntity): Node {
@@ -11,7 +18,7 @@ export function toNode(e: NodeEntity): Node {
     name: e.name,
     description: e.description,
     labels: e.labels,
-    spec: e.spec,
+    spec: currentSpec(e.spec),
     generation: e.generation,
     suspended: e.suspended,
     deleting: e.deleting,

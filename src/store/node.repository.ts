@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { Instance } from '../domain/instance';
 import type { FilterClause, Page, PageRequest } from '../domain/listing';
-import { initialNodeStatus, type Node, type NodeInput, type NodeStatus } from '../domain/node';
+import { initialNodeStatus, secretUsesOf, type Node, type NodeInput, type NodeStatus } from '../domain/node';
 import { InstanceEntity } from './entities/instance.entity';
 import { NodeEntity, NodeStatusEntity } from './entities/node.entity';
 import { toInstance, toNode } from './node-mapping';
@@ -96,6 +96,12 @@ export class NodeRepository {
   async usingCheckpoint(folderId: string, checkpointId: string): Promise<Node[]> {
     const rows = await this.em.find(NodeEntity, { folderId, kind: 'checkpoint' });
     return rows.filter((n) => n.spec.source.kind === 'checkpoint' && n.spec.source.checkpointId === checkpointId).map(toNode);
+  }
+
+  /** The nodes of a folder, not being deleted, that use a secret (a secret is used only in its own folder). */
+  async usingSecret(folderId: string, secretId: string): Promise<Node[]> {
+    const rows = await this.em.find(NodeEntity, { folderId, kind: 'docker', deleting: false });
+    return rows.map(toNode).filter((n) => secretUsesOf(n.spec).some((use) => use.secretId === secretId));
   }
 
   async countInFolder(folderId: string): Promise<number> {

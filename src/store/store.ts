@@ -8,6 +8,7 @@ import { CheckpointRepository } from './checkpoint.repository';
 import { FolderRepository } from './folder.repository';
 import { NodeRepository } from './node.repository';
 import { OperationRepository } from './operation.repository';
+import { SecretRepository } from './secret.repository';
 import { PrincipalRepository } from './principal.repository';
 import { translateWrite } from './translate';
 
@@ -17,7 +18,8 @@ import { translateWrite } from './translate';
  * rows they lock stay locked until it commits.
  *
  * Lock order, the same in every transaction so that none waits on another in
- * a cycle: folder → checkpoint → node (in id order) → alias → operation.
+ * a cycle: folder → checkpoint → secret (in id order) → node (in id order) →
+ * alias → operation.
  */
 export class Store {
   readonly folders: FolderRepository;
@@ -25,6 +27,7 @@ export class Store {
   readonly aliases: AliasRepository;
   readonly checkpoints: CheckpointRepository;
   readonly operations: OperationRepository;
+  readonly secrets: SecretRepository;
   readonly principals: PrincipalRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly accessBindings: AccessBindingRepository;
@@ -36,6 +39,7 @@ export class Store {
     this.aliases = new AliasRepository(em);
     this.checkpoints = new CheckpointRepository(em);
     this.operations = new OperationRepository(em);
+    this.secrets = new SecretRepository(em);
     this.principals = new PrincipalRepository(em);
     this.apiKeys = new ApiKeyRepository(em);
     this.accessBindings = new AccessBindingRepository(em);

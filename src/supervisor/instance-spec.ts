@@ -1,6 +1,7 @@
 import type { Checkpoint } from '../domain/checkpoint';
+import { FailedPreconditionError } from '../domain/errors';
 import type { DockerSource, HealthCheck, Node } from '../domain/node';
-import type { InstanceSpec, Runtime } from '../runtime/runtime';
+import type { InstanceSpec, RegistryAuth, Runtime } from '../runtime/runtime';
 
 /** The port the checkpoint worker serves on inside its instance. */
 export const WORKER_PORT = 8080;
@@ -26,6 +27,8 @@ export interface SpecSettings {
   systemImage: string;
   /** Finds a checkpoint and where its blob is on this host. */
   checkpoint(id: string): Promise<{ checkpoint: Checkpoint; blobPath: string }>;
+  /** The current values of a secret of the folder, decrypted in memory; never kept, never logged. */
+  secretValues(folderId: string, secretId: string): Promise<Record<string, string>>;
 }
 
 /** The container ports an instance of a Docker node publishes: endpoint, health check, telemetry. */
@@ -66,7 +69,57 @@ export function imageOf(node: Node, settings: SpecSettings): string {
   return src.kind === 'docker' ? src.image : src.environmentImage || settings.systemImage;
 }
 
-/** What the runtime needs to start one instance of a node. */
+/**
+ * The registry a Docker image reference names, as the engine's auth config
+ * expects it: its first path component when that is a host (it has a dot or
+ * a port, or is `localhost`), else Docker Hub.
+ */
+export function registryOf(image: string): string {
+  const slash = image.indexOf('/');
+  const first = slash < 0 ? '' : image.slice(0, slash);
+  return first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'https://index.docker.io/v1/';
+}
+
+/**
+ * The credentials to pull a Docker node's image with: the entries `username`
+ * and `password` (and `server`, by default the image's registry) of its
+ * registry secret, opened now; undefined when the node names none.
+ */
+export async function registryAuthOf(node: Node, settings: SpecSettings): Promise<RegistryAuth | undefined> {
+  const src = node.spec.source;
+  if (src.kind !== 'docker' || src.registrySecretId === '') return undefined;
+  const values = await settings.secretValues(node.folderId, src.registrySecretId);
+  const { username, password, server } = values;
+  if (username === undefined || password === undefined)
+    throw new FailedPreconditionError(`registry secret ${src.registrySecretId} has no "username" or no "password" entry`, `secrets/${src.registrySecretId}`);
+  return { username, password, serveraddress: server || registryOf(src.image) };
+}
+
+/**
+ * The variables a Docker node sets from secrets (`env_from_secrets`), each
+ * secret opened once. The reconciler also calls it when an attempt begins, so
+ * that a secret that cannot be read fails the node with its reason.
+ */
+export async function secretEnvOf(node: Node, settings: SpecSettings): Promise<Record<string, string>> {
+  const src = node.spec.source;
+  const env: Record<string, string> = {};
+  if (src.kind !== 'docker') return env;
+  const opened = new Map<string, Record<string, string>>();
+  for (const ref of src.envFromSecrets) {
+    let values = opened.get(ref.secretId);
+    if (!values) opened.set(ref.secretId, (values = await settings.secretValues(node.folderId, ref.secretId)));
+    const value = values[ref.key];
+    if (value === undefined)
+      throw new FailedPreconditionError(`secret ${ref.secretId} has no entry ${JSON.stringify(ref.key)} for ${ref.envName}`, `secrets/${ref.secretId}`);
+    env[ref.envName] = value;
+  }
+  return env;
+}
+
+/**
+ * What the runtime needs to start one instance of a node. Secrets the node
+ * uses are opened here, at each container's creation, into the spec alone.
+ */
 export async function instanceSpecOf(node: Node, instanceId: string, runtime: Runtime, settings: SpecSettings): Promise<InstanceSpec> {
   const base = {
     folderId: node.folderId,
@@ -78,13 +131,16 @@ export async function instanceSpecOf(node: Node, instanceId: string, runtime: Ru
   };
   const src = node.spec.source;
   if (src.kind === 'docker') {
+    const registryAuth = await registryAuthOf(node, settings);
     return {
       ...base,
       image: src.image,
       command: src.command,
       args: src.args,
-      env: { ...src.env, BERTH_NODE_ID: node.id, BERTH_INSTANCE_ID: instanceId, BERTH_FOLDER_ID: node.folderId },
+      // Berth's own variables last: they win over the node's.
+      env: { ...src.env, ...(await secretEnvOf(node, settings)), BERTH_NODE_ID: node.id, BERTH_INSTANCE_ID: instanceId, BERTH_FOLDER_ID: node.folderId },
       ports: publishedPorts(src),
+      ...(registryAuth ? { registryAuth } : {}),
     };
   }
   const { blobPath } = await settings.checkpoint(src.checkpointId);

@@ -14,7 +14,7 @@ import { newId } from '../store/ids';
 import type { AutoscalerTick } from './autoscaler-tick';
 import type { Clock } from './clock';
 import type { InstanceHealth } from './instance-health';
-import { endpointPortOf, imageOf, instanceSpecOf, type SpecSettings } from './instance-spec';
+import { endpointPortOf, imageOf, instanceSpecOf, registryAuthOf, secretEnvOf, type SpecSettings } from './instance-spec';
 import { fingerprintOf } from './resync-fingerprint';
 import { routeOf } from './route-of';
 import type { ReconcileResult } from './work-queue';
@@ -295,7 +295,9 @@ export class NodeReconciler {
     if (this.verified.get(node.id) !== key) {
       try {
         if (src.kind === 'checkpoint') await this.specs.checkpoint(src.checkpointId);
-        await this.runtime.ensureImage(imageOf(node, this.specs));
+        // The secrets open (right key file, entries there) before any instance needs them.
+        await secretEnvOf(node, this.specs);
+        await this.runtime.ensureImage(imageOf(node, this.specs), await registryAuthOf(node, this.specs));
         this.verified.set(node.id, key);
       } catch (err) {
         if (err instanceof ImageUnavailableError || err instanceof DomainError) return err.message;

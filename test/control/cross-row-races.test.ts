@@ -1,8 +1,9 @@
 // Checks that read other rows hold when the write lands: requests that race each other
 // over gRPC, 50 times on each database, never both succeed in a way that breaks them.
 //   CreateAlias ↔ DeleteNode: no alias may point at a deleted (or deleting) node.
-//   DeleteFolder ↔ CreateNode / CreateCheckpoint in it: nothing may live in a deleted folder.
+//   DeleteFolder ↔ CreateNode / CreateCheckpoint / CreateSecret in it: nothing may live in a deleted folder.
 //   DeleteCheckpoint ↔ CreateNode from it: no node may be made from a deleted checkpoint.
+//   DeleteSecret / AddSecretVersion ↔ CreateNode using it: no node may use a deleted secret or a key it lost.
 //   CreateCheckpoint ↔ CreateCheckpoint: the folder's quota holds.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +16,8 @@ import { CreateNodeRequest, DeleteNodeRequest } from '../../gen/berth/v1/node_se
 import type { Operation } from '../../gen/berth/v1/operation';
 import { CreateCheckpointRequest, DeleteCheckpointRequest } from '../../gen/berth/v1/checkpoint_service';
 import { WaitOperationRequest } from '../../gen/berth/v1/operation_service';
+import type { Secret } from '../../gen/berth/v1/secret';
+import { AddSecretVersionRequest, CreateSecretRequest, DeleteSecretRequest } from '../../gen/berth/v1/secret_service';
 import { DATABASES, startTestBerth, type TestBerth } from '../helpers/berth';
 import { clients, unary } from '../helpers/grpc';
 
@@ -124,20 +127,22 @@ for (const db of DATABASES) {
       }
     });
 
-    it(`DeleteFolder racing CreateNode or CreateCheckpoint in it never leaves them in a deleted folder (${ROUNDS} rounds)`, async (ctx) => {
+    it(`DeleteFolder racing CreateNode, CreateCheckpoint or CreateSecret in it never leaves them in a deleted folder (${ROUNDS} rounds)`, async (ctx) => {
       if (!t) return ctx.skip('PostgreSQL is not available');
       const results: Record<string, number> = {};
       for (let i = 0; i < ROUNDS; i++) {
         const folder = await unary<CreateFolderRequest, Folder>(c.folders, 'createFolder', CreateFolderRequest.fromPartial({ folder: { name: `doomed-${i}` } }));
-        // Nodes on most rounds, checkpoints (whose creation also checks the folder's quota) on every fourth.
-        const what = i % 4 === 3 ? 'checkpoint' : 'node';
+        // Nodes on most rounds, checkpoints (whose creation also checks the folder's quota) and secrets on every fourth.
+        const what = i % 4 === 3 ? 'checkpoint' : i % 4 === 1 ? 'secret' : 'node';
         const [created, deleted] = await race(
           i >> 2,
           () =>
             outcome(
               what === 'node'
                 ? unary<CreateNodeRequest, Operation>(c.nodes, 'createNode', nodeRequest(folder.id, `n${i}`, 0))
-                : unary(c.checkpoints, 'createCheckpoint', CreateCheckpointRequest.fromPartial({ folderId: folder.id, name: `c${i}`, cells: { cells: ['x = 1'] } })),
+                : what === 'secret'
+                  ? unary(c.secrets, 'createSecret', CreateSecretRequest.fromPartial({ folderId: folder.id, name: `s${i}`, entries: [{ key: 'token', value: 'v' }] }))
+                  : unary(c.checkpoints, 'createCheckpoint', CreateCheckpointRequest.fromPartial({ folderId: folder.id, name: `c${i}`, cells: { cells: ['x = 1'] } })),
             ),
           () => outcome(unary(c.folders, 'deleteFolder', DeleteFolderRequest.fromPartial({ folderId: folder.id }))),
         );
@@ -154,7 +159,7 @@ for (const db of DATABASES) {
       }
       ctx.diagnostic(`outcomes: ${JSON.stringify(results)}`);
       const folders = new Set((await rows(t, 'select id from folders')).map((r) => r.id as string));
-      for (const table of ['nodes', 'aliases', 'checkpoints']) {
+      for (const table of ['nodes', 'aliases', 'checkpoints', 'secrets']) {
         for (const r of await rows(t, `select id, folder_id from ${table}`)) {
           assert.ok(folders.has(r.folder_id as string), `${table} row ${r.id} is in the deleted folder ${r.folder_id}`);
         }
@@ -212,6 +217,48 @@ for (const db of DATABASES) {
       for (const r of await rows(t, "select id, spec from nodes where kind = 'checkpoint'")) {
         const id = json<{ source: { checkpointId: string } }>(r.spec).source.checkpointId;
         assert.ok(checkpoints.has(id), `node ${r.id} is made from the deleted checkpoint ${id}`);
+      }
+    });
+
+    it(`DeleteSecret or AddSecretVersion racing CreateNode never leaves a node on a deleted secret or a lost key (${ROUNDS} rounds)`, async (ctx) => {
+      if (!t) return ctx.skip('PostgreSQL is not available');
+      const folder = await unary<CreateFolderRequest, Folder>(c.folders, 'createFolder', CreateFolderRequest.fromPartial({ folder: { name: 'secret-race' } }));
+      const results: Record<string, number> = {};
+      for (let i = 0; i < ROUNDS; i++) {
+        const secret = await unary<CreateSecretRequest, Secret>(c.secrets, 'createSecret', CreateSecretRequest.fromPartial({ folderId: folder.id, name: `s${i}`, entries: [{ key: 'token', value: 'v1' }] }));
+        // Even rounds delete the secret; odd rounds replace its entries with ones that lack the key the node reads.
+        const what = i % 2 === 0 ? 'delete' : 'new version';
+        const request = nodeRequest(folder.id, `n${i}`, 0);
+        request.node!.spec!.docker!.envFromSecrets = [{ envName: 'TOKEN', secretId: secret.id, key: 'token' }];
+        const [node, change] = await race(
+          i >> 1,
+          () => outcome(unary<CreateNodeRequest, Operation>(c.nodes, 'createNode', request)),
+          () =>
+            outcome(
+              what === 'delete'
+                ? unary(c.secrets, 'deleteSecret', DeleteSecretRequest.fromPartial({ secretId: secret.id }))
+                : unary(c.secrets, 'addSecretVersion', AddSecretVersionRequest.fromPartial({ secretId: secret.id, entries: [{ key: 'other', value: 'v2' }] })),
+            ),
+        );
+        if (node.ok && change.ok) assert.fail(`round ${i}: both CreateNode using ${secret.id} and its ${what} succeeded`);
+        if (node.ok) {
+          assert.equal((change as { code: number }).code, Code.FAILED_PRECONDITION, `round ${i}: ${JSON.stringify(change)}`);
+          assert.match((change as { message: string }).message, new RegExp(`n${i}`));
+          tally(results, `node first (${what})`);
+        } else if (change.ok) {
+          assert.equal(node.code, what === 'delete' ? Code.NOT_FOUND : Code.INVALID_ARGUMENT, `round ${i}: CreateNode failed with ${JSON.stringify(node)}`);
+          tally(results, `${what} first`);
+        } else {
+          assert.fail(`round ${i}: both failed: ${JSON.stringify({ node, change })}`);
+        }
+      }
+      ctx.diagnostic(`outcomes: ${JSON.stringify(results)}`);
+      const secrets = new Map((await rows(t, `select id, entries from secrets where folder_id = '${folder.id}'`)).map((r) => [r.id as string, json<{ key: string }[]>(r.entries).map((e) => e.key)]));
+      for (const r of await rows(t, `select id, spec from nodes where folder_id = '${folder.id}'`)) {
+        for (const ref of json<{ source: { envFromSecrets: { secretId: string; key: string }[] } }>(r.spec).source.envFromSecrets) {
+          assert.ok(secrets.has(ref.secretId), `node ${r.id} uses the deleted secret ${ref.secretId}`);
+          assert.ok(secrets.get(ref.secretId)!.includes(ref.key), `node ${r.id} reads ${ref.key}, which secret ${ref.secretId} no longer has`);
+        }
       }
     });
 

@@ -30,6 +30,7 @@ function dockerNode(docker: Record<string, unknown> = {}, configuration: Record<
       registrySecretId: '',
       endpoint: { type: 'http', port: 8080, timeoutMs: 0, idleTimeoutMs: 0 },
       env: {},
+      envFromSecrets: [],
       command: [],
       args: [],
       telemetry: null,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '../../src/domain/errors';
-import { DEFAULTS, validateNode, withDefaults, type DockerSource, type NodeInput, type NodeSpec } from '../../src/domain/node';
+import { DEFAULTS, secretUsesOf, validateNode, withDefaults, type DockerSource, type NodeInput, type NodeSpec } from '../../src/domain/node';
 
 function dockerSpec(overrides: Partial<DockerSource> = {}, rest: Partial<NodeSpec> = {}): NodeSpec {
   return {
@@ -11,6 +11,7 @@ function dockerSpec(overrides: Partial<DockerSource> = {}, rest: Partial<NodeSpe
       registrySecretId: '',
       endpoint: { type: 'http', port: 8080, timeoutMs: 0, idleTimeoutMs: 0 },
       env: {},
+      envFromSecrets: [],
       command: [],
       args: [],
       telemetry: null,
@@ -169,10 +170,27 @@ describe('validateNode field paths', () => {
     ['negative target in flight', docker({}, { autoscaling: { targetInFlight: -1, scaleDownStabilizationMs: 0 } }), ['node.spec.autoscaling.target_in_flight']],
     ['maintenance limit 65', docker({}, { maintenanceLimit: 65 }), ['node.spec.maintenance_limit']],
     ['bad ACL folder id', docker({}, { acl: { folderIds: ['default', 'Bad Id'] } }), ['node.spec.acl.folder_ids[1]']],
+    ['env from a secret with a bad name', docker({ envFromSecrets: [{ envName: 'MY-TOKEN', secretId: 'sc1', key: 'token' }] }), ['node.spec.docker.env_from_secrets[0].env_name']],
+    ['env from a secret also set plainly', docker({ env: { TOKEN: 'x' }, envFromSecrets: [{ envName: 'TOKEN', secretId: 'sc1', key: 'token' }] }), ['node.spec.docker.env_from_secrets[0].env_name']],
+    [
+      'env from two secrets under one name',
+      docker({ envFromSecrets: [{ envName: 'TOKEN', secretId: 'sc1', key: 'a' }, { envName: 'TOKEN', secretId: 'sc2', key: 'b' }] }),
+      ['node.spec.docker.env_from_secrets[1].env_name'],
+    ],
+    ['env from a secret without id or key', docker({ envFromSecrets: [{ envName: 'TOKEN', secretId: '', key: '' }] }), ['node.spec.docker.env_from_secrets[0].secret_id', 'node.spec.docker.env_from_secrets[0].key']],
   ];
   for (const [what, node, fields] of cases) {
     it(`${what} → ${fields.join(', ')}`, () => assert.deepEqual(refused(node), fields));
   }
+
+  it('lists the secrets a Docker node uses, with the fields that name them and the keys it reads', () => {
+    const spec = dockerSpec({ registrySecretId: 'screg', envFromSecrets: [{ envName: 'TOKEN', secretId: 'scapp', key: 'token' }] });
+    assert.deepEqual(secretUsesOf(spec), [
+      { field: 'node.spec.docker.registry_secret_id', keyField: 'node.spec.docker.registry_secret_id', secretId: 'screg', keys: ['username', 'password'] },
+      { field: 'node.spec.docker.env_from_secrets[0].secret_id', keyField: 'node.spec.docker.env_from_secrets[0].key', secretId: 'scapp', keys: ['token'] },
+    ]);
+    assert.deepEqual(secretUsesOf(checkpointSpec()), []);
+  });
 
   it('reports every problem of a request at once', () => {
     const node = input(dockerSpec({ image: '' }, { instanceRange: { min: 5, max: 2 } }), { name: 'Bad_Name' });

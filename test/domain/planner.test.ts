@@ -28,6 +28,7 @@ function node(over: Partial<Node> = {}, range = { min: 2, max: 4 }, maintenanceL
         registrySecretId: '',
         endpoint: { type: 'http', port: 8080, timeoutMs: 0, idleTimeoutMs: 0 },
         env: {},
+        envFromSecrets: [],
         command: [],
         args: [],
         telemetry: null,

@@ -18,7 +18,7 @@ export interface BadCase {
   http?: number;
 }
 
-/** What each suite's cases are made against: two folders, a suspended Docker node and an alias to it. */
+/** What each suite's cases are made against: two folders, a suspended Docker node, an alias to it and a secret (entry `token`). */
 export interface Fixture {
   t: TestBerth;
   c: ReturnType<typeof clients>;
@@ -28,6 +28,7 @@ export interface Fixture {
   other: { id: string };
   node: { id: string; etag: string };
   alias: { id: string; name: string };
+  secret: { id: string; etag: string };
   /** A page token ListFolders made, valid only for ListFolders. */
   folderPageToken: string;
 }
@@ -56,9 +57,10 @@ async function fixture(t: TestBerth): Promise<Fixture> {
   await ok(rest(http, 'POST', `/v1/operations/${suspend.id}:wait`, { timeout: '20s' }));
   const node = await ok(rest(http, 'GET', `/v1/nodes/${op.resourceId}`));
   const alias = await ok(rest(http, 'POST', '/v1/aliases', { folderId: folder.id, name: 'prod', targets: [{ nodeId: node.id, weight: 100 }] }));
+  const secret = await ok(rest(http, 'POST', '/v1/secrets', { folderId: folder.id, name: 'api', entries: [{ key: 'token', value: 'fixture-token' }] }));
   const page = await ok(rest(http, 'GET', '/v1/folders?page_size=1'));
   assert.ok(page.nextPageToken, 'ListFolders with page_size=1 gives a next page token');
-  return { t, c: clients(t.grpc), http, grpc: t.grpc, folder, other, node, alias, folderPageToken: page.nextPageToken };
+  return { t, c: clients(t.grpc), http, grpc: t.grpc, folder, other, node, alias, secret, folderPageToken: page.nextPageToken };
 }
 
 /**

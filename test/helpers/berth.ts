@@ -21,9 +21,11 @@ export interface TestBerth {
 
 /**
  * Starts Berth in this process on ephemeral loopback ports. For `postgres`
- * it returns undefined when PostgreSQL is absent and not required (the caller skips).
+ * it returns undefined when PostgreSQL is absent and not required (the caller
+ * skips). `logger` replaces the root logger (to read what Berth logs); by
+ * default it writes to stdout at `config.logLevel`.
  */
-export async function startTestBerth(kind: DatabaseKind, overrides: Partial<Config> = {}): Promise<TestBerth | undefined> {
+export async function startTestBerth(kind: DatabaseKind, overrides: Partial<Config> = {}, logger?: pino.Logger): Promise<TestBerth | undefined> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'berth-test-'));
   let dropDb: (() => Promise<void>) | undefined;
   let databaseUrl = path.join(dataDir, 'berth.sqlite');
@@ -49,7 +51,7 @@ export async function startTestBerth(kind: DatabaseKind, overrides: Partial<Conf
     auth: 'none',
     ...overrides,
   };
-  const log = pino({ level: config.logLevel });
+  const log = logger ?? pino({ level: config.logLevel });
   let berth = await startBerth(config, log);
   const t: TestBerth = {
     get berth() {

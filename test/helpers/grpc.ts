@@ -6,6 +6,7 @@ import { CheckpointServiceClient } from '../../gen/berth/v1/checkpoint_service';
 import { FolderServiceClient } from '../../gen/berth/v1/folder_service';
 import { NodeServiceClient } from '../../gen/berth/v1/node_service';
 import { OperationServiceClient } from '../../gen/berth/v1/operation_service';
+import { SecretServiceClient } from '../../gen/berth/v1/secret_service';
 import { descriptors } from '../../src/api/descriptors';
 
 /** The generated ts-proto clients of every control-plane service. */
@@ -17,8 +18,9 @@ export function clients(address: string) {
     aliases: new AliasServiceClient(address, creds),
     checkpoints: new CheckpointServiceClient(address, creds),
     operations: new OperationServiceClient(address, creds),
+    secrets: new SecretServiceClient(address, creds),
     close() {
-      for (const c of [this.folders, this.nodes, this.aliases, this.checkpoints, this.operations]) (c as Client).close();
+      for (const c of [this.folders, this.nodes, this.aliases, this.checkpoints, this.operations, this.secrets]) (c as Client).close();
     },
   };
 }

@@ -10,7 +10,7 @@ import { Timestamp } from "../../google/protobuf/timestamp";
 
 /**
  * A folder is the unit of tenancy: it owns nodes, aliases, checkpoints,
- * operations and logs. Access keys and roles are granted per folder.
+ * secrets, operations and logs. Access keys and roles are granted per folder.
  */
 export interface Folder {
   /** Server-assigned identifier. The folder created on first start has the id `default`. */

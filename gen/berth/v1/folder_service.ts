@@ -642,8 +642,8 @@ export const FolderServiceService = {
   },
   /**
    * Deletes an empty folder.
-   * Errors: NOT_FOUND, FAILED_PRECONDITION (the folder still holds nodes, aliases
-   * or checkpoints, or it is the default folder), ABORTED (stale etag).
+   * Errors: NOT_FOUND, FAILED_PRECONDITION (the folder still holds nodes, aliases,
+   * checkpoints or secrets, or it is the default folder), ABORTED (stale etag).
    * Not idempotent: a retry after success answers NOT_FOUND.
    */
   deleteFolder: {
@@ -684,8 +684,8 @@ export interface FolderServiceServer extends UntypedServiceImplementation {
   updateFolder: handleUnaryCall<UpdateFolderRequest, Folder>;
   /**
    * Deletes an empty folder.
-   * Errors: NOT_FOUND, FAILED_PRECONDITION (the folder still holds nodes, aliases
-   * or checkpoints, or it is the default folder), ABORTED (stale etag).
+   * Errors: NOT_FOUND, FAILED_PRECONDITION (the folder still holds nodes, aliases,
+   * checkpoints or secrets, or it is the default folder), ABORTED (stale etag).
    * Not idempotent: a retry after success answers NOT_FOUND.
    */
   deleteFolder: handleUnaryCall<DeleteFolderRequest, Empty>;
@@ -774,8 +774,8 @@ export interface FolderServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Deletes an empty folder.
-   * Errors: NOT_FOUND, FAILED_PRECONDITION (the folder still holds nodes, aliases
-   * or checkpoints, or it is the default folder), ABORTED (stale etag).
+   * Errors: NOT_FOUND, FAILED_PRECONDITION (the folder still holds nodes, aliases,
+   * checkpoints or secrets, or it is the default folder), ABORTED (stale etag).
    * Not idempotent: a retry after success answers NOT_FOUND.
    */
   deleteFolder(

@@ -433,8 +433,9 @@ export interface DockerNodeSpec {
   /** Image reference, e.g. `registry.example.com/team/model:1.2`. */
   image: string;
   /**
-   * A secret of the folder holding registry credentials, used when the image
-   * has to be pulled.
+   * A secret of the node's folder with the entries `username` and `password`
+   * (and optionally `server`, by default the image's registry), used as
+   * registry credentials when the image has to be pulled.
    */
   registrySecretId: string;
   /** Where the instances serve. */
@@ -452,12 +453,30 @@ export interface DockerNodeSpec {
     | Telemetry
     | undefined;
   /** How Berth decides that an instance may get traffic. */
-  healthCheck: HealthCheck | undefined;
+  healthCheck:
+    | HealthCheck
+    | undefined;
+  /**
+   * Environment variables of every instance set from entries of secrets of
+   * the node's folder (the current version when the instance starts). The
+   * node shows the references only; the values reach the containers alone.
+   */
+  envFromSecrets: EnvFromSecret[];
 }
 
 export interface DockerNodeSpec_EnvEntry {
   key: string;
   value: string;
+}
+
+/** An environment variable whose value is an entry of a secret. */
+export interface EnvFromSecret {
+  /** The variable's name; not also a key of `env`. */
+  envName: string;
+  /** A secret of the node's folder. */
+  secretId: string;
+  /** The key of the entry whose value the variable gets. */
+  key: string;
 }
 
 /** The serving endpoint of a Docker node's instances. */
@@ -1416,6 +1435,7 @@ function createBaseDockerNodeSpec(): DockerNodeSpec {
     args: [],
     telemetry: undefined,
     healthCheck: undefined,
+    envFromSecrets: [],
   };
 }
 
@@ -1444,6 +1464,9 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
     }
     if (message.healthCheck !== undefined) {
       HealthCheck.encode(message.healthCheck, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.envFromSecrets) {
+      EnvFromSecret.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1528,6 +1551,14 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
             message.healthCheck = HealthCheck.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.envFromSecrets.push(EnvFromSecret.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1571,6 +1602,11 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
         : isSet(object.health_check)
         ? HealthCheck.fromJSON(object.health_check)
         : undefined,
+      envFromSecrets: globalThis.Array.isArray(object?.envFromSecrets)
+        ? object.envFromSecrets.map((e: any) => EnvFromSecret.fromJSON(e))
+        : globalThis.Array.isArray(object?.env_from_secrets)
+        ? object.env_from_secrets.map((e: any) => EnvFromSecret.fromJSON(e))
+        : [],
     };
   },
 
@@ -1606,6 +1642,9 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
     if (message.healthCheck !== undefined) {
       obj.healthCheck = HealthCheck.toJSON(message.healthCheck);
     }
+    if (message.envFromSecrets?.length) {
+      obj.envFromSecrets = message.envFromSecrets.map((e) => EnvFromSecret.toJSON(e));
+    }
     return obj;
   },
 
@@ -1636,6 +1675,7 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
     message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
       ? HealthCheck.fromPartial(object.healthCheck)
       : undefined;
+    message.envFromSecrets = object.envFromSecrets?.map((e) => EnvFromSecret.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1721,6 +1761,115 @@ export const DockerNodeSpec_EnvEntry: MessageFns<DockerNodeSpec_EnvEntry> = {
     const message = createBaseDockerNodeSpec_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseEnvFromSecret(): EnvFromSecret {
+  return { envName: "", secretId: "", key: "" };
+}
+
+export const EnvFromSecret: MessageFns<EnvFromSecret> = {
+  encode(message: EnvFromSecret, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.envName !== "") {
+      writer.uint32(10).string(message.envName);
+    }
+    if (message.secretId !== "") {
+      writer.uint32(18).string(message.secretId);
+    }
+    if (message.key !== "") {
+      writer.uint32(26).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnvFromSecret {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnvFromSecret();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.envName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.secretId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnvFromSecret {
+    return {
+      envName: isSet(object.envName)
+        ? globalThis.String(object.envName)
+        : isSet(object.env_name)
+        ? globalThis.String(object.env_name)
+        : "",
+      secretId: isSet(object.secretId)
+        ? globalThis.String(object.secretId)
+        : isSet(object.secret_id)
+        ? globalThis.String(object.secret_id)
+        : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+    };
+  },
+
+  toJSON(message: EnvFromSecret): unknown {
+    const obj: any = {};
+    if (message.envName !== "") {
+      obj.envName = message.envName;
+    }
+    if (message.secretId !== "") {
+      obj.secretId = message.secretId;
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnvFromSecret>): EnvFromSecret {
+    return EnvFromSecret.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnvFromSecret>): EnvFromSecret {
+    const message = createBaseEnvFromSecret();
+    message.envName = object.envName ?? "";
+    message.secretId = object.secretId ?? "";
+    message.key = object.key ?? "";
     return message;
   },
 };

@@ -1450,8 +1450,9 @@ export const NodeServiceService = {
    * Creates a node and starts its instances. Answers at once with an Operation
    * that is done when the node is Healthy (response: Node) or has failed
    * (error: the reason, e.g. image missing or health check never passing).
-   * Errors: INVALID_ARGUMENT (spec, with field violations), NOT_FOUND (folder
-   * or checkpoint), ALREADY_EXISTS (name taken in the folder).
+   * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
+   * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
+   * secret), ALREADY_EXISTS (name taken in the folder).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode: {
@@ -1495,9 +1496,10 @@ export const NodeServiceService = {
    * spec fields (e.g. `spec.instance_range`, `spec.docker.image`). A spec change
    * bumps generation; the supervisor then scales or rolls instances over,
    * never more than maintenance_limit at once. The spec kind is immutable.
-   * Errors: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS (name taken),
-   * FAILED_PRECONDITION (node being deleted), ABORTED (stale etag or a
-   * concurrent write). Idempotent for the same request.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
+   * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
+   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * same request.
    */
   updateNode: {
     path: "/berth.v1.NodeService/UpdateNode" as const,
@@ -1623,8 +1625,9 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * Creates a node and starts its instances. Answers at once with an Operation
    * that is done when the node is Healthy (response: Node) or has failed
    * (error: the reason, e.g. image missing or health check never passing).
-   * Errors: INVALID_ARGUMENT (spec, with field violations), NOT_FOUND (folder
-   * or checkpoint), ALREADY_EXISTS (name taken in the folder).
+   * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
+   * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
+   * secret), ALREADY_EXISTS (name taken in the folder).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode: handleUnaryCall<CreateNodeRequest, Operation>;
@@ -1644,9 +1647,10 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * spec fields (e.g. `spec.instance_range`, `spec.docker.image`). A spec change
    * bumps generation; the supervisor then scales or rolls instances over,
    * never more than maintenance_limit at once. The spec kind is immutable.
-   * Errors: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS (name taken),
-   * FAILED_PRECONDITION (node being deleted), ABORTED (stale etag or a
-   * concurrent write). Idempotent for the same request.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
+   * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
+   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * same request.
    */
   updateNode: handleUnaryCall<UpdateNodeRequest, Node>;
   /**
@@ -1704,8 +1708,9 @@ export interface NodeServiceClient extends Client {
    * Creates a node and starts its instances. Answers at once with an Operation
    * that is done when the node is Healthy (response: Node) or has failed
    * (error: the reason, e.g. image missing or health check never passing).
-   * Errors: INVALID_ARGUMENT (spec, with field violations), NOT_FOUND (folder
-   * or checkpoint), ALREADY_EXISTS (name taken in the folder).
+   * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
+   * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
+   * secret), ALREADY_EXISTS (name taken in the folder).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode(
@@ -1764,9 +1769,10 @@ export interface NodeServiceClient extends Client {
    * spec fields (e.g. `spec.instance_range`, `spec.docker.image`). A spec change
    * bumps generation; the supervisor then scales or rolls instances over,
    * never more than maintenance_limit at once. The spec kind is immutable.
-   * Errors: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS (name taken),
-   * FAILED_PRECONDITION (node being deleted), ABORTED (stale etag or a
-   * concurrent write). Idempotent for the same request.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
+   * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
+   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * same request.
    */
   updateNode(
     request: UpdateNodeRequest,

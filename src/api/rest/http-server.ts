@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
 import { guard, requestIdOf, type CallContext } from '../adapter';
+import { carriesSecrets, NOT_QUOTED } from '../redaction';
 import { httpStatusOf, toStatusError, type StatusError } from '../status';
 import { PermissionDeniedError, QuotaExceededError, ValidationError } from '../../domain/errors';
 import type { Logger } from '../../logger';
@@ -80,8 +81,10 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * A request body as JSON: undefined when empty; INVALID_ARGUMENT naming `body`
  * when it is not UTF-8 or not JSON (a lone surrogate escape such as
  * `"\ud800"` parses, and is refused later with the field that holds it).
+ * With `quiet` (a request that carries secret values) the refusal leaves out
+ * the parser's message, which quotes a piece of the body.
  */
-function parseJsonBody(raw: Buffer): JsonValue | undefined {
+function parseJsonBody(raw: Buffer, quiet = false): JsonValue | undefined {
   if (raw.length === 0) return undefined;
   let text: string;
   try {
@@ -92,7 +95,7 @@ function parseJsonBody(raw: Buffer): JsonValue | undefined {
   try {
     return JSON.parse(text) as JsonValue;
   } catch (err) {
-    throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
+    throw ValidationError.of('body', `is not valid JSON${quiet ? ` (${NOT_QUOTED})` : `: ${(err as Error).message}`}`);
   }
 }
 
@@ -100,9 +103,9 @@ function parseJsonBody(raw: Buffer): JsonValue | undefined {
  * A request body as JSON, read only when its content type says JSON
  * (UNSUPPORTED_MEDIA_TYPE, 415, otherwise; see {@link requireJsonContentType}).
  */
-export async function readJsonBody(req: IncomingMessage, maxBodyBytes: number): Promise<JsonValue | undefined> {
+export async function readJsonBody(req: IncomingMessage, maxBodyBytes: number, quiet = false): Promise<JsonValue | undefined> {
   requireJsonContentType(req.headers);
-  return parseJsonBody(await readBody(req, maxBodyBytes));
+  return parseJsonBody(await readBody(req, maxBodyBytes), quiet);
 }
 
 /**
@@ -154,7 +157,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       const answer = await guard(found.route.method.path, ctx, async () => {
         // Who calls is known before anything it sent is read.
         ctx.caller = await found.route.method.guardian.callerOf(ctx.headers);
-        const json = requestJson(found.route, found.vars, url.searchParams, await readJsonBody(req, options.maxBodyBytes));
+        const json = requestJson(found.route, found.vars, url.searchParams, await readJsonBody(req, options.maxBodyBytes, carriesSecrets(found.route.input)));
         return transcode(found.route, registry, json, ctx);
       });
       sendJson(res, 200, answer);

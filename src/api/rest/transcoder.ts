@@ -13,6 +13,7 @@ import {
   type Registry,
 } from '@bufbuild/protobuf';
 import { runMethod, type BoundMethod, type CallContext, type MethodTable } from '../adapter';
+import { carriesSecrets, NOT_QUOTED } from '../redaction';
 import { decodeRequest } from '../request-decoding';
 import { StatusError, toStatusError } from '../status';
 import { ValidationError, type FieldViolation } from '../../domain/errors';
@@ -313,6 +314,9 @@ export async function transcode(route: Route, registry: Registry, json: JsonObje
     message = fromJson(route.input, json, { registry, ignoreUnknownFields: false }) as Message;
   } catch (err) {
     const violation = locateDecodeError(route.input, json, '', registry);
+    // The decoder's words quote the value it refused: not when that may be a secret.
+    if (carriesSecrets(route.input) && !violation?.description.startsWith('is not a field of'))
+      throw badRequest(`has the wrong type or form for this field (${NOT_QUOTED})`, violation?.field ?? 'body');
     throw violation ? toStatusError(new ValidationError([violation])) : decodeError((err as Error).message);
   }
   // The same decoder as a gRPC request's: an int64 above 2^53 is refused by name, never rounded.

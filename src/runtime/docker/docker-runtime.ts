@@ -12,6 +12,7 @@ import {
   type RuntimeEventListener,
 } from '../runtime';
 import { followEngineEvents } from './engine-events';
+import { pullFailure, pullImage } from './image-pull';
 import { containerCreateOptions } from './container-spec';
 import {
   engineMessageOf,
@@ -87,12 +88,6 @@ function isNetworkRace(err: unknown): boolean {
   return /network .* is ambiguous/i.test(message) || (/network/i.test(message) && /not found/i.test(message));
 }
 
-interface PullEvent {
-  status?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-}
-
 /**
  * Runs each instance as one Docker container on its node's own bridge network.
  *
@@ -142,15 +137,15 @@ export class DockerRuntime implements Runtime {
       if (!isNotFound(err)) throw err;
     }
     if (!this.pullMissing) throw new ImageUnavailableError(image, 'not found locally, and pulling missing images is off');
-    this.log.info({ image }, 'image not found locally, pulling');
+    this.log.info({ image, withCredentials: auth !== undefined }, 'image not found locally, pulling');
     try {
-      await this.pull(image, auth);
+      await pullImage(this.docker, image, auth, this.pullIdleTimeoutMs);
       await this.call(`inspect image ${image}`, () => this.docker.getImage(image).inspect());
     } catch (err) {
       // The engine went away: that is not the image's fault.
       if (err instanceof RuntimeUnavailableError) throw err;
-      const reason = `not found locally and the pull failed: ${engineMessageOf(err)}`;
-      throw new ImageUnavailableError(image, reason, { cause: err });
+      // The engine's message, not the error: its cause chain is not kept, so no credential can ride along.
+      throw new ImageUnavailableError(image, `not found locally and the pull failed: ${pullFailure(engineMessageOf(err), auth)}`);
     }
     this.log.info({ image }, 'image pulled');
   }
@@ -186,6 +181,11 @@ export class DockerRuntime implements Runtime {
           continue;
         }
         if (isNotFound(err) && /no such image/i.test(engineMessageOf(err))) {
+          // Removed since it was checked: pulled again (with the node's credentials) when pulls are on.
+          if (this.pullMissing && retry) {
+            await this.ensureImage(spec.image, spec.registryAuth);
+            continue;
+          }
           throw new ImageUnavailableError(spec.image, 'not found locally (it was never pulled, or was removed)', {
             cause: err,
           });
@@ -365,53 +365,6 @@ export class DockerRuntime implements Runtime {
 
   private observe(info: Dockerode.ContainerInspectInfo): ObservedInstance | undefined {
     return toObservedInstance(info, this.reachableHost);
-  }
-
-  /**
-   * Follows a pull to its end. The deadline is on silence, not on the whole
-   * pull: a large image may take minutes, but a pull that says nothing for
-   * `pullIdleTimeoutMs` is stuck.
-   */
-  private async pull(image: string, auth?: RegistryAuth): Promise<void> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    let onStall: (err: Error) => void = () => {};
-    const stalled = new Promise<never>((_, reject) => {
-      onStall = reject;
-    });
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        const err = new Error(`the pull made no progress for ${this.pullIdleTimeoutMs / 1000} s`);
-        controller.abort(err);
-        onStall(err);
-      }, this.pullIdleTimeoutMs);
-    };
-    const follow = async (): Promise<void> => {
-      const stream = await this.docker.pull(image, {
-        abortSignal: controller.signal,
-        ...(auth ? { authconfig: { ...auth } } : {}),
-      });
-      arm();
-      const events = await new Promise<PullEvent[]>((resolve, reject) => {
-        this.docker.modem.followProgress(
-          stream,
-          (err, output: PullEvent[]) => (err ? reject(err) : resolve(output)),
-          arm,
-        );
-      });
-      // The engine reports most pull failures inside a 200 stream, not as a status.
-      const failure = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
-      if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'unknown pull error');
-    };
-    arm();
-    try {
-      await Promise.race([follow(), stalled]);
-    } catch (err) {
-      throw translateEngineError(err, `pull ${image}`);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /**
