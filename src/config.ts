@@ -1,7 +1,9 @@
+import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHECKPOINT_QUOTA } from './domain/checkpoint';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './gateway/connection-timeouts';
+import { loadTlsIdentity, type TlsIdentity } from './gateway/server-tls';
 import { DEFAULT_NODE_NETWORK_POOL, parsePool } from './runtime/docker/subnet-pool';
 
 export interface Config {
@@ -58,6 +60,13 @@ export interface Config {
    * (not a node's own endpoint idle timeout, which is part of its spec).
    */
   connectionTimeouts: ConnectionTimeouts;
+  /** The certificate and key all three listeners serve TLS with; cleartext without. */
+  tls?: TlsIdentity;
+  /**
+   * Run the process runtime even when the listeners bind beyond loopback:
+   * it runs callers' code on this host as Berth's user.
+   */
+  allowHostCode: boolean;
 }
 
 const OPTIONS = {
@@ -87,6 +96,9 @@ const OPTIONS = {
   'execute-timeout-ms': { type: 'string', env: 'BERTH_EXECUTE_TIMEOUT_MS', default: '60000', help: 'longest Execute call' },
   'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
+  'tls-cert': { type: 'string', env: 'BERTH_TLS_CERT', default: '', help: 'PEM certificate (chain) all three listeners serve TLS with; needs --tls-key' },
+  'tls-key': { type: 'string', env: 'BERTH_TLS_KEY', default: '', help: 'PEM private key of --tls-cert' },
+  'allow-host-code': { type: 'string', env: 'BERTH_ALLOW_HOST_CODE', default: 'false', help: "true: run the process runtime (callers' code on this host) on a non-loopback --host" },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
@@ -122,6 +134,40 @@ function flag(name: string, value: string): boolean {
   throw new Error(`--${name} must be true or false, not ${JSON.stringify(value)}`);
 }
 
+/** Whether `host` binds to this machine alone: 127.0.0.0/8, ::1 or `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  if (!net.isIPv6(h)) return false;
+  // The canonical form: ::1, or an IPv4-mapped 127.x.y.z as ::ffff:7fxx:yyzz.
+  const canonical = new URL(`http://[${h}]`).hostname;
+  return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+}
+
+/**
+ * Refuses to run callers' code on this host when the listeners are reachable
+ * from other machines, unless the operator said so: the process runtime runs
+ * every checkpoint's cells and instances as Berth's own user, with access to
+ * everything that user can read and write.
+ */
+export function assertHostCodeAllowed(config: Pick<Config, 'host' | 'allowHostCode'>, runtime: string): void {
+  if (config.allowHostCode || isLoopbackHost(config.host)) return;
+  throw new Error(
+    `${runtime}: the process runtime runs callers' notebook code on this host as Berth's user, ` +
+      `and --host ${config.host} lets other machines call Berth; bind to loopback (--host 127.0.0.1), ` +
+      `run the docker runtime, or pass --allow-host-code true to accept this`,
+  );
+}
+
+/** Both TLS files or neither. */
+function tlsOf(certFile: string, keyFile: string): TlsIdentity | undefined {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile) throw new Error('--tls-key needs --tls-cert: give both (or neither, for cleartext listeners)');
+  if (!keyFile) throw new Error('--tls-cert needs --tls-key: give both (or neither, for cleartext listeners)');
+  return loadTlsIdentity(path.resolve(certFile), path.resolve(keyFile));
+}
+
 /** Flags win over `BERTH_*` environment variables, which win over defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const { values } = parseArgs({
@@ -140,10 +186,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } catch (err) {
     throw new Error(`--node-network-pool: ${(err as Error).message}`);
   }
+  const host = get('host');
+  const allowHostCode = flag('allow-host-code', get('allow-host-code'));
+  if (runtime === 'process') assertHostCodeAllowed({ host, allowHostCode }, '--runtime process');
   const maxMessageBytes = Number(get('max-message-bytes'));
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1024) throw new Error('--max-message-bytes must be an integer of at least 1024');
   return {
-    host: get('host'),
+    host,
     grpcPort: port('grpc-port', get('grpc-port')),
     httpPort: port('http-port', get('http-port')),
     nodeApiPort: port('node-api-port', get('node-api-port')),
@@ -172,5 +221,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),
       idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
     },
+    tls: tlsOf(get('tls-cert'), get('tls-key')),
+    allowHostCode,
   };
 }

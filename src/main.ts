@@ -16,7 +16,7 @@ import { TypedApis } from './api/node-typed-api';
 import { typedRoutes } from './api/rest/typed-routes';
 import type { CheckpointSource } from './domain/node';
 import { operationService } from './api/operation-service';
-import type { Config } from './config';
+import { assertHostCodeAllowed, type Config } from './config';
 import { Aliases } from './control/aliases';
 import { Checkpoints } from './control/checkpoints';
 import { store, type ControlContext } from './control/context';
@@ -31,6 +31,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { BlobStore } from './checkpoint/blob-store';
 import { createNodeApiServer, type NodeApiServer } from './gateway/node-api';
+import { secureContextOf } from './gateway/server-tls';
 import { RoutingTableResolver } from './gateway/node-api-resolver';
 import { RoutingTable } from './gateway/routing-table';
 import { InFlightBalancer } from './gateway/balancer';
@@ -65,12 +66,16 @@ async function selectRuntime(config: Config, log: Logger): Promise<Runtime> {
       runId: config.clusterId,
       logger: log.child({ component: 'processes' }),
     });
-  if (config.runtime === 'process') return processes();
+  if (config.runtime === 'process') {
+    assertHostCodeAllowed(config, '--runtime process');
+    return processes();
+  }
   const docker = new Dockerode();
   try {
     await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000))]);
   } catch (err) {
     if (config.runtime === 'docker') throw new Error(`--runtime docker, but the Docker engine does not answer: ${(err as Error).message}`);
+    assertHostCodeAllowed(config, `no Docker engine answers (${(err as Error).message}), so --runtime auto would run the process runtime`);
     log.warn({ err: (err as Error).message }, 'no Docker engine answers: running the process runtime; Docker nodes will fail');
     return processes();
   }
@@ -95,6 +100,8 @@ function leaderLock(config: Config, log: Logger): LeaderLock {
  */
 export async function startBerth(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Berth> {
   log.info({ database: dialectOf(config.databaseUrl), dataDir: config.dataDir }, 'starting berth');
+  // Before the database: a runtime Berth must not run is refused with nothing opened.
+  const runtime = await selectRuntime(config, log);
   const orm = await openOrm(config.databaseUrl, log.child({ component: 'store' }));
   const ctx: ControlContext = { orm, now: () => new Date() };
   const folders = new Folders(ctx);
@@ -108,7 +115,6 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   );
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
-  const runtime = await selectRuntime(config, log);
   const routing = new RoutingTable();
   const supervisor = new Supervisor(
     ctx,
@@ -162,12 +168,15 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     .add(OperationServiceService, operationService(operations, nodes, checkpoints));
   const services: ServiceDefinition[] = [FolderServiceService, NodeServiceService, AliasServiceService, CheckpointServiceService, OperationServiceService];
 
+  // The context of the listeners that run their own handshakes; cleartext when no certificate is configured.
+  const tls = config.tls ? secureContextOf(config.tls) : undefined;
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
   let ready = false;
   const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), {
     maxMessageBytes: config.maxMessageBytes,
     timeouts: config.connectionTimeouts,
+    tls,
   });
   const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }));
   let syncing: Promise<void> | undefined;
@@ -204,6 +213,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxBodyBytes: config.maxMessageBytes,
     ready: () => ready,
     timeouts: config.connectionTimeouts,
+    tls: config.tls,
     extra: [typedRoutes({ registry, node: (id) => typedNodeOf(nodes, id), run, maxBodyBytes: config.maxMessageBytes, log: log.child({ component: 'http' }) })],
   });
   const balancer = new InFlightBalancer();
@@ -224,6 +234,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxBodyBytes: config.maxMessageBytes,
     drainTimeoutMs: config.shutdownGraceMs,
     timeouts: config.connectionTimeouts,
+    tls,
   });
   let grpcPort: number;
   let httpPort: number;
@@ -247,7 +258,18 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   ready = true;
   grpc.health.setStatus('', 'SERVING');
   for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'SERVING');
-  log.info({ grpcPort, httpPort, nodeApiPort, host: config.host, runtime: runtime.kind }, 'berth is serving');
+  log.info(
+    {
+      grpcPort,
+      httpPort,
+      nodeApiPort,
+      host: config.host,
+      runtime: runtime.kind,
+      // Which listeners serve TLS: all three, or none.
+      tls: config.tls ? { listeners: ['grpc', 'http', 'node-api'], cert: config.tls.certFile } : false,
+    },
+    'berth is serving',
+  );
 
   let stopping: Promise<void> | undefined;
   return {

@@ -1,4 +1,5 @@
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import type { SecureContext } from 'node:tls';
+import { Server, type ServiceDefinition } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../gateway/connection-timeouts';
 import type { Logger } from '../logger';
@@ -13,6 +14,8 @@ export interface GrpcServerOptions {
    * idle limit (no open stream) of callers' connections; default 10 s and 65 s.
    */
   timeouts?: ConnectionTimeouts;
+  /** Serve TLS with this certificate and key (cleartext HTTP/2 without). */
+  tls?: SecureContext;
 }
 
 export interface GrpcServer {
@@ -42,7 +45,7 @@ export function createGrpcServer(table: MethodTable, services: ServiceDefinition
   for (const definition of services) server.addService(serverDefinition(definition), grpcImplementation(table, definition, log));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
-  const listener = createGrpcListener(server, ServerCredentials.createInsecure(), timeouts.headerTimeoutMs);
+  const listener = createGrpcListener(server, timeouts.headerTimeoutMs, options.tls);
   return {
     server,
     health,

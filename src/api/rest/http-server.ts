@@ -1,4 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { TlsIdentity } from '../../gateway/server-tls';
 import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
 import { guard, requestIdOf, type CallContext } from '../adapter';
@@ -44,10 +46,12 @@ export interface HttpServerOptions {
   extra?: ExtraHandler[];
   /** Head-read and idle limits of callers' connections (default 10 s and 65 s). */
   timeouts?: ConnectionTimeouts;
+  /** Serve HTTPS with this certificate and key (cleartext HTTP without). */
+  tls?: Pick<TlsIdentity, 'cert' | 'key'>;
 }
 
 export interface HttpServer {
-  server: http.Server;
+  server: http.Server | https.Server;
   listen(host: string, port: number): Promise<number>;
   close(graceMs: number): Promise<void>;
 }
@@ -130,8 +134,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       else res.destroy();
     });
   };
+  const timeouts = options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS;
   // A whole request, body included, may take Node's default of 5 minutes.
-  const server = http.createServer(http1TimeoutOptions(options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS, 300_000), onRequest);
+  const limits = http1TimeoutOptions(timeouts, 300_000);
+  const server = options.tls
+    ? // The head limit starts once the handshake is done; the handshake has a limit of its own, as long.
+      https.createServer({ ...limits, cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['http/1.1'], handshakeTimeout: timeouts.headerTimeoutMs }, onRequest)
+    : http.createServer(limits, onRequest);
   // A client that asks before sending (Expect: 100-continue, as curl does for large bodies)
   // hears 413 before it sends an oversize body, instead of a reset while it sends.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
