@@ -38,6 +38,7 @@ import { InFlightBalancer } from './gateway/balancer';
 import { DockerRuntime } from './runtime/docker/docker-runtime';
 import { ProcessRuntime } from './runtime/process/process-runtime';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
+import { WorkerTokens } from './checkpoint/worker-token';
 import { workerScript } from './paths';
 import type { Runtime } from './runtime/runtime';
 import { GarbageCollector } from './supervisor/garbage-collector';
@@ -102,6 +103,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   log.info({ database: dialectOf(config.databaseUrl), dataDir: config.dataDir }, 'starting berth');
   // Before the database: a runtime Berth must not run is refused with nothing opened.
   const runtime = await selectRuntime(config, log);
+  const workerTokens = await WorkerTokens.load(config.dataDir);
+  const workerToken = (instanceId: string): string => workerTokens.of(instanceId);
   const orm = await openOrm(config.databaseUrl, log.child({ component: 'store' }));
   const ctx: ControlContext = { orm, now: () => new Date() };
   const folders = new Folders(ctx);
@@ -127,6 +130,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         const checkpoint = await checkpoints.get(id);
         return { checkpoint, blobPath: checkpoints.blobPath(checkpoint) };
       },
+      workerToken,
     },
     routing,
     leaderLock(config, log),
@@ -152,6 +156,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     routing,
     { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes },
     (nodeId) => nodes.get(nodeId),
+    workerToken,
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
   );
   const aliases = new Aliases(ctx, folders, (folderId, names) => {
