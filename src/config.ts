@@ -96,8 +96,8 @@ const OPTIONS = {
   'execute-timeout-ms': { type: 'string', env: 'BERTH_EXECUTE_TIMEOUT_MS', default: '60000', help: 'longest Execute call' },
   'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
-  'tls-cert': { type: 'string', env: 'BERTH_TLS_CERT', default: '', help: 'PEM certificate (chain) all three listeners serve TLS with; needs --tls-key' },
-  'tls-key': { type: 'string', env: 'BERTH_TLS_KEY', default: '', help: 'PEM private key of --tls-cert' },
+  'tls-cert': { type: 'string', env: 'BERTH_TLS_CERT', default: '', help: 'PEM certificate (chain) all three listeners serve TLS with, with --tls-key (none: cleartext)' },
+  'tls-key': { type: 'string', env: 'BERTH_TLS_KEY', default: '', help: 'PEM private key of --tls-cert (none: cleartext)' },
   'allow-host-code': { type: 'string', env: 'BERTH_ALLOW_HOST_CODE', default: 'false', help: "true: run the process runtime (callers' code on this host) on a non-loopback --host" },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;

@@ -1,6 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { TlsIdentity } from '../../gateway/server-tls';
 import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
 import { guard, requestIdOf, type CallContext } from '../adapter';
@@ -8,6 +7,7 @@ import { httpStatusOf, toStatusError, type StatusError } from '../status';
 import { QuotaExceededError, ValidationError } from '../../domain/errors';
 import type { Logger } from '../../logger';
 import { http1TimeoutOptions, DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../../gateway/connection-timeouts';
+import type { TlsIdentity } from '../../gateway/server-tls';
 import { closeAfter, readBody } from './read-body';
 import { findRoute, requestJson, transcode, type Route } from './transcoder';
 

@@ -42,7 +42,8 @@ function ignoreError(): void {
  * the protocol be known `timeoutMs` after its accept is closed, however
  * many bytes it trickled in meanwhile (a byte per second would take 24 s to
  * send the HTTP/2 preface): idle or slow sockets cannot pile up before
- * either server takes charge of its own timeouts.
+ * either server takes charge of its own timeouts. `acceptedAt` is earlier
+ * than now when a TLS handshake came first (see `acceptSecureProtocol`).
  */
 export function sniffProtocol(socket: Socket, targets: SniffTargets, timeoutMs: number, acceptedAt = Date.now()): void {
   socket.on('error', ignoreError);
