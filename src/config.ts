@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CHECKPOINT_QUOTA } from './domain/checkpoint';
 import { commaList, isLoopbackHost, parseAllowedHosts, parseCorsOrigins } from './gateway/browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './gateway/connection-timeouts';
+import { loadTlsIdentity, type TlsIdentity } from './gateway/server-tls';
 import { DEFAULT_NODE_NETWORK_POOL, parsePool } from './runtime/docker/subnet-pool';
 
 export interface Config {
@@ -80,6 +81,13 @@ export interface Config {
    * (on loopback binds always checked, against DNS rebinding; elsewhere only when given).
    */
   allowedHosts: string[];
+  /** The certificate and key all three listeners serve TLS with; cleartext without. */
+  tls?: TlsIdentity;
+  /**
+   * Run the process runtime even when the listeners bind beyond loopback:
+   * it runs callers' code on this host as Berth's user.
+   */
+  allowHostCode: boolean;
 }
 
 const OPTIONS = {
@@ -115,6 +123,9 @@ const OPTIONS = {
   'admin-key-file': { type: 'string', env: 'BERTH_ADMIN_KEY_FILE', default: '', help: "where the first start writes the server admin's API key (default <data-dir>/admin.key)" },
   'cors-origin': { type: 'string', env: 'BERTH_CORS_ORIGIN', default: '', help: 'comma-separated origins (https://app.example) whose pages may call the REST API and node API; none by default' },
   'allowed-host': { type: 'string', env: 'BERTH_ALLOWED_HOSTS', default: '', help: 'comma-separated host names requests may name besides loopback addresses (DNS-rebinding guard)' },
+  'tls-cert': { type: 'string', env: 'BERTH_TLS_CERT', default: '', help: 'PEM certificate (chain) all three listeners serve TLS with, with --tls-key (none: cleartext)' },
+  'tls-key': { type: 'string', env: 'BERTH_TLS_KEY', default: '', help: 'PEM private key of --tls-cert (none: cleartext)' },
+  'allow-host-code': { type: 'string', env: 'BERTH_ALLOW_HOST_CODE', default: 'false', help: "true: run the process runtime (callers' code on this host) on a non-loopback --host" },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
@@ -150,6 +161,29 @@ function flag(name: string, value: string): boolean {
   throw new Error(`--${name} must be true or false, not ${JSON.stringify(value)}`);
 }
 
+/**
+ * Refuses to run callers' code on this host when the listeners are reachable
+ * from other machines, unless the operator said so: the process runtime runs
+ * every checkpoint's cells and instances as Berth's own user, with access to
+ * everything that user can read and write.
+ */
+export function assertHostCodeAllowed(config: Pick<Config, 'host' | 'allowHostCode'>, runtime: string): void {
+  if (config.allowHostCode || isLoopbackHost(config.host)) return;
+  throw new Error(
+    `${runtime}: the process runtime runs callers' notebook code on this host as Berth's user, ` +
+      `and --host ${config.host} lets other machines call Berth; bind to loopback (--host 127.0.0.1), ` +
+      `run the docker runtime, or pass --allow-host-code true to accept this`,
+  );
+}
+
+/** Both TLS files or neither. */
+function tlsOf(certFile: string, keyFile: string): TlsIdentity | undefined {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile) throw new Error('--tls-key needs --tls-cert: give both (or neither, for cleartext listeners)');
+  if (!keyFile) throw new Error('--tls-cert needs --tls-key: give both (or neither, for cleartext listeners)');
+  return loadTlsIdentity(path.resolve(certFile), path.resolve(keyFile));
+}
+
 /** Flags win over `BERTH_*` environment variables, which win over defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const { values } = parseArgs({
@@ -173,6 +207,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const host = get('host');
   if (auth === 'none' && !isLoopbackHost(host))
     throw new Error(`--auth none lets every caller act as a server admin; it is allowed only on a loopback address, not --host ${host}`);
+  const allowHostCode = flag('allow-host-code', get('allow-host-code'));
+  if (runtime === 'process') assertHostCodeAllowed({ host, allowHostCode }, '--runtime process');
   const maxMessageBytes = Number(get('max-message-bytes'));
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1024) throw new Error('--max-message-bytes must be an integer of at least 1024');
   return {
@@ -211,5 +247,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     adminKeyFile: get('admin-key-file'),
     corsOrigins: parseCorsOrigins(commaList(get('cors-origin'))),
     allowedHosts: parseAllowedHosts(commaList(get('allowed-host'))),
+    tls: tlsOf(get('tls-cert'), get('tls-key')),
+    allowHostCode,
   };
 }

@@ -28,7 +28,7 @@ import { typedRoutes } from './api/rest/typed-routes';
 import type { CheckpointSource } from './domain/node';
 import { operationService } from './api/operation-service';
 import { secretService } from './api/secret-service';
-import type { Config } from './config';
+import { assertHostCodeAllowed, type Config } from './config';
 import { Aliases } from './control/aliases';
 import { Checkpoints } from './control/checkpoints';
 import { store, type ControlContext } from './control/context';
@@ -44,6 +44,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { BlobStore } from './checkpoint/blob-store';
 import { createNodeApiServer, type NodeApiServer } from './gateway/node-api';
+import { secureContextOf } from './gateway/server-tls';
 import { RoutingTableResolver } from './gateway/node-api-resolver';
 import { RoutingTable } from './gateway/routing-table';
 import { InFlightBalancer } from './gateway/balancer';
@@ -52,6 +53,7 @@ import { ProcessRuntime } from './runtime/process/process-runtime';
 import { SecretCipher } from './secrets/cipher';
 import { loadSecretKey } from './secrets/key-file';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
+import { WorkerTokens } from './checkpoint/worker-token';
 import { workerScript } from './paths';
 import type { Runtime } from './runtime/runtime';
 import { GarbageCollector } from './supervisor/garbage-collector';
@@ -80,12 +82,16 @@ async function selectRuntime(config: Config, log: Logger): Promise<Runtime> {
       runId: config.clusterId,
       logger: log.child({ component: 'processes' }),
     });
-  if (config.runtime === 'process') return processes();
+  if (config.runtime === 'process') {
+    assertHostCodeAllowed(config, '--runtime process');
+    return processes();
+  }
   const docker = new Dockerode();
   try {
     await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000))]);
   } catch (err) {
     if (config.runtime === 'docker') throw new Error(`--runtime docker, but the Docker engine does not answer: ${(err as Error).message}`);
+    assertHostCodeAllowed(config, `no Docker engine answers (${(err as Error).message}), so --runtime auto would run the process runtime`);
     log.warn({ err: (err as Error).message }, 'no Docker engine answers: running the process runtime; Docker nodes will fail');
     return processes();
   }
@@ -112,6 +118,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   log.info({ database: dialectOf(config.databaseUrl), dataDir: config.dataDir }, 'starting berth');
   // Before the database: a key file that holds no key stops the start here.
   const cipher = new SecretCipher(loadSecretKey(config.secretKeyFile || path.join(config.dataDir, 'secret.key'), log.child({ component: 'secrets' })));
+  // Before the database: a runtime Berth must not run is refused with nothing opened.
+  const runtime = await selectRuntime(config, log);
+  const workerTokens = await WorkerTokens.load(config.dataDir);
+  const workerToken = (instanceId: string): string => workerTokens.of(instanceId);
   const orm = await openOrm(config.databaseUrl, log.child({ component: 'store' }));
   const ctx: ControlContext = { orm, now: () => new Date() };
   const folders = new Folders(ctx);
@@ -131,7 +141,6 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   );
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
-  const runtime = await selectRuntime(config, log);
   const routing = new RoutingTable();
   const supervisor = new Supervisor(
     ctx,
@@ -145,6 +154,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         return { checkpoint, blobPath: checkpoints.blobPath(checkpoint) };
       },
       secretValues: (folderId: string, secretId: string) => secrets.values(folderId, secretId),
+      workerToken,
     },
     routing,
     leaderLock(config, log),
@@ -176,6 +186,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     routing,
     { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes },
     (nodeId) => nodes.get(nodeId),
+    workerToken,
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
   );
   const aliases = new Aliases(ctx, folders, (folderId, names) => {
@@ -210,6 +221,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     SecretServiceService,
   ];
 
+  // The context of the listeners that run their own handshakes; cleartext when no certificate is configured.
+  const tls = config.tls ? secureContextOf(config.tls) : undefined;
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
   let ready = false;
@@ -219,6 +232,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     maxMessageBytes: config.maxMessageBytes,
     timeouts: config.connectionTimeouts,
     browser,
+    tls,
   });
   const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }), authorizeNodeCall, async (authorization, list) => {
     const caller = await authenticator.authenticate(authorization);
@@ -260,6 +274,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     ready: () => ready,
     timeouts: config.connectionTimeouts,
     browser,
+    tls: config.tls,
     extra: [
       typedRoutes({
         registry,
@@ -305,6 +320,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     drainTimeoutMs: config.shutdownGraceMs,
     timeouts: config.connectionTimeouts,
     browser,
+    tls,
   });
   let grpcPort: number;
   let httpPort: number;
@@ -329,7 +345,18 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   ready = true;
   grpc.health.setStatus('', 'SERVING');
   for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'SERVING');
-  log.info({ grpcPort, httpPort, nodeApiPort, host: config.host, runtime: runtime.kind }, 'berth is serving');
+  log.info(
+    {
+      grpcPort,
+      httpPort,
+      nodeApiPort,
+      host: config.host,
+      runtime: runtime.kind,
+      // Which listeners serve TLS: all three, or none.
+      tls: config.tls ? { listeners: ['grpc', 'http', 'node-api'], cert: config.tls.certFile } : false,
+    },
+    'berth is serving',
+  );
 
   let stopping: Promise<void> | undefined;
   return {

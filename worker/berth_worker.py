@@ -14,7 +14,10 @@ Two modes:
 ``serve``
     Restores the interpreter state from a blob and answers HTTP/1.1 on one port:
     ``GET /healthz`` and ``POST /execute`` (bind the inputs as globals, run the served cell, return
-    the declared outputs).  One call at a time; state persists between calls.
+    the declared outputs).  One call at a time; state persists between calls.  Every request must
+    carry ``Authorization: Bearer <token>`` with the token Berth gave this instance in
+    ``BERTH_WORKER_TOKEN``: 401 without it, 403 with another.  The port runs whatever is posted to
+    it, so only Berth may call it.
 
 See ``main()`` for the command line; the JSON shapes are described next to the code that makes
 them (``_failure``, ``_Runtime.execute``).
@@ -25,6 +28,7 @@ import ast
 import base64
 import binascii
 import builtins
+import hmac
 import importlib
 import io
 import json
@@ -51,6 +55,7 @@ except ImportError:  # pragma: no cover
     resource = None
 
 MODULE_NAME = "__berth_cell__"
+TOKEN_ENV = "BERTH_WORKER_TOKEN"
 BLOB_FORMAT = 1
 PICKLE_PROTOCOL = 4
 
@@ -1234,8 +1239,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self):
         return self.path.split("?", 1)[0]
 
+    def _authorized(self):
+        """True when the request carries this instance's token; otherwise answers 401 or 403."""
+        given = self.headers.get("Authorization") or ""
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            self._send_json(401, _platform_error("request", None, "this worker answers only Berth: the request has no token")[1])
+            return False
+        if not hmac.compare_digest(token.strip().encode("utf-8"), self.server.token.encode("utf-8")):
+            self._send_json(403, _platform_error("request", None, "this worker answers only Berth: the token is not this instance's")[1])
+            return False
+        return True
+
     def do_GET(self):
         if self._read_body() is None:
+            return
+        if not self._authorized():
             return
         if self._route() == "/healthz":
             self._send_json(200, {"status": "ok"})
@@ -1245,6 +1264,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self._read_body()
         if body is None:
+            return
+        if not self._authorized():
             return
         if self._route() != "/execute":
             self._send_json(404, _platform_error("request", None, "no route POST %s" % self._route())[1])
@@ -1387,6 +1408,12 @@ def serve_main(args):
         except Exception:
             pass
 
+    # Out of the environment before any user code runs: cells and the processes they start never see it.
+    token = os.environ.pop(TOKEN_ENV, "")
+    if not token:
+        sys.stderr.write("berth-worker: %s is not set; the worker serves only callers holding its token\n" % TOKEN_ENV)
+        return 2
+
     stop = _Stop()
 
     def on_signal(signum, frame):
@@ -1415,6 +1442,7 @@ def serve_main(args):
     _Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server = _Server((host, args.port), _Handler)
     server.runtime = runtime
+    server.token = token
     port = server.socket.getsockname()[1]
     shown = "[%s]" % host if ":" in host else host
     sys.stderr.write("berth-worker listening on %s:%d\n" % (shown, port))

@@ -12,11 +12,16 @@
  * `grpc.max_connection_idle_ms` closes it with a GOAWAY after the idle limit
  * without an open stream, including before the first call: as in grpc-go's
  * server, a client may connect ahead of its first call.
+ *
+ * With TLS the handshake runs here too (ALPN `h2`, as gRPC requires), inside
+ * the same head-read limit; grpc-js gets the decrypted connection.
  */
 
 import net, { type AddressInfo, type Socket } from 'node:net';
-import type { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { SecureContext } from 'node:tls';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import { HTTP2_PREFACE, readConnectionStart } from '../gateway/node-api/protocol-sniffer';
+import { acceptTls } from '../gateway/server-tls';
 
 /** Bytes of an HTTP/2 frame header: length (3), type (1), flags (1), stream id (4). */
 const FRAME_HEADER_BYTES = 9;
@@ -37,34 +42,45 @@ function ignoreError(): void {
 
 /**
  * Serves `server` (whose services are added as usual) on a port of Berth's
- * own, with `credentials` for every connection. `headerTimeoutMs` 0 hands
- * connections over unchecked.
+ * own, over TLS when `tls` is given. `headerTimeoutMs` 0 hands connections
+ * over unchecked (after the handshake, with TLS).
  */
-export function createGrpcListener(server: Server, credentials: ServerCredentials, headerTimeoutMs: number): GrpcListener {
-  const injector = server.createConnectionInjector(credentials);
+export function createGrpcListener(server: Server, headerTimeoutMs: number, tls?: SecureContext): GrpcListener {
+  // Insecure to grpc-js: with TLS, what it gets is already decrypted.
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const starting = new Set<Socket>();
 
-  const listener = net.createServer({ noDelay: true }, (socket: Socket) => {
-    if (headerTimeoutMs <= 0) {
-      injector.injectConnection(socket);
+  const listener = net.createServer({ noDelay: true }, (raw: Socket) => {
+    if (headerTimeoutMs <= 0 && !tls) {
+      injector.injectConnection(raw);
       return;
     }
-    starting.add(socket);
-    socket.on('error', ignoreError);
-    const timer = setTimeout(() => socket.destroy(), headerTimeoutMs);
-    timer.unref();
+    starting.add(raw);
+    raw.on('error', ignoreError);
+    // From the accept, across the TLS handshake, to the SETTINGS frame, however slowly it trickles in.
+    const timer = headerTimeoutMs > 0 ? setTimeout(() => raw.destroy(), headerTimeoutMs) : undefined;
+    timer?.unref();
     const onClose = (): void => {
       clearTimeout(timer);
-      starting.delete(socket);
+      starting.delete(raw);
     };
-    socket.once('close', onClose);
-    readConnectionStart(socket, isStartComplete, (data) => {
-      onClose();
-      socket.removeListener('close', onClose);
-      socket.removeListener('error', ignoreError);
-      socket.unshift(data);
-      injector.injectConnection(socket);
-    });
+    raw.once('close', onClose);
+    /** Hands the connection (cleartext, or TLS over `raw`) to grpc-js once it has started well. */
+    const handOver = (socket: Socket): void => {
+      const inject = (): void => {
+        onClose();
+        raw.removeListener('close', onClose);
+        if (socket === raw) raw.removeListener('error', ignoreError);
+        injector.injectConnection(socket);
+      };
+      if (headerTimeoutMs <= 0) return inject();
+      readConnectionStart(socket, isStartComplete, (data) => {
+        socket.unshift(data);
+        inject();
+      });
+    };
+    if (tls) acceptTls(raw, tls, ['h2'], handOver);
+    else handOver(raw);
   });
 
   return {

@@ -1,3 +1,4 @@
+import type { SecureContext } from 'node:tls';
 import {
   Metadata,
   ResponderBuilder,
@@ -26,6 +27,8 @@ export interface GrpcServerOptions {
   timeouts?: ConnectionTimeouts;
   /** Host names accepted in `:authority` besides loopback ones (see `gateway/browser-policy.ts`). */
   browser?: BrowserPolicyOptions;
+  /** Serve TLS with this certificate and key (cleartext HTTP/2 without). */
+  tls?: SecureContext;
 }
 
 export interface GrpcServer {
@@ -77,7 +80,7 @@ export function createGrpcServer(table: MethodTable, services: ServiceDefinition
   for (const definition of services) server.addService(serverDefinition(definition), grpcImplementation(table, definition, log));
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
-  const listener = createGrpcListener(server, ServerCredentials.createInsecure(), timeouts.headerTimeoutMs);
+  const listener = createGrpcListener(server, timeouts.headerTimeoutMs, options.tls);
   return {
     server,
     health,

@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../domain/errors';
 import type { WireValue } from '../domain/variables';
+import { workerAuthorization } from '../checkpoint/worker-token';
 import { callDeadline } from './call-deadline';
 import type { RouteBackend, RoutingTable } from './routing-table';
 
@@ -63,6 +64,8 @@ export class CheckpointExecutor {
     private readonly options: ExecutorOptions,
     /** Reads a node the routing table does not know (throws NotFoundError). */
     private readonly lookup: (nodeId: string) => Promise<Node>,
+    /** The token each instance's worker requires on every call. */
+    private readonly workerToken: (instanceId: string) => string,
     private readonly onFailure: (nodeId: string, instanceId: string, error: Error) => void = () => undefined,
   ) {}
 
@@ -245,7 +248,7 @@ export class CheckpointExecutor {
           path: '/execute',
           agent: this.agent,
           signal,
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
+          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: workerAuthorization(this.workerToken(backend.instanceId)) },
         },
         (res) => {
           const declared = Number(res.headers['content-length'] ?? NaN);

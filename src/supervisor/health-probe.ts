@@ -12,6 +12,8 @@ export interface ProbeTarget {
   /** grpc.health.v1 service name, for gRPC checks. */
   service: string;
   timeoutMs: number;
+  /** Sent with HTTP probes (a checkpoint worker's token). */
+  headers?: Record<string, string>;
 }
 
 export interface ProbeResult {
@@ -21,7 +23,7 @@ export interface ProbeResult {
 
 function httpProbe(t: ProbeTarget): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const req = http.get({ host: t.host, port: t.port, path: t.path, timeout: t.timeoutMs, agent: false, headers: { 'user-agent': 'berth-health-check' } }, (res) => {
+    const req = http.get({ host: t.host, port: t.port, path: t.path, timeout: t.timeoutMs, agent: false, headers: { ...t.headers, 'user-agent': 'berth-health-check' } }, (res) => {
       res.resume();
       const code = res.statusCode ?? 0;
       resolve(code >= 200 && code < 300 ? { passed: true, reason: `HTTP ${code} from ${t.path}` } : { passed: false, reason: `HTTP ${code} from ${t.path}` });

@@ -7,7 +7,7 @@ import type { InstanceRepository } from '../store/instance.repository';
 import type { Clock } from './clock';
 import { HealthMonitor } from './health-monitor';
 import type { ProbeResult } from './health-probe';
-import { endpointPortOf, healthCheckOf, healthyIntervalOf } from './instance-spec';
+import { endpointPortOf, healthCheckOf, healthyIntervalOf, instanceHeadersOf } from './instance-spec';
 
 /** A probe result unchanged this long is written again, so `lastHealthCheck` shows probes still run. */
 const HEARTBEAT_MS = 300_000;
@@ -50,6 +50,8 @@ export class InstanceHealth {
     private readonly log: Logger,
     /** Wakes the reconcile pass of a node. */
     private readonly enqueue: (nodeId: string) => void,
+    /** The token a checkpoint instance's worker requires, on its probes too. */
+    private readonly workerToken: (instanceId: string) => string,
   ) {
     this.monitor = new HealthMonitor((id, result) => this.onProbe(id, result), log);
   }
@@ -98,7 +100,15 @@ export class InstanceHealth {
     this.watched.set(instanceId, w);
     this.monitor.watch(
       instanceId,
-      { type: hc.type, host: hostPort.host, port: hostPort.port, path: hc.path, service: hc.grpcService, timeoutMs: hc.timeoutMs },
+      {
+        type: hc.type,
+        host: hostPort.host,
+        port: hostPort.port,
+        path: hc.path,
+        service: hc.grpcService,
+        timeoutMs: hc.timeoutMs,
+        headers: instanceHeadersOf(node, instanceId, this.workerToken),
+      },
       () => (w.state === 'healthy' && w.counters.fails === 0 ? healthyIntervalMs : hc.intervalMs),
     );
   }

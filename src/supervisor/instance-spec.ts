@@ -1,5 +1,6 @@
 import type { Checkpoint } from '../domain/checkpoint';
 import { FailedPreconditionError } from '../domain/errors';
+import { WORKER_TOKEN_ENV, workerAuthorization } from '../checkpoint/worker-token';
 import type { DockerSource, HealthCheck, Node } from '../domain/node';
 import type { InstanceSpec, RegistryAuth, Runtime } from '../runtime/runtime';
 
@@ -29,6 +30,8 @@ export interface SpecSettings {
   checkpoint(id: string): Promise<{ checkpoint: Checkpoint; blobPath: string }>;
   /** The current values of a secret of the folder, decrypted in memory; never kept, never logged. */
   secretValues(folderId: string, secretId: string): Promise<Record<string, string>>;
+  /** The token a checkpoint instance's worker requires (see `worker-token.ts`). */
+  workerToken(instanceId: string): string;
 }
 
 /** The container ports an instance of a Docker node publishes: endpoint, health check, telemetry. */
@@ -56,6 +59,11 @@ export function healthyIntervalOf(node: Node): number {
 /** How Berth checks an instance of the node. */
 export function healthCheckOf(node: Node): HealthCheck {
   return node.spec.source.kind === 'docker' ? node.spec.source.healthCheck : WORKER_HEALTH;
+}
+
+/** Headers Berth's own requests to an instance carry: a checkpoint worker's token; nothing for Docker nodes. */
+export function instanceHeadersOf(node: Node, instanceId: string, workerToken: (instanceId: string) => string): Record<string, string> {
+  return node.spec.source.kind === 'checkpoint' ? { authorization: workerAuthorization(workerToken(instanceId)) } : {};
 }
 
 /** The container port calls go to. */
@@ -156,7 +164,13 @@ export async function instanceSpecOf(node: Node, instanceId: string, runtime: Ru
       ? [settings.python, '-u', '${BERTH_MOUNT_WORKER}', 'serve', '--blob', '${BERTH_MOUNT_BLOB}', '--port', `\${BERTH_PORT_${WORKER_PORT}}`, '--host', '127.0.0.1']
       : ['python3', '-u', '/berth/berth_worker.py', 'serve', '--blob', '/berth/checkpoint.blob', '--port', String(WORKER_PORT), '--host', '0.0.0.0'],
     args: [],
-    env: { BERTH_NODE_ID: node.id, BERTH_INSTANCE_ID: instanceId, BERTH_FOLDER_ID: node.folderId, PYTHONUNBUFFERED: '1' },
+    env: {
+      BERTH_NODE_ID: node.id,
+      BERTH_INSTANCE_ID: instanceId,
+      BERTH_FOLDER_ID: node.folderId,
+      PYTHONUNBUFFERED: '1',
+      [WORKER_TOKEN_ENV]: settings.workerToken(instanceId),
+    },
     ports: [WORKER_PORT],
     mounts,
   };

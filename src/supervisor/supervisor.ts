@@ -89,7 +89,7 @@ export class Supervisor {
     this.clock = clock;
     this.repo = new InstanceRepository(ctx.orm);
     const enqueue = (nodeId: string): void => this.enqueue(nodeId);
-    this.health = new InstanceHealth(this.repo, routing, clock, log, enqueue);
+    this.health = new InstanceHealth(this.repo, routing, clock, log, enqueue, (instanceId) => specs.workerToken(instanceId));
     this.autoscaler = new AutoscalerTick(clock, log, enqueue);
     this.reconciler = new NodeReconciler(this.repo, runtime, specs, routing, this.health, this.autoscaler, clock, log, options, () => this.ledSince);
     this.queue = new WorkQueue<string>({

@@ -1,11 +1,17 @@
 /**
- * The connection limits in `berth serve`'s configuration: defaults, flags
- * over `BERTH_*` variables, and clear errors for values Node cannot use.
+ * `berth serve`'s configuration: the connection limits (defaults, flags over
+ * `BERTH_*` variables, clear errors for values Node cannot use), the TLS
+ * files, and the refusal to run callers' code on this host when the
+ * listeners are reachable from other machines.
  */
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config';
+import { isLoopbackHost } from '../../src/gateway/browser-policy';
+import { makeTestPki, type TestPki } from '../helpers/tls';
 
 describe('connection timeouts configuration', () => {
   it('defaults to a 10 s head limit and a 65 s idle limit', () => {
@@ -25,5 +31,66 @@ describe('connection timeouts configuration', () => {
     assert.throws(() => loadConfig(['--header-timeout-ms=-1'], {}), /--header-timeout-ms must be a whole number/);
     assert.throws(() => loadConfig(['--connection-idle-timeout-ms', '1.5'], {}), /--connection-idle-timeout-ms must be a whole number/);
     assert.throws(() => loadConfig(['--connection-idle-timeout-ms', '3000000000'], {}), /--connection-idle-timeout-ms must be at most 2147483647/);
+  });
+});
+
+describe('TLS configuration', () => {
+  let pki: TestPki;
+
+  before(async () => {
+    pki = await makeTestPki();
+  });
+
+  after(() => rmSync(pki.dir, { recursive: true, force: true }));
+
+  it('is off by default, and takes both files from flags or BERTH_TLS_CERT / BERTH_TLS_KEY', () => {
+    assert.equal(loadConfig([], {}).tls, undefined);
+    const fromFlags = loadConfig(['--tls-cert', pki.certFile, '--tls-key', pki.keyFile], {}).tls;
+    assert.equal(fromFlags?.certFile, pki.certFile);
+    assert.deepEqual(fromFlags?.cert, pki.cert);
+    assert.deepEqual(fromFlags?.key, pki.key);
+    assert.equal(loadConfig([], { BERTH_TLS_CERT: pki.certFile, BERTH_TLS_KEY: pki.keyFile }).tls?.keyFile, pki.keyFile);
+  });
+
+  it('refuses a certificate without its key, and a key without its certificate', () => {
+    assert.throws(() => loadConfig(['--tls-cert', pki.certFile], {}), /--tls-cert needs --tls-key/);
+    assert.throws(() => loadConfig([], { BERTH_TLS_KEY: pki.keyFile }), /--tls-key needs --tls-cert/);
+  });
+
+  it('refuses unreadable files, files that are not PEM, and a key of another certificate, naming the file', () => {
+    const missing = path.join(pki.dir, 'missing.crt');
+    assert.throws(() => loadConfig(['--tls-cert', missing, '--tls-key', pki.keyFile], {}), (err: Error) => err.message.startsWith(`--tls-cert ${missing}: cannot be read`));
+    const garbage = path.join(pki.dir, 'garbage.pem');
+    writeFileSync(garbage, 'not a certificate\n');
+    assert.throws(() => loadConfig(['--tls-cert', garbage, '--tls-key', pki.keyFile], {}), /not a usable PEM certificate and matching private key/);
+    assert.throws(() => loadConfig(['--tls-cert', pki.certFile, '--tls-key', garbage], {}), /not a usable PEM certificate and matching private key/);
+    // The CA's key does not belong to the server certificate.
+    assert.throws(() => loadConfig(['--tls-cert', pki.certFile, '--tls-key', path.join(pki.dir, 'ca.key')], {}), /not a usable PEM certificate and matching private key/);
+  });
+});
+
+describe('user code on this host', () => {
+  it('knows loopback addresses: 127.0.0.0/8, ::1 and localhost', () => {
+    for (const host of ['127.0.0.1', '127.3.2.1', 'localhost', 'LOCALHOST', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) assert.equal(isLoopbackHost(host), true, host);
+    for (const host of ['0.0.0.0', '::', '10.1.2.3', '192.168.1.10', '::ffff:10.0.0.1', 'berth.example.com', '128.0.0.1']) assert.equal(isLoopbackHost(host), false, host);
+  });
+
+  it('refuses --runtime process on a non-loopback --host, saying why, unless --allow-host-code', () => {
+    assert.throws(
+      () => loadConfig(['--runtime', 'process', '--host', '0.0.0.0'], {}),
+      /--runtime process: the process runtime runs callers' notebook code on this host as Berth's user.*--host 0\.0\.0\.0.*--allow-host-code true/,
+    );
+    assert.throws(() => loadConfig([], { BERTH_RUNTIME: 'process', BERTH_HOST: '10.1.2.3' }), /runs callers' notebook code on this host/);
+    assert.equal(loadConfig(['--runtime', 'process', '--host', '0.0.0.0', '--allow-host-code', 'true'], {}).allowHostCode, true);
+    assert.equal(loadConfig([], { BERTH_RUNTIME: 'process', BERTH_HOST: '::', BERTH_ALLOW_HOST_CODE: '1' }).runtime, 'process');
+    assert.throws(() => loadConfig(['--allow-host-code', 'yes'], {}), /--allow-host-code must be true or false/);
+  });
+
+  it('takes --runtime process on loopback, and leaves docker and auto to start-up', () => {
+    assert.equal(loadConfig(['--runtime', 'process'], {}).allowHostCode, false);
+    assert.equal(loadConfig(['--runtime', 'process', '--host', 'localhost'], {}).runtime, 'process');
+    assert.equal(loadConfig(['--runtime', 'docker', '--host', '0.0.0.0'], {}).runtime, 'docker');
+    // auto falls back to the process runtime only when no engine answers: main.ts decides then.
+    assert.equal(loadConfig(['--host', '0.0.0.0'], {}).runtime, 'auto');
   });
 });

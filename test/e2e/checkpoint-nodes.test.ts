@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -620,6 +620,30 @@ describe('checkpoint nodes on the docker runtime', () => {
     assert.deepEqual(linesOf(marker), ['trained']);
     const list = await b.instances(nodeId);
     assert.deepEqual(list.map((i) => i.runtimeId).sort(), instances.map((i) => i.runtimeId).sort(), 'no container was replaced');
+  });
+
+  it("answers only Berth on a worker's port, and mounts neither the Docker socket nor the data dir", async (t) => {
+    if (skip) return t.skip('no Docker engine');
+    const docker = new Dockerode();
+    for (const instance of instances) {
+      const direct = await fetch(`http://${instance.address}/execute`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: { x: 1, name: 'direct' }, input_types: { x: 'float', name: 'str' }, outputs: [{ name: 'y', type: 'float' }] }),
+      });
+      assert.equal(direct.status, 401, await direct.text());
+      const info = await docker.getContainer(instance.runtimeId).inspect();
+      const sources = [...(info.HostConfig.Binds ?? []).map((bind) => bind.split(':')[0]!), ...(info.HostConfig.Mounts ?? []).map((m) => m.Source ?? ''), ...info.Mounts.map((m) => m.Source ?? '')];
+      assert.ok(sources.length > 0);
+      for (const source of sources) {
+        assert.doesNotMatch(source, /docker\.sock/, `the Docker socket is mounted: ${source}`);
+        // Only its own checkpoint blob (a file) comes from the data dir, never the directory or a parent of it.
+        assert.ok(!dataDir.startsWith(source), `the data dir is visible through ${source}`);
+        assert.ok(statSync(source).isFile(), `${source} is not a file`);
+      }
+      assert.equal((info.Config.Env ?? []).filter((e) => e.startsWith('BERTH_WORKER_TOKEN=')).length, 1);
+      assert.equal(info.HostConfig.Privileged, false);
+    }
   });
 
   it('removes the containers when the node is deleted', async (t) => {

@@ -333,6 +333,32 @@ test('DockerRuntime against the real engine', { timeout: 300_000 }, async (t) =>
     }
   });
 
+  await t.test('binds neither the Docker socket nor a directory into a container, whatever the spec mounts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-data-'));
+    try {
+      const blob = join(dir, 'checkpoint.blob');
+      writeFileSync(blob, 'blob');
+      const started = await runtime.startInstance(spec(nodeA, 'i-binds', { mounts: [{ name: 'BLOB', source: blob, target: '/berth/checkpoint.blob' }] }));
+      const info = await docker.getContainer(started.runtimeId).inspect();
+      const sources = [...(info.HostConfig.Binds ?? []).map((b) => b.split(':')[0]!), ...(info.HostConfig.Mounts ?? []).map((m) => m.Source ?? '')];
+      assert.deepEqual(sources, [blob], 'the one file the spec names, nothing else');
+      assert.equal(info.HostConfig.Mounts?.[0]?.ReadOnly, true);
+      for (const m of info.Mounts) assert.doesNotMatch(m.Source ?? '', /docker\.sock|^\/var\/run$|^\/run$/);
+      await runtime.removeInstance('i-binds', 0);
+
+      for (const source of ['/var/run/docker.sock', dir, '/']) {
+        await assert.rejects(
+          runtime.startInstance(spec(nodeA, 'i-refused', { mounts: [{ name: 'X', source, target: '/berth/x' }] })),
+          /is not a regular file|cannot mount/,
+          source,
+        );
+      }
+      assert.equal((await runtime.listInstances(nodeA)).some((i) => i.instanceId === 'i-refused'), false, 'no container was created');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   await t.test('removes an instance gracefully, and a second remove is a no-op', async () => {
     const started = Date.now();
     await runtime.removeInstance('i-1');

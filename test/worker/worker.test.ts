@@ -12,6 +12,10 @@ import { after, before, describe, it } from 'node:test';
 const ROOT = path.join(__dirname, '..', '..');
 const WORKER = path.join(ROOT, 'worker', 'berth_worker.py');
 const PYTHON = process.env.BERTH_PYTHON ?? 'python3';
+/** The token the workers served here require, as Berth gives each instance its own. */
+const TOKEN = 'worker-test-token';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const WORKER_ENV = { ...process.env, BERTH_WORKER_TOKEN: TOKEN };
 
 let tmp = '';
 let seq = 0;
@@ -86,6 +90,7 @@ async function serve(blob: string): Promise<Worker> {
   const port = await freePort();
   const proc = spawn(PYTHON, [WORKER, 'serve', '--blob', blob, '--port', String(port), '--host', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: WORKER_ENV,
   });
   let stdout = '';
   let stderr = '';
@@ -122,7 +127,7 @@ async function serve(blob: string): Promise<Worker> {
 async function execute(w: Worker, body: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`http://127.0.0.1:${w.port}/execute`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...AUTH },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -179,7 +184,7 @@ describe('capture and serve', () => {
 
     const [a, b] = await Promise.all([serve(run.blob), serve(run.blob)]);
     for (const w of [a!, b!]) {
-      const health = await fetch(`http://127.0.0.1:${w.port}/healthz`);
+      const health = await fetch(`http://127.0.0.1:${w.port}/healthz`, { headers: AUTH });
       assert.equal(health.status, 200);
       assert.deepEqual(await health.json(), { status: 'ok' });
       const r = await execute(w, {
@@ -350,11 +355,11 @@ describe('capture and serve', () => {
     const idle = net.connect(w.port, '127.0.0.1');
     await new Promise<void>((resolve) => idle.once('connect', () => resolve()));
     const first = new Promise<string>((resolve) => idle.once('data', (d) => resolve(d.toString())));
-    idle.write('GET /healthz HTTP/1.1\r\nHost: worker\r\n\r\n');
+    idle.write(`GET /healthz HTTP/1.1\r\nHost: worker\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
     assert.match(await first, /^HTTP\/1\.1 200/);
     // `idle` stays open with keep-alive; a second connection must not wait for it.
     const started = Date.now();
-    const res = await fetch(`http://127.0.0.1:${w.port}/healthz`);
+    const res = await fetch(`http://127.0.0.1:${w.port}/healthz`, { headers: AUTH });
     assert.equal(res.status, 200);
     await res.text();
     assert.ok(Date.now() - started < 2000);
@@ -369,6 +374,56 @@ describe('capture and serve', () => {
     w.proc.kill('SIGTERM');
     assert.deepEqual(await call, { status: 200, json: { outputs: { done: true } } });
     assert.equal(await w.exited, 0);
+  });
+});
+
+describe('the worker token', () => {
+  it('answers only requests that carry its token: 401 without one, 403 with another', async () => {
+    const run = await captureOk(['x = 1', 'y = x + 1'], 1);
+    const w = await serve(run.blob);
+    const call = { inputs: { x: 2 }, input_types: { x: 'int' }, outputs: [{ name: 'y', type: 'int' }] };
+    const post = (headers: Record<string, string>) =>
+      fetch(`http://127.0.0.1:${w.port}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(call) });
+    const refusals: Array<[Record<string, string>, number]> = [
+      [{}, 401],
+      [{ authorization: 'Basic d29ya2VyOnRva2Vu' }, 401],
+      [{ authorization: 'Bearer ' }, 401],
+      [{ authorization: `Bearer ${TOKEN}x` }, 403],
+      [{ authorization: 'Bearer another-instance-token' }, 403],
+    ];
+    for (const [headers, status] of refusals) {
+      const res = await post(headers);
+      assert.equal(res.status, status, JSON.stringify(headers));
+      const body = (await res.json()) as { outputs?: unknown };
+      assert.equal(body.outputs, undefined);
+      assert.doesNotMatch(JSON.stringify(body), new RegExp(TOKEN));
+    }
+    for (const headers of [{}, { authorization: 'Bearer nope' }] as Array<Record<string, string>>) {
+      const health = await fetch(`http://127.0.0.1:${w.port}/healthz`, { headers });
+      assert.ok(health.status === 401 || health.status === 403);
+      await health.text();
+    }
+    // The refused calls ran nothing: the first call with the token is the first to run the cell.
+    assert.deepEqual((await execute(w, call)).json, { outputs: { y: 3 } });
+  });
+
+  it("keeps the token out of the cells' environment", async () => {
+    const run = await captureOk(['import os', 'seen = os.environ.get("BERTH_WORKER_TOKEN", "")'], 1);
+    const w = await serve(run.blob);
+    assert.deepEqual((await execute(w, { inputs: {}, input_types: {}, outputs: [{ name: 'seen', type: 'str' }] })).json, { outputs: { seen: '' } });
+  });
+
+  it('refuses to serve without a token', async () => {
+    const run = await captureOk(['x = 1'], 0);
+    const env = { ...process.env };
+    delete env.BERTH_WORKER_TOKEN;
+    const proc = spawn(PYTHON, [WORKER, 'serve', '--blob', run.blob, '--port', String(await freePort())], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.on('close', (c) => resolve(c)));
+    assert.equal(code, 2);
+    assert.match(stderr, /BERTH_WORKER_TOKEN is not set/);
+    assert.doesNotMatch(stderr, /listening/);
   });
 });
 
@@ -387,7 +442,7 @@ describe('restore', () => {
 
     fs.rmSync(lib, { recursive: true });
     const port = await freePort();
-    const proc = spawn(PYTHON, [WORKER, 'serve', '--blob', run.blob, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(PYTHON, [WORKER, 'serve', '--blob', run.blob, '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'], env: WORKER_ENV });
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => proc.on('close', (c) => resolve(c)));

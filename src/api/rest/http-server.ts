@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
 import { guard, requestIdOf, type CallContext } from '../adapter';
@@ -8,6 +9,7 @@ import { PermissionDeniedError, QuotaExceededError, ValidationError } from '../.
 import type { Logger } from '../../logger';
 import { BrowserPolicy, type BrowserPolicyOptions } from '../../gateway/browser-policy';
 import { http1TimeoutOptions, DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../../gateway/connection-timeouts';
+import type { TlsIdentity } from '../../gateway/server-tls';
 import { closeAfter, readBody, requireJsonContentType } from './read-body';
 import { findRoute, requestJson, transcode, type Route } from './transcoder';
 
@@ -54,10 +56,12 @@ export interface HttpServerOptions {
   timeouts?: ConnectionTimeouts;
   /** Origins granted CORS and host names accepted besides loopback ones (none unless given). */
   browser?: BrowserPolicyOptions;
+  /** Serve HTTPS with this certificate and key (cleartext HTTP without). */
+  tls?: Pick<TlsIdentity, 'cert' | 'key'>;
 }
 
 export interface HttpServer {
-  server: http.Server;
+  server: http.Server | https.Server;
   listen(host: string, port: number): Promise<number>;
   close(graceMs: number): Promise<void>;
 }
@@ -173,8 +177,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       else res.destroy();
     });
   };
+  const timeouts = options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS;
   // A whole request, body included, may take Node's default of 5 minutes.
-  const server = http.createServer(http1TimeoutOptions(options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS, 300_000), onRequest);
+  const limits = http1TimeoutOptions(timeouts, 300_000);
+  const server = options.tls
+    ? // The head limit starts once the handshake is done; the handshake has a limit of its own, as long.
+      https.createServer({ ...limits, cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['http/1.1'], handshakeTimeout: timeouts.headerTimeoutMs }, onRequest)
+    : http.createServer(limits, onRequest);
   // A client that asks before sending (Expect: 100-continue, as curl does for large bodies)
   // hears 413 before it sends an oversize body, instead of a reset while it sends.
   // So does a body that would be refused for its origin, its host or its type.

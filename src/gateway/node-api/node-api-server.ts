@@ -2,6 +2,7 @@
  * The node-API listener (default :8081): the data plane for Docker nodes.
  * Callers address a node with `x-node-id` or `x-node-alias` (plus
  * `x-folder-id` and `authorization`), over HTTP/1.1 or h2c on the same port,
+ * (over TLS with ALPN `h2` or `http/1.1` when Berth has a certificate),
  * and the call is relayed to one healthy instance of that node unchanged:
  * method, path, headers, status, streamed bodies and trailers.
  *
@@ -12,6 +13,7 @@
 import http from 'node:http';
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import { InFlightBalancer } from '../balancer';
 import { BrowserPolicy, type BrowserPolicyOptions } from '../browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, http1TimeoutOptions, trackHandedOverConnections, type ConnectionTimeouts } from '../connection-timeouts';
@@ -19,7 +21,7 @@ import { Http1Caller } from './http1-caller';
 import { Http2Caller } from './http2-caller';
 import type { NodeApiLogger } from './logger';
 import type { NodeApiMetrics } from './node-api-metrics';
-import { sniffProtocol } from './protocol-sniffer';
+import { acceptSecureProtocol, sniffProtocol } from './protocol-sniffer';
 import { ProxyCall, type ProxyContext } from './proxy-call';
 import type { NodeApiResolver } from './resolver';
 import { enforceSessionTimeouts } from './session-timeouts';
@@ -58,6 +60,8 @@ export interface NodeApiServerOptions {
    * are never relayed.
    */
   browser?: BrowserPolicyOptions;
+  /** Serve TLS with this certificate and key (cleartext HTTP/1.1 and h2c without). */
+  tls?: SecureContext;
 }
 
 /** A running (or ready to run) node-API listener. */
@@ -180,7 +184,8 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   const listener = net.createServer({ noDelay: true }, (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    sniffProtocol(socket, targets, timeouts.headerTimeoutMs);
+    if (options.tls) acceptSecureProtocol(socket, options.tls, targets, timeouts.headerTimeoutMs);
+    else sniffProtocol(socket, targets, timeouts.headerTimeoutMs);
   });
 
   function drain(): Promise<void> {
@@ -221,7 +226,7 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
           listener.removeListener('error', onError);
           listener.on('error', (err: Error) => logger.error({ err }, 'node API listener failed'));
           const address = listener.address() as AddressInfo;
-          logger.info({ address: address.address, port: address.port }, 'node API listening');
+          logger.info({ address: address.address, port: address.port, tls: options.tls !== undefined }, 'node API listening');
           resolve(address);
         });
       });

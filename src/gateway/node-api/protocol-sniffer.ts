@@ -13,9 +13,14 @@
  * Node's handling of data already buffered on an injected socket (nodejs/node
  * #41185). A preface split over several TCP segments is accumulated until
  * the decision can be made.
+ *
+ * With TLS the handshake's ALPN (`h2` or `http/1.1`) makes the choice, and
+ * the bytes decide only for a client that offers no ALPN.
  */
 
 import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { acceptTls } from '../server-tls';
 
 /** The 24 bytes every prior-knowledge HTTP/2 client sends first. */
 export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -37,11 +42,11 @@ function ignoreError(): void {
  * the protocol be known `timeoutMs` after its accept is closed, however
  * many bytes it trickled in meanwhile (a byte per second would take 24 s to
  * send the HTTP/2 preface): idle or slow sockets cannot pile up before
- * either server takes charge of its own timeouts.
+ * either server takes charge of its own timeouts. `acceptedAt` is earlier
+ * than now when a TLS handshake came first (see `acceptSecureProtocol`).
  */
-export function sniffProtocol(socket: Socket, targets: SniffTargets, timeoutMs: number): void {
+export function sniffProtocol(socket: Socket, targets: SniffTargets, timeoutMs: number, acceptedAt = Date.now()): void {
   socket.on('error', ignoreError);
-  const acceptedAt = Date.now();
   const timer = timeoutMs > 0 ? setTimeout(() => socket.destroy(), timeoutMs) : undefined;
   timer?.unref();
   const onClose = (): void => clearTimeout(timer);
@@ -53,6 +58,28 @@ export function sniffProtocol(socket: Socket, targets: SniffTargets, timeoutMs: 
     socket.unshift(data);
     if (protocol === 'h2') targets.http2(socket, Date.now() - acceptedAt);
     else targets.http1(socket);
+  });
+}
+
+/**
+ * The TLS handshake on an accepted connection, then the protocol its ALPN
+ * names (sniffed as on a cleartext port when it names none). The head limit
+ * `timeoutMs` runs from the accept across the handshake, as it does across
+ * sniffing; an HTTP/2 connection is handed over with the time it took.
+ */
+export function acceptSecureProtocol(raw: Socket, context: SecureContext, targets: SniffTargets, timeoutMs: number): void {
+  const acceptedAt = Date.now();
+  const timer = timeoutMs > 0 ? setTimeout(() => raw.destroy(), timeoutMs) : undefined;
+  timer?.unref();
+  const onClose = (): void => clearTimeout(timer);
+  raw.once('close', onClose);
+  acceptTls(raw, context, ['h2', 'http/1.1'], (socket) => {
+    clearTimeout(timer);
+    raw.removeListener('close', onClose);
+    const spentMs = Date.now() - acceptedAt;
+    if (socket.alpnProtocol === 'h2') targets.http2(socket, spentMs);
+    else if (socket.alpnProtocol === 'http/1.1') targets.http1(socket);
+    else sniffProtocol(socket, targets, timeoutMs > 0 ? Math.max(1, timeoutMs - spentMs) : 0, acceptedAt);
   });
 }
 

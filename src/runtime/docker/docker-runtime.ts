@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import Dockerode from 'dockerode';
@@ -151,6 +152,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async startInstance(spec: InstanceSpec): Promise<ObservedInstance> {
+    assertMountable(spec);
     const name = containerName(spec.nodeId, spec.instanceId);
     const log = { nodeId: spec.nodeId, instanceId: spec.instanceId, container: name };
 
@@ -390,5 +392,22 @@ export class DockerRuntime implements Runtime {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/**
+ * Containers get host files (the worker script, a checkpoint blob), never a
+ * directory or a socket: whatever a spec says, a container cannot see the
+ * Docker socket (which is root on the host) or Berth's data dir through a mount.
+ */
+function assertMountable(spec: InstanceSpec): void {
+  for (const mount of spec.mounts ?? []) {
+    let isFile = false;
+    try {
+      isFile = statSync(mount.source).isFile();
+    } catch (err) {
+      throw new Error(`instance ${spec.instanceId}: cannot mount ${mount.source}: ${(err as Error).message}`, { cause: err });
+    }
+    if (!isFile) throw new Error(`instance ${spec.instanceId}: ${mount.source} is not a regular file; only files are mounted into containers`);
   }
 }
