@@ -17,14 +17,12 @@
  * get a throwaway resource of their own; the others aim at the shared ones.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fromJson, getOption, toBinary, type DescMethod, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
-import { credentials, makeGenericClientConstructor, status as Code, type Client, type MethodDefinition, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
-import { descriptors } from '../../src/api/descriptors';
+import type { JsonObject } from '@bufbuild/protobuf';
+import { status as Code, type ServiceError } from '@grpc/grpc-js';
+import { allMethods, MethodCaller, type Answer, type MethodInfo } from '../helpers/api-methods';
 import { DATABASES, startTestBerth, type TestBerth } from '../helpers/berth';
-import { IamSetup, authHeaders, metadataOf, type KeyHolder } from '../helpers/iam';
+import { IamSetup, authHeaders, type KeyHolder } from '../helpers/iam';
 import { rest } from '../helpers/rest';
 import { typedClient, type TypedClient } from '../helpers/typed-client';
 import { waitFor } from '../helpers/wait';
@@ -74,6 +72,11 @@ interface Fixture {
   member: { principalId: string; keyId: string };
   /** A principal with no role anywhere (UpdateAccessBindings grants it one). */
   outsider: string;
+}
+
+/** The shared resource a method that takes a throwaway aims at when the call is expected to fail. */
+function sharedTarget(kind: Exclude<Fresh, 'own-key'>, f: Fixture): string {
+  return { node: f.node, 'suspended-node': f.node, alias: f.alias.id, checkpoint: f.checkpoint, 'pending-operation': f.pending }[kind];
 }
 
 interface Case {
@@ -167,93 +170,7 @@ const EXPECTED: Record<Outcome | 'unauthenticated', { code: Code; http: number }
   unauthenticated: { code: Code.UNAUTHENTICATED, http: 401 },
 };
 
-/** One method as both faces of the API serve it. */
-interface MethodInfo {
-  key: string;
-  desc: DescMethod;
-  /** The ts-proto definition, from gen/. */
-  definition: MethodDefinition<unknown, unknown>;
-  grpcName: string;
-  http: { method: string; path: string; body: string };
-}
-
-/** Every service definition that gen/ exports, by full service name. */
-function generatedServices(): Map<string, ServiceDefinition> {
-  const dir = path.join(__dirname, '..', '..', 'gen', 'berth', 'v1');
-  const out = new Map<string, ServiceDefinition>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('_service.ts'))) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(path.join(dir, file)) as Record<string, unknown>;
-    for (const value of Object.values(mod)) {
-      if (!value || typeof value !== 'object') continue;
-      const methods = Object.values(value as Record<string, unknown>);
-      if (methods.length === 0 || !methods.every((m) => typeof (m as { path?: unknown }).path === 'string')) continue;
-      const service = /^\/([^/]+)\//.exec((methods[0] as { path: string }).path)![1]!;
-      out.set(service, value as ServiceDefinition);
-    }
-  }
-  return out;
-}
-
-interface HttpRuleShape {
-  pattern: { case: string | undefined; value?: unknown };
-  body: string;
-  additionalBindings: HttpRuleShape[];
-}
-
-/** Every method of every berth.v1 service in the descriptor set, with its generated definition and HTTP binding. */
-function allMethods(): MethodInfo[] {
-  const { registry } = descriptors();
-  const httpExt = registry.getExtension('google.api.http')!;
-  const generated = generatedServices();
-  const out: MethodInfo[] = [];
-  for (const file of descriptors().set.file.filter((f) => f.package === 'berth.v1')) {
-    for (const s of file.service) {
-      const service = registry.getService(`berth.v1.${s.name}`)!;
-      const definition = generated.get(service.typeName);
-      assert.ok(definition, `gen/ has no service definition of ${service.typeName}`);
-      for (const m of service.methods) {
-        const entry = Object.entries(definition).find(([, d]) => d.path === `/${service.typeName}/${m.name}`);
-        assert.ok(entry, `the generated ${service.typeName} lacks ${m.name}`);
-        const rule = (getOption as (e: DescMethod, x: unknown) => unknown)(m, httpExt) as HttpRuleShape | undefined;
-        assert.ok(rule?.pattern.case, `${service.typeName}/${m.name} has no google.api.http binding`);
-        assert.equal(rule.additionalBindings.length, 0, `${service.typeName}/${m.name}: additional bindings need rows of their own here`);
-        const c = rule.pattern.case;
-        const [method, template] = c === 'custom' ? [(rule.pattern.value as { kind: string }).kind, (rule.pattern.value as { path: string }).path] : [c.toUpperCase(), rule.pattern.value as string];
-        out.push({ key: `${s.name}/${m.name}`, desc: m, definition: entry[1] as MethodDefinition<unknown, unknown>, grpcName: entry[0], http: { method, path: template, body: rule.body } });
-      }
-    }
-  }
-  return out;
-}
-
 const METHODS = allMethods();
-
-/** A proto field path (`node.id`, `alias_name`) in a proto3 JSON object. */
-function jsonAt(json: JsonObject, fieldPath: string): JsonValue | undefined {
-  let v: JsonValue | undefined = json;
-  for (const seg of fieldPath.split('.')) v = v && typeof v === 'object' && !Array.isArray(v) ? v[seg.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] : undefined;
-  return v;
-}
-
-/** The REST request for a method's request: path variables filled in, the body as the binding says, the rest in the query string. */
-function restRequest(m: MethodInfo, json: JsonObject): { method: string; path: string; body?: JsonValue } {
-  const pathFields: string[] = [];
-  let p = m.http.path.replace(/\{([^}=]+)(?:=[^}]*)?\}/g, (_, field: string) => {
-    pathFields.push(field.split('.')[0]!.replace(/_([a-z0-9])/g, (__, c: string) => c.toUpperCase()));
-    return encodeURIComponent(String(jsonAt(json, field) ?? ''));
-  });
-  if (m.http.body === '*') return { method: m.http.method, path: p, body: json };
-  const bodyField = m.http.body ? m.http.body.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : undefined;
-  const query = new URLSearchParams();
-  for (const [k, v] of Object.entries(json)) {
-    if (k === bodyField || pathFields.includes(k)) continue;
-    assert.ok(typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean', `${m.key}: ${k} cannot go in a query string`);
-    query.set(k, String(v));
-  }
-  if ([...query.keys()].length > 0) p += `?${query}`;
-  return { method: m.http.method, path: p, body: bodyField ? (json[bodyField] ?? {}) : undefined };
-}
 
 /** A caller of the matrix: its headers, and its place in a Row (none for the unauthenticated). */
 interface MatrixCaller {
@@ -263,12 +180,10 @@ interface MatrixCaller {
   key?: KeyHolder;
 }
 
-interface Answer {
-  code: Code;
-  http?: number;
-  message: string;
-  body?: unknown;
-}
+it('every row of the matrix names a method Berth serves', () => {
+  const served = new Set(METHODS.map((m) => m.key));
+  assert.deepEqual(Object.keys(CASES).filter((key) => !served.has(key)), []);
+});
 
 for (const db of DATABASES) {
   describe(`access matrix on ${db}`, () => {
@@ -276,7 +191,7 @@ for (const db of DATABASES) {
     let iam: IamSetup;
     let f: Fixture;
     let callers: MatrixCaller[] = [];
-    const clients = new Map<string, Client & Record<string, any>>();
+    let methods: MethodCaller;
     let typed: TypedClient;
     const pools = new Map<Fresh, string[]>();
     let counter = 0;
@@ -294,9 +209,9 @@ for (const db of DATABASES) {
       return (await wait((await iam.call('POST', '/v1/nodes', { folderId, name: `spare-${++counter}`, spec: nodeSpec(checkpoint, 0) })).id)).resourceId;
     };
     const makeNode = async (suspended: boolean): Promise<string> => {
-      const op = { resourceId: await makeNodeIn(f.A) };
-      if (suspended) await wait((await iam.call('POST', `/v1/nodes/${op.resourceId}:suspend`, {})).id);
-      return op.resourceId;
+      const nodeId = await makeNodeIn(f.A);
+      if (suspended) await wait((await iam.call('POST', `/v1/nodes/${nodeId}:suspend`, {})).id);
+      return nodeId;
     };
     const makers: Record<Exclude<Fresh, 'own-key'>, () => Promise<string>> = {
       node: () => makeNode(false),
@@ -354,39 +269,19 @@ for (const db of DATABASES) {
         for (const c of cases) if (c.fresh && c.fresh !== 'own-key') need.set(c.fresh, (need.get(c.fresh) ?? 0) + 2 * c.who.filter((o) => o === 'ok').length);
       await Promise.all([...need].map(async ([kind, n]) => pools.set(kind, await Promise.all(Array.from({ length: n }, () => makers[kind]())))));
 
-      for (const m of METHODS) {
-        const service = m.definition.path.split('/')[1]!;
-        if (clients.has(service)) continue;
-        const definition = Object.fromEntries(METHODS.filter((x) => x.definition.path.startsWith(`/${service}/`)).map((x) => [x.grpcName, x.definition]));
-        const Ctor = makeGenericClientConstructor(definition, service);
-        clients.set(service, new Ctor(t.grpc, credentials.createInsecure()) as Client & Record<string, any>);
-      }
+      methods = new MethodCaller(t.grpc, t.http);
       const api = await iam.call('GET', `/v1/nodes/${f.node}/api`);
       typed = typedClient(t.grpc, api.protoFile, api.service);
     });
 
     after(async () => {
-      for (const c of clients.values()) c.close();
+      methods?.close();
       typed?.close();
       if (!t) return;
       // End the sleeping captures.
       for (const op of [f.pending, ...(pools.get('pending-operation') ?? [])]) await rest(t.http, 'POST', `/v1/operations/${op}:cancel`, {}, iam.admin.headers);
       await t.close();
     });
-
-    const grpcCall = (m: MethodInfo, json: JsonObject, headers: Record<string, string>): Promise<Answer> => {
-      const input = m.desc.input;
-      const request = m.definition.requestDeserialize(Buffer.from(toBinary(input, fromJson(input, json, { registry: descriptors().registry }))));
-      const client = clients.get(m.definition.path.split('/')[1]!)!;
-      return new Promise((resolve) => {
-        client[m.grpcName](request, metadataOf(headers), (err: ServiceError | null) => resolve(err ? { code: err.code, message: err.details } : { code: Code.OK, message: '' }));
-      });
-    };
-    const restCall = async (method: string, p: string, body: unknown, headers: Record<string, string>): Promise<Answer> => {
-      const res = await rest(t!.http, method, p, body, headers);
-      const code = res.status === 200 ? Code.OK : (res.body?.code as Code);
-      return { code, http: res.status, message: res.body?.message ?? '', body: res.body };
-    };
 
     /** Checks one answer; returns what is wrong with it, if anything. */
     const judge = (label: string, expected: Outcome | 'unauthenticated', got: Answer): string | undefined => {
@@ -400,6 +295,7 @@ for (const db of DATABASES) {
       [f.A, f.node, f.alias.id, f.checkpoint, f.operation, f.pending].map((id, i) => [id, `${id.slice(0, 2)}${'0'.repeat(id.length - 3)}${i}`]);
     const swap = (text: string, pairs: Array<[string, string]>, back = false) => pairs.reduce((s, [real, fake]) => (back ? s.replaceAll(fake, real) : s.replaceAll(real, fake)), text);
 
+    // Methods that consume their targets last: a wrong success there cannot spoil the other rows.
     const ordered = [...METHODS].sort((a, b) => Number(CASES[a.key]?.some((c) => c.fresh) ?? false) - Number(CASES[b.key]?.some((c) => c.fresh) ?? false));
     for (const m of ordered) {
       it(`${m.key} (${m.http.method} ${m.http.path})`, async (ctx) => {
@@ -413,14 +309,10 @@ for (const db of DATABASES) {
             for (const transport of ['gRPC', 'REST'] as const) {
               let fresh = '';
               if (c.fresh === 'own-key') fresh = outcome === 'ok' ? (await iam.key(caller.key!.principalId, `spare-${++counter}`)).keyId : f.member.keyId;
-              else if (c.fresh) fresh = outcome === 'ok' ? pools.get(c.fresh)!.pop()! : makersShared(c.fresh, f);
+              else if (c.fresh) fresh = outcome === 'ok' ? pools.get(c.fresh)!.pop()! : sharedTarget(c.fresh, f);
               const json = c.request(f, { fresh, me: caller.key ?? iam.admin, n: ++counter });
               const label = `${transport} ${caller.name}${c.variant ? ` (${c.variant})` : ''}`;
-              const call = (body: JsonObject) => {
-                if (transport === 'gRPC') return grpcCall(m, body, caller.headers);
-                const r = restRequest(m, body);
-                return restCall(r.method, r.path, r.body, caller.headers);
-              };
+              const call = (body: JsonObject) => (transport === 'gRPC' ? methods.grpc(m, body, caller.headers) : methods.rest(m, body, caller.headers));
               const got = await call(json);
               const problem = judge(label, outcome, got);
               if (problem) wrong.push(problem);
@@ -482,11 +374,7 @@ for (const db of DATABASES) {
       for (const [key, json] of refs) {
         for (const transport of ['gRPC', 'REST'] as const) {
           const m = method(key);
-          const call = (body: JsonObject) => {
-            if (transport === 'gRPC') return grpcCall(m, body, adminB.headers);
-            const r = restRequest(m, body);
-            return restCall(r.method, r.path, r.body, adminB.headers);
-          };
+          const call = (body: JsonObject) => (transport === 'gRPC' ? methods.grpc(m, body, adminB.headers) : methods.rest(m, body, adminB.headers));
           const got = await call(json);
           const problem = judge(`${transport} ${key}`, 'hidden', got);
           if (problem) wrong.push(problem);
@@ -534,9 +422,4 @@ for (const db of DATABASES) {
       assert.ok(!JSON.stringify(keys.body).includes('berth_'), JSON.stringify(keys.body));
     });
   });
-}
-
-/** The shared resource a method that takes a throwaway aims at when the call is expected to fail. */
-function makersShared(kind: Exclude<Fresh, 'own-key'>, f: Fixture): string {
-  return { node: f.node, 'suspended-node': f.node, alias: f.alias.id, checkpoint: f.checkpoint, 'pending-operation': f.pending }[kind];
 }
