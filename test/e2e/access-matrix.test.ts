@@ -278,8 +278,9 @@ for (const db of DATABASES) {
       methods?.close();
       typed?.close();
       if (!t) return;
-      // End the sleeping captures.
+      // End the sleeping captures, and the shared node's instance: process instances outlive Berth by design.
       for (const op of [f.pending, ...(pools.get('pending-operation') ?? [])]) await rest(t.http, 'POST', `/v1/operations/${op}:cancel`, {}, iam.admin.headers);
+      if (f.node) await wait((await iam.call('POST', `/v1/nodes/${f.node}:suspend`, {})).id);
       await t.close();
     });
 
