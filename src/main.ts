@@ -282,8 +282,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         run,
         maxBodyBytes: config.maxMessageBytes,
         log: log.child({ component: 'http' }),
-        authorize: async (authorization, nodeId, action) => {
-          if (action === 'call') return authorizeNodeCall(authorization, nodeId);
+        authorize: async (authorization, nodeId, action, viaFolderId) => {
+          if (action === 'call') return authorizeNodeCall(authorization, nodeId, viaFolderId);
           await guardian.check(NodeServiceService.getNodeApi.path, { nodeId }, await authenticator.authenticate(authorization));
         },
       }),

@@ -1,4 +1,5 @@
-import { authorize, type Caller, type Permission } from '../domain/access';
+import { authorize, canSee, type Caller, type Permission } from '../domain/access';
+import { MAX_ALIAS_TARGETS } from '../domain/alias';
 import { NotFoundError, PermissionDeniedError } from '../domain/errors';
 import type { Authenticator } from '../control/authenticator';
 import type { AuditTrail } from '../control/audit-trail';
@@ -12,6 +13,8 @@ import type { FolderResourceKind } from '../control/resource-folders';
 /* eslint-disable @typescript-eslint/no-explicit-any -- requests are the decoded messages of each method */
 type Req = any;
 type Ref = { id: string; field: string };
+/** Resources of other kinds a request names (a node's checkpoint, an alias's targets). */
+type Refs = (req: Req) => Array<Ref & { kind: FolderResourceKind }>;
 
 /**
  * What a method needs from its caller, decided before its handler runs:
@@ -24,23 +27,32 @@ type Ref = { id: string; field: string };
 export type AccessRule =
   | { kind: 'caller' }
   | { kind: 'server-admin' }
-  | { kind: 'folder'; permission: Permission; folder: (req: Req) => Ref }
-  | { kind: 'resource'; permission: Permission; resource: FolderResourceKind; id: (req: Req) => Ref }
+  | { kind: 'folder'; permission: Permission; folder: (req: Req) => Ref; refs?: Refs }
+  | { kind: 'resource'; permission: Permission; resource: FolderResourceKind; id: (req: Req) => Ref; refs?: Refs }
   | { kind: 'node-call'; node: (req: Req) => Ref; via: (req: Req) => string }
   | { kind: 'alias-call'; folder: (req: Req) => string; alias: (req: Req) => string }
   | { kind: 'audit' };
 
-const folder = (permission: Permission, field: string, get: (req: Req) => string | undefined): AccessRule => ({
+const folder = (permission: Permission, field: string, get: (req: Req) => string | undefined, refs?: Refs): AccessRule => ({
   kind: 'folder',
   permission,
   folder: (req) => ({ id: get(req) ?? '', field }),
+  refs,
 });
-const resource = (permission: Permission, kind: FolderResourceKind, field: string, get: (req: Req) => string | undefined): AccessRule => ({
+const resource = (permission: Permission, kind: FolderResourceKind, field: string, get: (req: Req) => string | undefined, refs?: Refs): AccessRule => ({
   kind: 'resource',
   permission,
   resource: kind,
   id: (req) => ({ id: get(req) ?? '', field }),
+  refs,
 });
+const checkpointOf: Refs = (r) => {
+  const id = r.node?.spec?.checkpoint?.checkpointId;
+  return id ? [{ kind: 'checkpoint', id, field: 'node.spec.checkpoint.checkpoint_id' }] : [];
+};
+/** More targets than an alias may have are refused by the handler before any is looked at. */
+const targetsOf: Refs = (r) =>
+  ((r.alias?.targets ?? []) as Array<{ nodeId?: string }>).slice(0, MAX_ALIAS_TARGETS).flatMap((t, i) => (t.nodeId ? [{ kind: 'node' as const, id: t.nodeId, field: `alias.targets[${i}].node_id` }] : []));
 
 /** Every method Berth serves, by gRPC path: a method missing here is refused to everyone but a server admin. */
 export const ACCESS_RULES: Record<string, AccessRule> = {
@@ -50,7 +62,7 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   '/berth.v1.FolderService/UpdateFolder': folder('admin', 'folder.id', (r) => r.folder?.id),
   '/berth.v1.FolderService/DeleteFolder': { kind: 'server-admin' },
 
-  '/berth.v1.NodeService/CreateNode': folder('write', 'node.folder_id', (r) => r.node?.folderId),
+  '/berth.v1.NodeService/CreateNode': folder('write', 'node.folder_id', (r) => r.node?.folderId, checkpointOf),
   '/berth.v1.NodeService/GetNode': resource('read', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/ListNodes': folder('read', 'folder_id', (r) => r.folderId),
   '/berth.v1.NodeService/UpdateNode': resource('write', 'node', 'node.id', (r) => r.node?.id),
@@ -62,10 +74,10 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   '/berth.v1.NodeService/Execute': { kind: 'node-call', node: (r) => ({ id: r.nodeId ?? '', field: 'node_id' }), via: (r) => r.folderId ?? '' },
   '/berth.v1.NodeService/ExecuteAlias': { kind: 'alias-call', folder: (r) => r.folderId ?? '', alias: (r) => r.aliasName ?? '' },
 
-  '/berth.v1.AliasService/CreateAlias': folder('write', 'alias.folder_id', (r) => r.alias?.folderId),
+  '/berth.v1.AliasService/CreateAlias': folder('write', 'alias.folder_id', (r) => r.alias?.folderId, targetsOf),
   '/berth.v1.AliasService/GetAlias': resource('read', 'alias', 'alias_id', (r) => r.aliasId),
   '/berth.v1.AliasService/ListAliases': folder('read', 'folder_id', (r) => r.folderId),
-  '/berth.v1.AliasService/UpdateAlias': resource('write', 'alias', 'alias.id', (r) => r.alias?.id),
+  '/berth.v1.AliasService/UpdateAlias': resource('write', 'alias', 'alias.id', (r) => r.alias?.id, targetsOf),
   '/berth.v1.AliasService/DeleteAlias': resource('write', 'alias', 'alias_id', (r) => r.aliasId),
 
   '/berth.v1.CheckpointService/CreateCheckpoint': folder('write', 'folder_id', (r) => r.folderId),
@@ -142,7 +154,7 @@ export async function checkAccess(path: string, request: Req, caller: Caller, de
     case 'folder': {
       const ref = rule.folder(request);
       if (ref.id) authorize(caller, rule.permission, ref.id, { kind: 'folder', id: ref.id, field: ref.field });
-      return;
+      return mustSee(caller, rule.refs?.(request), deps);
     }
     case 'resource': {
       const ref = rule.id(request);
@@ -150,7 +162,7 @@ export async function checkAccess(path: string, request: Req, caller: Caller, de
       const folderId = await deps.folderOf(rule.resource, ref.id);
       if (folderId === undefined) throw new NotFoundError(rule.resource, ref.id, ref.field);
       authorize(caller, rule.permission, folderId, { kind: rule.resource, id: ref.id, field: ref.field });
-      return;
+      return mustSee(caller, rule.refs?.(request), deps);
     }
     case 'node-call': {
       const ref = rule.node(request);
@@ -167,6 +179,20 @@ export async function checkAccess(path: string, request: Req, caller: Caller, de
       if (folderId && name) await deps.calls.alias(caller, folderId, name);
       return;
     }
+  }
+}
+
+/**
+ * Resources a request names besides its subject must be in folders the caller
+ * sees: one elsewhere is NOT_FOUND, exactly as one that does not exist, so
+ * that naming another folder's checkpoint or node tells nothing about it
+ * (the handler, which says where it is, answers only those who may see it).
+ */
+async function mustSee(caller: Caller, refs: Array<Ref & { kind: FolderResourceKind }> | undefined, deps: AccessDeps): Promise<void> {
+  if (!refs || caller.principal.serverAdmin) return;
+  for (const ref of refs) {
+    const folderId = await deps.folderOf(ref.kind, ref.id);
+    if (folderId === undefined || !canSee(caller, folderId)) throw new NotFoundError(ref.kind, ref.id, ref.field);
   }
 }
 

@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { Client, credentials, Metadata, status as Code, type ServiceError } from '@grpc/grpc-js';
+import { FolderServiceClient, ListFoldersRequest } from '../../gen/berth/v1/folder_service';
 import { grpcHealth } from '../helpers/health';
 import { rest } from '../helpers/rest';
 
@@ -146,6 +148,22 @@ describe('berth serve, run as a user runs it', () => {
     const keyless = await rest(base, 'GET', '/v1/folders');
     assert.equal(keyless.status, 401, JSON.stringify(keyless.body));
     assert.equal(keyless.body.code, 16);
+    // The gRPC listener and the node API refuse keyless calls too, before looking up what they name.
+    const folders = new FolderServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    const grpcKeyless = await new Promise<ServiceError | null>((resolve) => folders.listFolders(ListFoldersRequest.fromPartial({}), (err) => resolve(err)));
+    folders.close();
+    assert.equal(grpcKeyless?.code, Code.UNAUTHENTICATED, grpcKeyless?.details);
+    const nodeApi = `127.0.0.1:${serving.nodeApiPort}`;
+    const nodeApiKeyless = await fetch(`http://${nodeApi}/`, { headers: { 'x-node-id': 'nd000000000000000000' } });
+    assert.equal(nodeApiKeyless.status, 401, await nodeApiKeyless.text());
+    const raw = new Client(nodeApi, credentials.createInsecure());
+    const md = new Metadata();
+    md.set('x-node-id', 'nd000000000000000000');
+    const nodeApiGrpcKeyless = await new Promise<ServiceError | null>((resolve) =>
+      raw.makeUnaryRequest('/any.Service/Method', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), md, (err) => resolve(err)),
+    );
+    raw.close();
+    assert.equal(nodeApiGrpcKeyless?.code, Code.UNAUTHENTICATED, nodeApiGrpcKeyless?.details);
     const healthz = await rest(base, 'GET', '/healthz');
     assert.equal(healthz.status, 200);
     assert.deepEqual(healthz.body, { status: 'ok' });

@@ -36,3 +36,19 @@ export function buildTestImages(): Promise<TestImages> {
   })();
   return built;
 }
+
+/** The script that builds berth-python, the system image of checkpoint instances under the docker runtime. */
+export const BUILD_SYSTEM_IMAGE_SCRIPT = resolve(__dirname, '../../scripts/build-system-image.sh');
+
+let systemImage: Promise<string> | undefined;
+
+/** Builds (or finds) the system image and returns its tag, for checkpoint nodes on the docker runtime. */
+export function buildSystemImage(): Promise<string> {
+  systemImage ??= (async () => {
+    const { stdout } = await promisify(execFile)('bash', [BUILD_SYSTEM_IMAGE_SCRIPT], { timeout: 10 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+    const tag = /^BERTH_SYSTEM_IMAGE=(\S+)$/m.exec(stdout)?.[1];
+    if (!tag) throw new Error(`${BUILD_SYSTEM_IMAGE_SCRIPT} printed no BERTH_SYSTEM_IMAGE line:\n${stdout}`);
+    return tag;
+  })();
+  return systemImage;
+}

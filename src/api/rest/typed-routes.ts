@@ -15,8 +15,11 @@ export interface TypedRouteDeps {
   run(nodeId: string, input: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, WireValue>>;
   maxBodyBytes: number;
   log: Logger;
-  /** Throws unless the caller with this `authorization` may read (the .proto, OpenAPI) or call the node. */
-  authorize(authorization: string | undefined, nodeId: string, action: 'read' | 'call'): Promise<void>;
+  /**
+   * Throws unless the caller with this `authorization` may read (the .proto,
+   * OpenAPI) or call the node; a call as the folder in `x-folder-id`, when sent.
+   */
+  authorize(authorization: string | undefined, nodeId: string, action: 'read' | 'call', viaFolderId?: string): Promise<void>;
 }
 
 const ROUTE = /^\/v1\/nodes\/([a-z0-9]{1,64})\/(api\.proto|openapi\.json|api:execute)$/;
@@ -39,7 +42,8 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
     const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal, headers: {} };
     try {
       await guard(`typed route ${what} of ${nodeId}`, ctx, async () => {
-        await deps.authorize(req.headers.authorization, nodeId, what === 'api:execute' ? 'call' : 'read');
+        const via = req.headers['x-folder-id'];
+        await deps.authorize(req.headers.authorization, nodeId, what === 'api:execute' ? 'call' : 'read', typeof via === 'string' && via !== '' ? via : undefined);
         if (what === 'api:execute') {
           const body = (await readJsonBody(req, deps.maxBodyBytes)) ?? {};
           if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.of('body', 'must be a JSON object of the input variables');

@@ -2,7 +2,8 @@
 /**
  * The HTTP server inside the `berth-test-http` image: a small, dependency-free
  * service whose every behaviour is something a Berth test needs to provoke
- * (health flips, slow and streamed answers, exits, memory pressure).
+ * (health flips, slow and streamed answers, exits, memory pressure, the
+ * request headers as they arrive: GET /headers).
  *
  * Environment:
  *   PORT               port to listen on (default 8080)
@@ -54,6 +55,10 @@ async function handle(req, res) {
       instance: process.env.BERTH_INSTANCE_ID ?? null,
       pid: process.pid,
     });
+  }
+
+  if (req.method === 'GET' && path === '/headers') {
+    return send(res, 200, { headers: req.headers });
   }
 
   if (req.method === 'POST' && path === '/echo') {
