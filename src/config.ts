@@ -58,7 +58,21 @@ export interface Config {
    * (not a node's own endpoint idle timeout, which is part of its spec).
    */
   connectionTimeouts: ConnectionTimeouts;
+  /**
+   * How far V8 lets the old generation grow past what its last full
+   * collection left, in percent (0: V8's own choice, up to four times).
+   */
+  heapGrowthPercent: number;
 }
+
+/**
+ * V8 lets the old generation grow to up to four times what its last full
+ * collection left before it collects again, and sizes that room to the
+ * allocation rate: under sustained calls Berth's RSS then climbs for a long
+ * time while the live heap stays flat. A fixed room bounds it at little CPU
+ * cost (docs/BENCHMARKS.md, "Memory under sustained load").
+ */
+const DEFAULT_HEAP_GROWTH_PERCENT = 50;
 
 const OPTIONS = {
   host: { type: 'string', env: 'BERTH_HOST', default: '127.0.0.1', help: 'address the listeners bind to' },
@@ -87,6 +101,7 @@ const OPTIONS = {
   'execute-timeout-ms': { type: 'string', env: 'BERTH_EXECUTE_TIMEOUT_MS', default: '60000', help: 'longest Execute call' },
   'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
+  'heap-growth-percent': { type: 'string', env: 'BERTH_HEAP_GROWTH_PERCENT', default: String(DEFAULT_HEAP_GROWTH_PERCENT), help: "old-generation room past the live heap before V8's next full collection, in percent (0: V8's own choice, which goes up to 300)" },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
@@ -113,6 +128,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 function timerMillis(name: string, value: string): number {
   const n = millis(name, value);
   if (n > MAX_TIMER_MS) throw new Error(`--${name} must be at most ${MAX_TIMER_MS} (about 24 days; 0 for no limit), not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function heapGrowthPercent(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`--heap-growth-percent must be a whole number from 0 to 1000, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -168,6 +189,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     systemImage: get('system-image'),
     executeQueue: millis('execute-queue', get('execute-queue')),
     executeTimeoutMs: millis('execute-timeout-ms', get('execute-timeout-ms')),
+    heapGrowthPercent: heapGrowthPercent(get('heap-growth-percent')),
     connectionTimeouts: {
       headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),
       idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
