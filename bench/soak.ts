@@ -248,6 +248,17 @@ async function stopBerth(b: BerthProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** CPU time (user + system) the process has used so far, in seconds. */
+function cpuSecondsOf(pid: number): number {
+  // Fields after the command name (which ends at the last ')'): state is 3, utime 14, stime 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times: 100 on every common build. */
+const CLOCK_TICKS = 100;
+
 function rssOf(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
@@ -492,6 +503,8 @@ interface Row {
   path: PathKey;
   calls: number;
   seconds: number;
+  /** Berth's CPU time per 1,000 measured calls, in ms. */
+  cpuPerThousand: number;
   /** The machine's 1-minute load average when the measured calls started and when they ended. */
   loadStart: number;
   loadEnd: number;
@@ -533,6 +546,7 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
     };
     sample();
     const loadStart = os.loadavg()[0]!;
+    const cpuStart = cpuSecondsOf(b.pid);
     const sampler = setInterval(sample, 250);
     const reporter = setInterval(() => log(`${key}: ${progress.done} calls, RSS ${mb(rssOf(b.pid))} MB, live heap ${mb(b.liveHeap())} MB, ${b.fullGcs()} full GCs`), 30_000);
     let seconds: number;
@@ -543,6 +557,7 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
       clearInterval(reporter);
     }
     sample();
+    const cpuSeconds = cpuSecondsOf(b.pid) - cpuStart;
     const made = progress.done;
     if (made < calls) log(`${key}: stopped after ${o.maxSeconds} s with ${made} of ${calls} calls made`);
     const first = samples.filter((x) => x.done <= made * o.window);
@@ -554,6 +569,7 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
       path: key,
       calls: made,
       seconds,
+      cpuPerThousand: (cpuSeconds * 1000 * 1000) / made,
       loadStart,
       loadEnd: os.loadavg()[0]!,
       rssWarm: floor(first),
@@ -607,13 +623,13 @@ const perHundredK = (r: Row): number => ((r.rssEnd - r.rssWarm) / MB) * (100_000
 
 function table(rows: Row[]): string {
   const lines = [
-    '| path | calls | calls/s | RSS after warm-up (MB) | RSS at end (MB) | growth per 100,000 calls (MB) | peak RSS (MB) | live heap, first → last full GC (MB) | RSS outside V8 heap, first → last (MB) | full GCs in first / last window | RSS floor of each fifth of the calls (MB) | load average | under 5 MB / 100k |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| path | calls | calls/s | Berth CPU ms per 1,000 calls | RSS after warm-up (MB) | RSS at end (MB) | growth per 100,000 calls (MB) | peak RSS (MB) | live heap, first → last full GC (MB) | RSS outside V8 heap, first → last (MB) | full GCs in first / last window | RSS floor of each fifth of the calls (MB) | load average | under 5 MB / 100k |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of rows) {
     const growth = perHundredK(r);
     lines.push(
-      `| ${r.path} | ${r.calls.toLocaleString('en-US')} | ${Math.round(r.calls / r.seconds)} | ${mb(r.rssWarm)} | ${mb(r.rssEnd)} | ${growth.toFixed(2)} | ${mb(r.rssPeak)} | ${mb(r.heapWarm)} → ${mb(r.heapEnd)} | ${mb(r.outsideWarm)} → ${mb(r.outsideEnd)} | ${r.gcsWarm} / ${r.gcsEnd} | ${r.fifths.map(mb).join(', ')} | ${r.loadStart.toFixed(1)} → ${r.loadEnd.toFixed(1)} | ${growth < TARGET_MB_PER_100K ? 'yes' : 'NO'} |`,
+      `| ${r.path} | ${r.calls.toLocaleString('en-US')} | ${Math.round(r.calls / r.seconds)} | ${Math.round(r.cpuPerThousand)} | ${mb(r.rssWarm)} | ${mb(r.rssEnd)} | ${growth.toFixed(2)} | ${mb(r.rssPeak)} | ${mb(r.heapWarm)} → ${mb(r.heapEnd)} | ${mb(r.outsideWarm)} → ${mb(r.outsideEnd)} | ${r.gcsWarm} / ${r.gcsEnd} | ${r.fifths.map(mb).join(', ')} | ${r.loadStart.toFixed(1)} → ${r.loadEnd.toFixed(1)} | ${growth < TARGET_MB_PER_100K ? 'yes' : 'NO'} |`,
     );
   }
   return lines.join('\n');
