@@ -12,7 +12,7 @@
  *    scripts/build-test-images.sh) for the node-API paths;
  * 2. creates what the path calls: a captured checkpoint and a checkpoint node
  *    (one instance), or a Docker node of the HTTP or gRPC test image;
- * 3. makes --warmup calls (default 20,000), not measured;
+ * 3. makes --warmup calls (default 50,000), not measured;
  * 4. makes --calls calls (default 300,000 on the Execute paths, 100,000 on the
  *    others) with --connections callers in a bounded loop, sampling Berth's
  *    RSS (VmRSS in /proc/<pid>/status) four times a second;
@@ -79,22 +79,26 @@ interface Options {
   window: number;
   /** Stop the measured calls of a path after this long (the row then says how many were made). */
   maxSeconds: number;
+  /** More `berth serve` flags, e.g. `--heap-growth-percent 0` for V8's own heap sizing. */
+  berthArgs: string[];
 }
 
 const USAGE = `usage: npx tsx bench/soak.ts [options]
   --paths LIST       paths to soak, in this order (default: all)
                      ${PATH_KEYS.join(',')}
   --calls N          measured calls per path (default 300000 on execute-*, 100000 elsewhere)
-  --warmup N         calls before the first sample (default 20000)
+  --warmup N         calls before the first sample (default 50000)
   --connections N    concurrent callers (default 4)
   --window F         share of the calls at the start and at the end whose RSS
                      floors are compared (default 0.2)
   --max-seconds S    stop a path's measured calls after S seconds and report the
                      calls made by then (for a busy machine; default: no limit)
+  --berth-args "A B" more flags for every berth serve, split at spaces
+                     (e.g. "--heap-growth-percent 0" for V8's own heap sizing)
 `;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { paths: [...PATH_KEYS], calls: undefined, warmup: 20_000, connections: 4, window: 0.2, maxSeconds: Infinity };
+  const o: Options = { paths: [...PATH_KEYS], calls: undefined, warmup: 50_000, connections: 4, window: 0.2, maxSeconds: Infinity, berthArgs: [] };
   const number = (name: string, value: string | undefined, min: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isInteger(n) || n < min) throw new Error(`${name} needs a whole number of at least ${min}\n${USAGE}`);
@@ -127,6 +131,9 @@ function parseOptions(argv: string[]): Options {
       }
       case '--max-seconds':
         o.maxSeconds = number(arg, argv[++i], 1);
+        break;
+      case '--berth-args':
+        o.berthArgs = (argv[++i] ?? '').split(' ').filter(Boolean);
         break;
       case '--help':
         process.stdout.write(USAGE);
@@ -172,11 +179,11 @@ interface BerthProcess {
   logTail: string[];
 }
 
-async function startBerth(runtime: 'process' | 'docker', clusterId: string, dataDir: string): Promise<BerthProcess> {
+async function startBerth(runtime: 'process' | 'docker', clusterId: string, dataDir: string, more: string[]): Promise<BerthProcess> {
   const args = [
     '--trace-gc', BERTH_BIN, 'serve',
     '--runtime', runtime, '--pull-images', 'false', '--cluster-id', clusterId, '--data-dir', dataDir,
-    '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0', '--log-level', 'info',
+    '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0', '--log-level', 'info', ...more,
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const logTail: string[] = [];
@@ -240,6 +247,17 @@ async function stopBerth(b: BerthProcess): Promise<void> {
   await b.exited;
   clearTimeout(timer);
 }
+
+/** CPU time (user + system) the process has used so far, in seconds. */
+function cpuSecondsOf(pid: number): number {
+  // Fields after the command name (which ends at the last ')'): state is 3, utime 14, stime 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times: 100 on every common build. */
+const CLOCK_TICKS = 100;
 
 function rssOf(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -485,6 +503,11 @@ interface Row {
   path: PathKey;
   calls: number;
   seconds: number;
+  /** Berth's CPU time per 1,000 measured calls, in ms. */
+  cpuPerThousand: number;
+  /** The machine's 1-minute load average when the measured calls started and when they ended. */
+  loadStart: number;
+  loadEnd: number;
   rssWarm: number;
   rssEnd: number;
   rssPeak: number;
@@ -493,6 +516,8 @@ interface Row {
   /** Full collections within the first and the last window. */
   gcsWarm: number;
   gcsEnd: number;
+  /** RSS floor of each fifth of the measured calls: levelling off, or climbing all along. */
+  fifths: number[];
   /** Floors of RSS less V8's committed heap, in the first and the last window. */
   outsideWarm: number;
   outsideEnd: number;
@@ -507,7 +532,7 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
   let driver: Driver | undefined;
   try {
     log(`${key}: starting berth serve --runtime ${setup.runtime}`);
-    berth = await startBerth(setup.runtime, clusterId, tmp);
+    berth = await startBerth(setup.runtime, clusterId, tmp, o.berthArgs);
     const b = berth;
     driver = await setup.prepare(b, o.connections);
     log(`${key}: warm-up, ${o.warmup} calls`);
@@ -520,6 +545,8 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
       samples.push({ done: progress.done, rss, outside: rss - b.committedHeap(), heap: b.liveHeap(), fullGcs: b.fullGcs() });
     };
     sample();
+    const loadStart = os.loadavg()[0]!;
+    const cpuStart = cpuSecondsOf(b.pid);
     const sampler = setInterval(sample, 250);
     const reporter = setInterval(() => log(`${key}: ${progress.done} calls, RSS ${mb(rssOf(b.pid))} MB, live heap ${mb(b.liveHeap())} MB, ${b.fullGcs()} full GCs`), 30_000);
     let seconds: number;
@@ -530,6 +557,7 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
       clearInterval(reporter);
     }
     sample();
+    const cpuSeconds = cpuSecondsOf(b.pid) - cpuStart;
     const made = progress.done;
     if (made < calls) log(`${key}: stopped after ${o.maxSeconds} s with ${made} of ${calls} calls made`);
     const first = samples.filter((x) => x.done <= made * o.window);
@@ -541,9 +569,13 @@ async function soak(key: PathKey, o: Options): Promise<Row> {
       path: key,
       calls: made,
       seconds,
+      cpuPerThousand: (cpuSeconds * 1000 * 1000) / made,
+      loadStart,
+      loadEnd: os.loadavg()[0]!,
       rssWarm: floor(first),
       rssEnd: floor(last),
       rssPeak: Math.max(...samples.map((x) => x.rss)),
+      fifths: [0, 1, 2, 3, 4].map((k) => floor(samples.filter((x) => x.done >= (made * k) / 5 && x.done <= (made * (k + 1)) / 5))),
       // The live heap after the first full collection of the measured calls, and after the last.
       heapWarm: (samples.find((x) => x.fullGcs > samples[0]!.fullGcs) ?? samples[0]!).heap,
       heapEnd: samples[samples.length - 1]!.heap,
@@ -591,13 +623,13 @@ const perHundredK = (r: Row): number => ((r.rssEnd - r.rssWarm) / MB) * (100_000
 
 function table(rows: Row[]): string {
   const lines = [
-    '| path | calls | calls/s | RSS after warm-up (MB) | RSS at end (MB) | growth per 100,000 calls (MB) | peak RSS (MB) | live heap, first → last full GC (MB) | RSS outside V8 heap, first → last (MB) | full GCs in first / last window | under 5 MB / 100k |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| path | calls | calls/s | Berth CPU ms per 1,000 calls | RSS after warm-up (MB) | RSS at end (MB) | growth per 100,000 calls (MB) | peak RSS (MB) | live heap, first → last full GC (MB) | RSS outside V8 heap, first → last (MB) | full GCs in first / last window | RSS floor of each fifth of the calls (MB) | load average | under 5 MB / 100k |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of rows) {
     const growth = perHundredK(r);
     lines.push(
-      `| ${r.path} | ${r.calls.toLocaleString('en-US')} | ${Math.round(r.calls / r.seconds)} | ${mb(r.rssWarm)} | ${mb(r.rssEnd)} | ${growth.toFixed(2)} | ${mb(r.rssPeak)} | ${mb(r.heapWarm)} → ${mb(r.heapEnd)} | ${mb(r.outsideWarm)} → ${mb(r.outsideEnd)} | ${r.gcsWarm} / ${r.gcsEnd} | ${growth < TARGET_MB_PER_100K ? 'yes' : 'NO'} |`,
+      `| ${r.path} | ${r.calls.toLocaleString('en-US')} | ${Math.round(r.calls / r.seconds)} | ${Math.round(r.cpuPerThousand)} | ${mb(r.rssWarm)} | ${mb(r.rssEnd)} | ${growth.toFixed(2)} | ${mb(r.rssPeak)} | ${mb(r.heapWarm)} → ${mb(r.heapEnd)} | ${mb(r.outsideWarm)} → ${mb(r.outsideEnd)} | ${r.gcsWarm} / ${r.gcsEnd} | ${r.fifths.map(mb).join(', ')} | ${r.loadStart.toFixed(1)} → ${r.loadEnd.toFixed(1)} | ${growth < TARGET_MB_PER_100K ? 'yes' : 'NO'} |`,
     );
   }
   return lines.join('\n');
@@ -612,7 +644,7 @@ async function main(): Promise<void> {
   }
   const failed = rows.filter((r) => perHundredK(r) >= TARGET_MB_PER_100K);
   process.stdout.write(
-    `node ${process.version}, ${os.cpus().length} cores; warm-up ${o.warmup} calls, ${o.connections} callers; RSS floors of the first and last ${o.window * 100}% of the calls\n`,
+    `node ${process.version}, ${os.cpus().length} cores; berth serve ${o.berthArgs.join(' ') || '(default flags)'}; warm-up ${o.warmup} calls, ${o.connections} callers; RSS floors of the first and last ${o.window * 100}% of the calls\n`,
   );
   if (failed.length > 0) {
     process.stdout.write(`over the target: ${failed.map((r) => r.path).join(', ')}\n`);

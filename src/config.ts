@@ -88,7 +88,21 @@ export interface Config {
    * it runs callers' code on this host as Berth's user.
    */
   allowHostCode: boolean;
+  /**
+   * How far V8 lets the old generation grow past what its last full
+   * collection left, in percent (0: V8's own choice, up to four times).
+   */
+  heapGrowthPercent: number;
 }
+
+/**
+ * V8 lets the old generation grow to up to four times what its last full
+ * collection left before it collects again, and sizes that room to the
+ * allocation rate: under sustained calls Berth's RSS then climbs for a long
+ * time while the live heap stays flat. A fixed room bounds it at little CPU
+ * cost (docs/BENCHMARKS.md, "Memory under sustained load").
+ */
+const DEFAULT_HEAP_GROWTH_PERCENT = 50;
 
 const OPTIONS = {
   host: { type: 'string', env: 'BERTH_HOST', default: '127.0.0.1', help: 'address the listeners bind to' },
@@ -126,6 +140,7 @@ const OPTIONS = {
   'tls-cert': { type: 'string', env: 'BERTH_TLS_CERT', default: '', help: 'PEM certificate (chain) all three listeners serve TLS with, with --tls-key (none: cleartext)' },
   'tls-key': { type: 'string', env: 'BERTH_TLS_KEY', default: '', help: 'PEM private key of --tls-cert (none: cleartext)' },
   'allow-host-code': { type: 'string', env: 'BERTH_ALLOW_HOST_CODE', default: 'false', help: "true: run the process runtime (callers' code on this host) on a non-loopback --host" },
+  'heap-growth-percent': { type: 'string', env: 'BERTH_HEAP_GROWTH_PERCENT', default: String(DEFAULT_HEAP_GROWTH_PERCENT), help: "old-generation room past the live heap before V8's next full collection, in percent (0: V8's own choice, which goes up to 300)" },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
@@ -152,6 +167,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 function timerMillis(name: string, value: string): number {
   const n = millis(name, value);
   if (n > MAX_TIMER_MS) throw new Error(`--${name} must be at most ${MAX_TIMER_MS} (about 24 days; 0 for no limit), not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function heapGrowthPercent(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`--heap-growth-percent must be a whole number from 0 to 1000, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -239,6 +260,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     systemImage: get('system-image'),
     executeQueue: millis('execute-queue', get('execute-queue')),
     executeTimeoutMs: millis('execute-timeout-ms', get('execute-timeout-ms')),
+    heapGrowthPercent: heapGrowthPercent(get('heap-growth-percent')),
     connectionTimeouts: {
       headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),
       idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),

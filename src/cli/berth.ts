@@ -1,6 +1,7 @@
 import { loadConfig, usage } from '../config';
 import { createLogger } from '../logger';
 import { startBerth } from '../main';
+import { applyHeapGrowth } from './heap-growth';
 
 const HELP = `berth — turns notebook checkpoints and Docker images into services
 
@@ -28,6 +29,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  applyHeapGrowth(config.heapGrowthPercent);
   const log = createLogger(config.logLevel);
   const berth = await startBerth(config, log).catch((err: unknown) => {
     log.fatal({ err }, 'berth failed to start');
