@@ -3,15 +3,11 @@ import type { Alias } from '../domain/alias';
 import { NotFoundError, QuotaExceededError } from '../domain/errors';
 import { TokenBucket, burstOf } from '../domain/token-bucket';
 import { store, type ControlContext } from './context';
+import { TimedCache } from './timed-cache';
 
 interface NodeFacts {
   folderId: string;
   aclFolderIds: string[];
-}
-
-interface Cached<T> {
-  at: number;
-  value: Promise<T>;
 }
 
 /**
@@ -22,33 +18,16 @@ interface Cached<T> {
  * table's view of instances.
  */
 export class CallAccess {
-  private readonly nodes = new Map<string, Cached<NodeFacts | undefined>>();
-  private readonly aliases = new Map<string, Cached<Alias | undefined>>();
+  private readonly nodes: TimedCache<NodeFacts | undefined>;
+  private readonly aliases: TimedCache<Alias | undefined>;
   private readonly buckets = new Map<string, TokenBucket>();
-  private lastSweep = 0;
 
   constructor(
     private readonly ctx: ControlContext,
-    private readonly cacheMs = 1000,
-  ) {}
-
-  private cached<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
-    const now = Date.now();
-    const hit = cache.get(key);
-    if (hit && now - hit.at < this.cacheMs) return hit.value;
-    this.sweep(now);
-    const value = load();
-    cache.set(key, { at: now, value });
-    value.catch(() => cache.delete(key));
-    return value;
-  }
-
-  /** Drops expired answers at most once per cache period: the keys are whatever callers name. */
-  private sweep(now: number): void {
-    if (now - this.lastSweep < this.cacheMs) return;
-    this.lastSweep = now;
-    for (const cache of [this.nodes, this.aliases] as Map<string, Cached<unknown>>[])
-      for (const [key, entry] of cache) if (now - entry.at >= this.cacheMs) cache.delete(key);
+    cacheMs = 1000,
+  ) {
+    this.nodes = new TimedCache(cacheMs);
+    this.aliases = new TimedCache(cacheMs);
   }
 
   /** A node or alias changed here: decide again from the database. */
@@ -65,7 +44,7 @@ export class CallAccess {
 
   /** Throws unless the caller may call the node; takes nothing from its rate (for listings such as reflection). */
   async mayCall(caller: Caller, nodeId: string, viaFolderId: string | undefined, field = 'node_id'): Promise<void> {
-    const facts = await this.cached(this.nodes, nodeId, async () => {
+    const facts = await this.nodes.get(nodeId, async () => {
       const node = await store(this.ctx).nodes.get(nodeId);
       return node ? { folderId: node.folderId, aclFolderIds: node.spec.acl.folderIds } : undefined;
     });
@@ -77,7 +56,7 @@ export class CallAccess {
   async alias(caller: Caller, folderId: string, name: string): Promise<void> {
     this.rateLimit(caller);
     if (caller.anonymous) return;
-    const alias = await this.cached(this.aliases, `${folderId}/${name}`, () => store(this.ctx).aliases.getByName(folderId, name));
+    const alias = await this.aliases.get(`${folderId}/${name}`, () => store(this.ctx).aliases.getByName(folderId, name));
     if (!alias) throw new NotFoundError('alias', name, 'alias_name');
     authorizeAliasCall(caller, alias, { kind: 'alias', id: name, field: 'alias_name' });
   }

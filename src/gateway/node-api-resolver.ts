@@ -5,6 +5,7 @@ import { StatusError, toStatusError } from '../api/status';
 import { NotFoundError } from '../domain/errors';
 import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './node-api';
 import type { RoutingTable } from './routing-table';
+import { TimedCache } from '../control/timed-cache';
 
 /** What a refusal of a call to a node depends on. */
 interface NodeFacts {
@@ -26,20 +27,14 @@ function refusal(err: unknown): never {
   throw new NodeApiError(status.code, status.message, status.httpStatus, { cause: err, retryAfterSeconds: status.retryAfterSeconds });
 }
 
-interface Cached<T> {
-  at: number;
-  value: Promise<T>;
-}
-
 /**
  * Resolves node-API calls from the routing table (kept in memory by the
  * supervisor); the database is asked only about names it does not know, and
  * the answer is kept for a second.
  */
 export class RoutingTableResolver implements NodeApiResolver {
-  private readonly aliasCache = new Map<string, Cached<{ targets: { nodeId: string; weight: number }[] }>>();
-  private readonly nodeCache = new Map<string, Cached<NodeFacts | undefined>>();
-  private lastSweep = 0;
+  private readonly aliasCache: TimedCache<{ targets: { nodeId: string; weight: number }[] }>;
+  private readonly nodeCache: TimedCache<NodeFacts | undefined>;
 
   constructor(
     private readonly routing: RoutingTable,
@@ -53,30 +48,10 @@ export class RoutingTableResolver implements NodeApiResolver {
      * `x-folder-id` must then be the node's own folder.
      */
     private readonly authorize?: (route: NodeApiRoute, target: { nodeId: string } | { folderId: string; aliasName: string }) => Promise<void>,
-    private readonly cacheMs = 1000,
-  ) {}
-
-  private cached<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
-    const now = Date.now();
-    const hit = cache.get(key);
-    if (hit && now - hit.at < this.cacheMs) return hit.value;
-    this.sweep(now);
-    const value = load();
-    cache.set(key, { at: now, value });
-    value.catch(() => cache.delete(key));
-    return value;
-  }
-
-  /**
-   * Drops expired answers, at most once per cache period. The keys are what
-   * callers send (any x-node-id, x-folder-id, alias name), so an answer kept
-   * past its time would make the map grow with every name ever asked for.
-   */
-  private sweep(now: number): void {
-    if (now - this.lastSweep < this.cacheMs) return;
-    this.lastSweep = now;
-    for (const cache of [this.aliasCache, this.nodeCache] as Map<string, Cached<unknown>>[])
-      for (const [key, entry] of cache) if (now - entry.at >= this.cacheMs) cache.delete(key);
+    cacheMs = 1000,
+  ) {
+    this.aliasCache = new TimedCache(cacheMs);
+    this.nodeCache = new TimedCache(cacheMs);
   }
 
   /** The routing table's entry itself: it has every field of a ResolvedTarget, so a call copies nothing. */
@@ -119,7 +94,7 @@ export class RoutingTableResolver implements NodeApiResolver {
    * has lost its instances is UNAVAILABLE, which they may retry.
    */
   private async resolveNode(nodeId: string, folderId: string | undefined): Promise<ResolvedTarget> {
-    const facts = await this.cached(this.nodeCache, nodeId, async () => {
+    const facts = await this.nodeCache.get(nodeId, async () => {
       try {
         const node = await this.nodes.get(nodeId);
         return { folderId: node.folderId, kind: node.spec.source.kind, suspended: node.suspended, deleting: node.deleting };
@@ -143,7 +118,7 @@ export class RoutingTableResolver implements NodeApiResolver {
   }
 
   private async resolveAlias(folderId: string, name: string): Promise<ResolvedTarget> {
-    const alias = await this.cached(this.aliasCache, `${folderId}/${name}`, () => this.aliases.getByName(folderId, name)).catch((err: unknown) => {
+    const alias = await this.aliasCache.get(`${folderId}/${name}`, () => this.aliases.getByName(folderId, name)).catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new NodeApiError(GrpcCode.NOT_FOUND, `alias ${JSON.stringify(name)} not found in folder ${folderId}`);
       throw err;
     });
