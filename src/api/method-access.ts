@@ -1,6 +1,7 @@
 import { authorize, canSee, type Caller, type Permission } from '../domain/access';
 import { MAX_ALIAS_TARGETS } from '../domain/alias';
 import { NotFoundError, PermissionDeniedError } from '../domain/errors';
+import { LIMITS } from '../domain/limits';
 import type { Authenticator } from '../control/authenticator';
 import type { AuditTrail } from '../control/audit-trail';
 import type { Logger } from '../logger';
@@ -46,9 +47,19 @@ const resource = (permission: Permission, kind: FolderResourceKind, field: strin
   id: (req) => ({ id: get(req) ?? '', field }),
   refs,
 });
+/** The secrets a Docker node's spec names (more than a spec may hold are refused by the handler). */
+const secretsOf: Refs = (r) => {
+  const docker = r.node?.spec?.docker;
+  if (!docker) return [];
+  const registry = docker.registrySecretId ? [{ kind: 'secret' as const, id: docker.registrySecretId as string, field: 'node.spec.docker.registry_secret_id' }] : [];
+  const env = ((docker.envFromSecrets ?? []) as Array<{ secretId?: string }>)
+    .slice(0, LIMITS.envFromSecrets)
+    .flatMap((e, i) => (e.secretId ? [{ kind: 'secret' as const, id: e.secretId, field: `node.spec.docker.env_from_secrets[${i}].secret_id` }] : []));
+  return [...registry, ...env];
+};
 const checkpointOf: Refs = (r) => {
   const id = r.node?.spec?.checkpoint?.checkpointId;
-  return id ? [{ kind: 'checkpoint', id, field: 'node.spec.checkpoint.checkpoint_id' }] : [];
+  return [...(id ? [{ kind: 'checkpoint' as const, id, field: 'node.spec.checkpoint.checkpoint_id' }] : []), ...secretsOf(r)];
 };
 /** More targets than an alias may have are refused by the handler before any is looked at. */
 const targetsOf: Refs = (r) =>
@@ -65,7 +76,7 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   '/berth.v1.NodeService/CreateNode': folder('write', 'node.folder_id', (r) => r.node?.folderId, checkpointOf),
   '/berth.v1.NodeService/GetNode': resource('read', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/ListNodes': folder('read', 'folder_id', (r) => r.folderId),
-  '/berth.v1.NodeService/UpdateNode': resource('write', 'node', 'node.id', (r) => r.node?.id),
+  '/berth.v1.NodeService/UpdateNode': resource('write', 'node', 'node.id', (r) => r.node?.id, secretsOf),
   '/berth.v1.NodeService/DeleteNode': resource('write', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/SuspendNode': resource('write', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/ResumeNode': resource('write', 'node', 'node_id', (r) => r.nodeId),

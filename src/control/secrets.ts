@@ -33,8 +33,9 @@ export async function checkSecretUses(s: Store, folderId: string, uses: SecretUs
   const byId = new Map(locked.map((secret) => [secret.id, secret]));
   for (const use of uses) {
     const secret = byId.get(use.secretId);
-    // A secret of another folder is as good as absent: the answer tells nothing of other folders.
-    if (!secret || secret.folderId !== folderId) throw new NotFoundError('secret', use.secretId, use.field);
+    if (!secret) throw new NotFoundError('secret', use.secretId, use.field);
+    // Callers who may not see the other folder heard NOT_FOUND at the access check already.
+    if (secret.folderId !== folderId) throw ValidationError.of(use.field, `secret ${secret.id} is not in the node's folder ${folderId}`);
     const missing = use.keys.filter((k) => !secret.keys.includes(k));
     if (missing.length > 0)
       throw ValidationError.of(use.keyField, `secret ${secret.id} has no entry ${names(missing)}; its keys are ${names(secret.keys)}`);

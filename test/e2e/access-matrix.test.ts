@@ -52,7 +52,7 @@ const NO_ONE: Row = ['hidden', 'hidden', 'hidden', 'hidden', 'hidden'];
 const FOLDER_ADMINS: Row = ['hidden', 'hidden', 'hidden', 'ok', 'ok'];
 
 /** Throwaway resources of folder A, one per call expected to succeed on a method that removes or changes it. */
-type Fresh = 'node' | 'suspended-node' | 'alias' | 'checkpoint' | 'pending-operation' | 'own-key';
+type Fresh = 'node' | 'suspended-node' | 'alias' | 'checkpoint' | 'secret' | 'pending-operation' | 'own-key';
 
 /** Folder A's shared resources, and what the IAM methods aim at. */
 interface Fixture {
@@ -64,6 +64,8 @@ interface Fixture {
   alias: { id: string; name: string };
   /** Ready, used by `node`. */
   checkpoint: string;
+  /** A secret no node uses. */
+  secret: string;
   /** The done CreateNode operation of `node`. */
   operation: string;
   /** A capture that sleeps: not done, for CancelOperation. */
@@ -76,7 +78,7 @@ interface Fixture {
 
 /** The shared resource a method that takes a throwaway aims at when the call is expected to fail. */
 function sharedTarget(kind: Exclude<Fresh, 'own-key'>, f: Fixture): string {
-  return { node: f.node, 'suspended-node': f.node, alias: f.alias.id, checkpoint: f.checkpoint, 'pending-operation': f.pending }[kind];
+  return { node: f.node, 'suspended-node': f.node, alias: f.alias.id, checkpoint: f.checkpoint, secret: f.secret, 'pending-operation': f.pending }[kind];
 }
 
 interface Case {
@@ -128,6 +130,15 @@ const CASES: Record<string, Case[]> = {
   'OperationService/ListOperations': [{ who: READ, request: (f) => ({ folderId: f.A }) }],
   'OperationService/WaitOperation': [{ who: READ, request: (f) => ({ operationId: f.operation, timeout: '0s' }) }],
   'OperationService/CancelOperation': [{ who: WRITE, fresh: 'pending-operation', request: (_, x) => ({ operationId: x.fresh }) }],
+
+  'SecretService/CreateSecret': [{ who: WRITE, request: (f, x) => ({ folderId: f.A, name: `made-${x.n}`, entries: [{ key: 'k', value: 'v' }] }) }],
+  'SecretService/GetSecret': [{ who: READ, request: (f) => ({ secretId: f.secret }) }],
+  'SecretService/ListSecrets': [{ who: READ, request: (f) => ({ folderId: f.A }) }],
+  'SecretService/UpdateSecret': [{ who: WRITE, request: (f, x) => ({ secret: { id: f.secret, description: `changed ${x.n}` }, updateMask: 'description' }) }],
+  'SecretService/AddSecretVersion': [{ who: WRITE, request: (f, x) => ({ secretId: f.secret, entries: [{ key: 'k', value: `v${x.n}` }] }) }],
+  'SecretService/DeleteSecret': [{ who: WRITE, fresh: 'secret', request: (_, x) => ({ secretId: x.fresh }) }],
+
+  'AuditService/ListAuditRecords': [{ who: ADMIN, request: (f) => ({ folderId: f.A }) }],
 
   'IamService/GetCaller': [{ who: ANYONE, request: () => ({}) }],
   'IamService/CreatePrincipal': [{ who: SERVER_ADMIN, request: (_, x) => ({ principal: { name: `made-${x.n}`, kind: 'PRINCIPAL_KIND_SERVICE_ACCOUNT' } }) }],
@@ -218,6 +229,7 @@ for (const db of DATABASES) {
       'suspended-node': () => makeNode(true),
       alias: async () => (await iam.call('POST', '/v1/aliases', { folderId: f.A, name: `spare-${++counter}`, targets: [{ nodeId: f.node, weight: 100 }] })).id,
       checkpoint: async () => (await wait((await capture(['y = 1'], 0)).id)).resourceId,
+      secret: async () => (await iam.call('POST', '/v1/secrets', { folderId: f.A, name: `spare-${++counter}`, entries: [{ key: 'k', value: 'v' }] })).id,
       'pending-operation': async () => (await capture(['import time\ntime.sleep(600)', 'y = 1'], 1)).id,
     };
 
@@ -240,6 +252,7 @@ for (const db of DATABASES) {
       const alias = await iam.call('POST', '/v1/aliases', { folderId: A, name: 'shared', targets: [{ nodeId: f.node, weight: 100 }] });
       f.alias = { id: alias.id, name: alias.name };
       f.pending = await makers['pending-operation']();
+      f.secret = await makers.secret();
       const member = await iam.principal('member-of-a', 'service_account');
       await iam.grant(A, member, 'user');
       f.member = { principalId: member, keyId: (await iam.key(member, 'member')).keyId };

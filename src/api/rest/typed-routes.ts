@@ -7,6 +7,7 @@ import { ValidationError } from '../../domain/errors';
 import { nodeProtoSource, type WireValue } from '../../domain/variables';
 import type { Logger } from '../../logger';
 import { callerSignal, readJsonBody, sendError, sendJson, type ExtraHandler } from './http-server';
+import { requireJsonContentType } from './read-body';
 
 export interface TypedRouteDeps {
   registry: Registry;
@@ -42,6 +43,8 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
     const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal, headers: {} };
     try {
       await guard(`typed route ${what} of ${nodeId}`, ctx, async () => {
+        // A body that is not JSON is refused before anything is looked up.
+        if (what === 'api:execute') requireJsonContentType(req.headers);
         const via = req.headers['x-folder-id'];
         await deps.authorize(req.headers.authorization, nodeId, what === 'api:execute' ? 'call' : 'read', typeof via === 'string' && via !== '' ? via : undefined);
         if (what === 'api:execute') {
