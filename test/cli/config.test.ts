@@ -86,6 +86,16 @@ describe('user code on this host', () => {
     assert.throws(() => loadConfig(['--allow-host-code', 'yes'], {}), /--allow-host-code must be true or false/);
   });
 
+  it('takes --auth keys by default, and --auth none only on a loopback --host', () => {
+    assert.equal(loadConfig([], {}).auth, 'keys');
+    assert.equal(loadConfig(['--auth', 'none'], {}).auth, 'none');
+    assert.equal(loadConfig(['--auth', 'none', '--host', '::1'], {}).auth, 'none');
+    for (const host of ['0.0.0.0', '::', '10.1.2.3'])
+      assert.throws(() => loadConfig(['--auth', 'none', '--host', host, '--runtime', 'docker'], {}), /--auth none lets every caller act as a server admin; it is allowed only on a loopback address/, host);
+    assert.throws(() => loadConfig([], { BERTH_AUTH: 'none', BERTH_HOST: '0.0.0.0', BERTH_RUNTIME: 'docker' }), /--auth none/);
+    assert.throws(() => loadConfig(['--auth', 'off'], {}), /--auth must be keys or none/);
+  });
+
   it('takes --runtime process on loopback, and leaves docker and auto to start-up', () => {
     assert.equal(loadConfig(['--runtime', 'process'], {}).allowHostCode, false);
     assert.equal(loadConfig(['--runtime', 'process', '--host', 'localhost'], {}).runtime, 'process');

@@ -15,7 +15,7 @@ import { after, describe, it } from 'node:test';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'berth.js');
 
-describe('the process runtime on a non-loopback host', () => {
+describe('berth serve on a non-loopback host', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'berth-host-code-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -41,6 +41,20 @@ describe('the process runtime on a non-loopback host', () => {
     assert.match(fatal.err!.message, /--host 0\.0\.0\.0 lets other machines call Berth.*--allow-host-code true/);
     assert.doesNotMatch(out, /berth is serving/);
     // Refused before the database was opened.
+    assert.equal(existsSync(path.join(dataDir, 'berth.sqlite')), false);
+  });
+
+  it('refuses --auth none on a non-loopback --host with exit status 2, before anything is opened', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BERTH_')));
+    const proc = spawn(process.execPath, [BIN, 'serve', '--auth', 'none', '--host', '0.0.0.0', '--runtime', 'docker', '--data-dir', dataDir], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
+    assert.equal(code, 2, err);
+    assert.match(err, /--auth none lets every caller act as a server admin; it is allowed only on a loopback address, not --host 0\.0\.0\.0/);
     assert.equal(existsSync(path.join(dataDir, 'berth.sqlite')), false);
   });
 });
