@@ -183,7 +183,9 @@ async function startBerth(runtime: 'process' | 'docker', clusterId: string, data
   const args = [
     '--trace-gc', BERTH_BIN, 'serve',
     '--runtime', runtime, '--pull-images', 'false', '--cluster-id', clusterId, '--data-dir', dataDir,
-    '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0', '--log-level', 'info', ...more,
+    '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0', '--log-level', 'info',
+    // Loopback only; the key check is a cache hit per call, not what this bench measures.
+    '--auth', 'none', ...more,
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const logTail: string[] = [];
