@@ -1,7 +1,7 @@
 import { IamServiceService } from '../../gen/berth/v1/iam_service';
 import type { Caller } from '../domain/access';
 import { NotFoundError, PermissionDeniedError, ValidationError } from '../domain/errors';
-import { mayManageKeysOf, mustBeServerAdmin, type Iam } from '../control/iam';
+import { mayManageKeysOf, type Iam } from '../control/iam';
 import type { CallContext, ServiceHandlers } from './adapter';
 import { required } from './common.mapper';
 import { apiKeyToProto, bindingToProto, deltaFromProto, principalInputFromProto, principalToProto, roleToProto } from './iam.mapper';

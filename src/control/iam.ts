@@ -13,7 +13,7 @@ import {
   type PrincipalInput,
   type Role,
 } from '../domain/access';
-import { FailedPreconditionError, NotFoundError, PermissionDeniedError, ValidationError } from '../domain/errors';
+import { FailedPreconditionError, NotFoundError, ValidationError } from '../domain/errors';
 import type { Page, PageRequest } from '../domain/listing';
 import { newId } from '../store/ids';
 import type { Logger } from '../logger';
@@ -132,11 +132,6 @@ export class Iam {
     return result;
   }
 
-  /** What the caller is: its principal and roles (for GetCaller and for checks). */
-  async rolesOf(principalId: string): Promise<Map<string, Role>> {
-    return new Map((await store(this.ctx).accessBindings.ofPrincipal(principalId)).map((b) => [b.folderId, b.role]));
-  }
-
   /**
    * On the first start of an installation (no principal at all): a server
    * admin named `admin` and a key for it, written to `keyFile` (mode 0600).
@@ -174,8 +169,4 @@ export const ANONYMOUS_ADMIN: Caller = {
 export function mayManageKeysOf(caller: Caller, principalId: string): void {
   if (caller.principal.serverAdmin || caller.principal.id === principalId) return;
   throw new NotFoundError('principal', principalId, 'principal_id');
-}
-
-export function mustBeServerAdmin(caller: Caller, what: string): void {
-  if (!caller.principal.serverAdmin) throw new PermissionDeniedError(`only a server admin may ${what}`);
 }
