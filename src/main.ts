@@ -181,6 +181,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       void syncTypedApis();
     },
     config.instanceQuota,
+    async () => (await runtime.capabilities()).gpuUnavailable,
   );
   const executor = new CheckpointExecutor(
     routing,
