@@ -305,7 +305,7 @@ export class ProcessRuntime implements Runtime {
 
   /** Processes get no GPUs: a node that asks for them is refused before it is stored. */
   async capabilities(): Promise<RuntimeCapabilities> {
-    return { gpuUnavailable: 'this Berth runs the process runtime (no Docker engine), which cannot give instances GPUs' };
+    return { gpuUnavailable: 'this Berth runs instances as host processes (the process runtime), which cannot be given GPUs' };
   }
 
   /** The last lines of the instance's log file (stdout and stderr interleaved); '' when there is none. */
