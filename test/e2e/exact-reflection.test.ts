@@ -23,6 +23,7 @@ import {
   file_google_protobuf_timestamp,
   type FileDescriptorProto,
 } from '@bufbuild/protobuf/wkt';
+import { descriptors } from '../../src/api/descriptors';
 import { filesOfSet } from '../../src/api/reflection-files';
 import { startTestBerth, type TestBerth } from '../helpers/berth';
 import { grpcHealth } from '../helpers/health';
@@ -150,6 +151,22 @@ describe('server reflection from the compiled descriptors', () => {
     assert.deepEqual(decode(answers[0]).map(json), files.map(json));
     assert.equal(decode(answers[1])[0]!.name, 'google/api/annotations.proto');
     assert.deepEqual(answers[2].all_extension_numbers_response.extension_number, [1052]);
+
+    // Bytes that are no ServerReflectionRequest are answered with INVALID_ARGUMENT on the stream.
+    const raw = new grpc.Client(t.grpc, grpc.credentials.createInsecure());
+    const refused: Buffer = await new Promise((resolve, reject) => {
+      const call = raw.makeBidiStreamRequest('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b, md());
+      call.on('data', (d: Buffer) => {
+        resolve(d);
+        call.end();
+      });
+      call.on('error', reject);
+      call.write(Buffer.from([0x0a, 0xff, 0xff]));
+    });
+    raw.close();
+    const responseDesc = descriptors().registry.getMessage('grpc.reflection.v1.ServerReflectionResponse')!;
+    const decoded = toJson(responseDesc, fromBinary(responseDesc, refused)) as any;
+    assert.equal(decoded.errorResponse?.errorCode, grpc.status.INVALID_ARGUMENT, JSON.stringify(decoded));
   });
 
   it('serves the typed service in a file of its own, the same as its api.proto compiled, importing struct.proto', async () => {
