@@ -73,7 +73,12 @@ function times(n: number): string {
 /** The live instances of `generation` with what is remembered of their exits. */
 function recordsOf(instances: Instance[], generation: number, recordOf: (instanceId: string) => CrashRecord | undefined) {
   const current = instances.filter((i) => i.state !== 'deleting' && i.generation === generation);
-  return { current, crashed: current.flatMap((i) => ((r) => (r && r.inARow > 0 ? [r] : []))(recordOf(i.id))) };
+  const crashed: CrashRecord[] = [];
+  for (const i of current) {
+    const record = recordOf(i.id);
+    if (record && record.inARow > 0) crashed.push(record);
+  }
+  return { current, crashed };
 }
 
 /** The crash to quote: the instance that crashed most often in a row (the first of them on a tie). */
