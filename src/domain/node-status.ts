@@ -9,12 +9,28 @@ export interface StatusInput {
   now: Date;
   /** Why the current generation could not start, when it could not. */
   failure?: string;
+  /** How instances of the current generation exited without becoming healthy, when some did (see `crash-report.ts`). */
+  crashing?: string;
 }
 
 function condition(previous: NodeStatus, type: string, status: boolean, reason: string, message: string, now: Date): Condition {
   const before = previous.conditions.find((c) => c.type === type);
   const lastTransitionTime = before && before.status === status ? new Date(before.lastTransitionTime) : now;
   return { type, status, reason, message, lastTransitionTime };
+}
+
+/**
+ * `InstancesCrashing`: true (reason `CrashLoop`) while live instances of the
+ * current generation exit without becoming healthy, the message naming the
+ * exit code and last output. A generation that failed keeps the condition
+ * it failed with, though its instances are gone.
+ */
+function crashCondition(input: StatusInput): Condition {
+  const { previous, now } = input;
+  if (input.crashing) return condition(previous, 'InstancesCrashing', true, 'CrashLoop', input.crashing, now);
+  const before = previous.conditions.find((c) => c.type === 'InstancesCrashing');
+  if (input.failure && before?.status) return { ...before, lastTransitionTime: new Date(before.lastTransitionTime) };
+  return condition(previous, 'InstancesCrashing', false, 'NoCrashes', `no instance of generation ${input.node.generation} exited without becoming healthy`, now);
 }
 
 /**
@@ -61,6 +77,7 @@ export function nodeStatusOf(input: StatusInput): NodeStatus {
     conditions: [
       condition(previous, 'Ready', state === 'healthy', state === 'healthy' ? 'MinimumHealthy' : `Node${state[0]!.toUpperCase()}${state.slice(1)}`, reason, now),
       condition(previous, 'Progressing', rolling, rolling ? 'RollingUpdate' : 'Stable', rolling ? `replacing instances with generation ${node.generation}` : `all instances run generation ${node.generation}`, now),
+      crashCondition(input),
     ],
   };
 }

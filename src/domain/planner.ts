@@ -112,3 +112,19 @@ export function planNode(input: PlanInput): Plan {
   }
   return { desired, steps };
 }
+
+/**
+ * A plan's steps grouped in the order they run: consecutive starts (creates
+ * and restarts, each of an instance of its own) form one group that runs at
+ * once, so that instances that died together come back in the time of one
+ * start, not one after another; every removal is a group of its own.
+ */
+export function stepGroups(steps: Step[]): Step[][] {
+  const groups: Step[][] = [];
+  for (const step of steps) {
+    const last = groups.at(-1);
+    if (step.kind !== 'remove' && last && last[0]!.kind !== 'remove') last.push(step);
+    else groups.push([step]);
+  }
+  return groups;
+}

@@ -88,8 +88,9 @@ export class RoutingTableResolver implements NodeApiResolver {
 
   /**
    * A node the routing table cannot send the call to: why, as the caller
-   * should hear it. A node that will not serve until someone acts (suspended,
-   * being deleted, a checkpoint node on the node API) is FAILED_PRECONDITION
+   * should hear it. A checkpoint node is the wrong door: INVALID_ARGUMENT
+   * (HTTP 400) naming the right one, Execute. A node that will not serve
+   * until someone acts (suspended, being deleted) is FAILED_PRECONDITION
    * naming its state, so that clients do not retry; one that is starting or
    * has lost its instances is UNAVAILABLE, which they may retry.
    */
@@ -107,8 +108,9 @@ export class RoutingTableResolver implements NodeApiResolver {
       throw new NodeApiError(GrpcCode.NOT_FOUND, `node ${nodeId} not found${folderId ? ` in folder ${folderId}` : ''}`);
     if (facts.kind === 'checkpoint')
       throw new NodeApiError(
-        GrpcCode.FAILED_PRECONDITION,
-        `node ${nodeId} is a checkpoint node; call it with Execute (POST /v1/nodes/${nodeId}:execute) or its typed API, not through the node API`,
+        GrpcCode.INVALID_ARGUMENT,
+        `node ${nodeId} is a checkpoint node: the node API relays calls to Docker nodes only; ` +
+          `call it with Execute (gRPC berth.v1.NodeService/Execute, REST POST /v1/nodes/${nodeId}:execute) or its typed API`,
       );
     if (facts.deleting) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is being deleted`);
     if (facts.suspended) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is suspended; resume it (ResumeNode) before calling it`);

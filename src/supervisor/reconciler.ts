@@ -5,7 +5,7 @@ import type { Instance } from '../domain/instance';
 import type { OperationKind } from '../domain/operation';
 import type { InstanceState, Node, NodeStatus, StartAttempt } from '../domain/node';
 import { attemptDeadlineMs, attemptTimedOut, nodeStatusOf, startAttemptOf } from '../domain/node-status';
-import { planNode, type ObservedSummary, type Step } from '../domain/planner';
+import { planNode, stepGroups, type ObservedSummary, type Step } from '../domain/planner';
 import type { RoutingTable } from '../gateway/routing-table';
 import type { Logger } from '../logger';
 import { ImageUnavailableError, type ObservedInstance, type Runtime } from '../runtime/runtime';
@@ -15,8 +15,10 @@ import type { AutoscalerTick } from './autoscaler-tick';
 import type { Clock } from './clock';
 import type { InstanceHealth } from './instance-health';
 import { endpointPortOf, imageOf, instanceSpecOf, registryAuthOf, secretEnvOf, type SpecSettings } from './instance-spec';
+import { CrashRecorder } from './crash-recorder';
 import { fingerprintOf } from './resync-fingerprint';
 import { routeOf } from './route-of';
+import { Requeue } from './requeue';
 import type { ReconcileResult } from './work-queue';
 
 export interface ReconcilerOptions {
@@ -32,17 +34,16 @@ export interface ReconcilerOptions {
   crashLoopResetMs: number;
 }
 
-/** What the runtime says about one instance, reduced to what planning needs. */
-function summarize(o: ObservedInstance): ObservedSummary {
-  return { state: o.state === 'running' ? 'running' : o.state === 'missing' ? 'missing' : 'exited', ...(o.exitReason ? { exitReason: o.exitReason } : {}) };
+/** What the runtime says about one instance, reduced to what planning needs; an exit in the words of `crash`, when noted. */
+function summarize(o: ObservedInstance, crash: string | undefined): ObservedSummary {
+  const exitReason = crash ?? o.exitReason;
+  return { state: o.state === 'running' ? 'running' : o.state === 'missing' ? 'missing' : 'exited', ...(exitReason ? { exitReason } : {}) };
 }
 
 /** JSON values compared as the database hands them back (dates as strings, keys in any order). */
 function sameJson(a: unknown, b: unknown): boolean {
   return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
-
-const MAX_REQUEUE_MS = 2 ** 31 - 1;
 
 /** How often a node whose instances are not all healthy is looked at, besides the events that wake it. */
 const TRANSITION_LOOK_MS = 5000;
@@ -63,6 +64,8 @@ const TRANSITION_LOOK_MS = 5000;
 export class NodeReconciler {
   /** Per instance: deaths in a row and the last start, for the crash-loop backoff. */
   private readonly crashLoops = new Map<string, CrashLoop>();
+  /** Per instance: how it last exited, and how often in a row. */
+  private readonly crashes: CrashRecorder;
   /** Per node: the attempt whose image and checkpoint were found present. */
   private readonly verified = new Map<string, string>();
   /** Per settled node: its {@link fingerprintOf} at the end of its last pass (no steps, nothing due). */
@@ -80,7 +83,9 @@ export class NodeReconciler {
     private readonly options: ReconcilerOptions,
     /** When this supervisor started leading: orphans are collected only after the grace period. */
     private readonly ledSince: () => number,
-  ) {}
+  ) {
+    this.crashes = new CrashRecorder(runtime, log);
+  }
 
   /** Drops what is remembered about a node that is gone. */
   forget(nodeId: string): void {
@@ -154,6 +159,8 @@ export class NodeReconciler {
         r.state = 'unhealthy';
       }
     }
+    // An exit's last words are read now: the steps below remove or restart what printed them.
+    await this.crashes.note(nodeId, rows, byInstance);
 
     const pending = await this.repo.pendingOperations(nodeId);
     const resumeAskedAt = pending.filter((op) => op.kind === 'ResumeNode').reduce<Date | undefined>((t, op) => (t && t > op.createTime ? t : op.createTime), undefined);
@@ -162,6 +169,8 @@ export class NodeReconciler {
     if (attempt && !sameAttempt) this.log.info({ nodeId, generation: attempt.generation }, 'start attempt begins');
     let failure = sameAttempt && previous.failure?.generation === node.generation ? previous.failure.reason : undefined;
     if (attempt && !failure) failure = await this.startFailure(node, attempt, rows, now);
+    // Every instance crashed again and again: the attempt fails now, with their last words, not at the timeout.
+    if (attempt && !attempt.reached && !failure) failure = this.crashes.failureOf(node.generation, rows);
     const deadline = attemptDeadlineMs(attempt, now, this.options.startupTimeoutMs);
     if (deadline !== undefined && !failure) requeue.after(deadline + 1);
 
@@ -176,7 +185,7 @@ export class NodeReconciler {
     }
 
     const desired = this.autoscaler.desiredFor(nodeId, node.spec, previous.desiredInstances);
-    const observedSummaries = new Map([...byInstance].map(([id, o]) => [id, summarize(o)]));
+    const observedSummaries = new Map([...byInstance].map(([id, o]) => [id, summarize(o, this.crashes.exitOf(id, o.runtimeId))]));
     const plan = planNode({ node, desired, failed: failure !== undefined, instances: rows, observed: observedSummaries, stuck });
     // Before steps that may take a while (stopping, starting): a node that lost its health says so at once.
     let written = previous;
@@ -185,17 +194,20 @@ export class NodeReconciler {
       if (interim.state !== previous.state) written = await this.writeStatus(nodeId, interim, previous);
     }
     let stepError: unknown;
-    for (const step of plan.steps) {
-      try {
-        const wait = await this.apply(node, rows, step, nowMs);
-        if (wait !== undefined) requeue.after(wait);
-      } catch (err) {
-        if (err instanceof ImageUnavailableError) {
-          failure = err.message;
-          break;
+    let imageGone: ImageUnavailableError | undefined;
+    for (const group of stepGroups(plan.steps)) {
+      const outcomes = await Promise.allSettled(group.map((step) => this.apply(node, rows, step, nowMs)));
+      outcomes.forEach((o, k) => {
+        if (o.status === 'fulfilled') o.value !== undefined && requeue.after(o.value);
+        else if (o.reason instanceof ImageUnavailableError) imageGone = o.reason;
+        else {
+          this.log.warn({ err: o.reason, nodeId, step: group[k] }, 'step failed');
+          stepError ??= o.reason;
         }
-        this.log.warn({ err, nodeId, step }, 'step failed');
-        stepError ??= err;
+      });
+      if (imageGone) {
+        failure = imageGone.message;
+        break;
       }
     }
 
@@ -243,7 +255,8 @@ export class NodeReconciler {
 
   /** The node's status from its instances, with the autoscaler's last decision and the attempt's verdict. */
   private statusOf(node: Node, instances: Instance[], previous: NodeStatus, desired: number, now: Date, failure: string | undefined, attempt: StartAttempt | null): NodeStatus {
-    const status = nodeStatusOf({ node, instances, previous, desired, now, ...(failure ? { failure } : {}) });
+    const crashing = this.crashes.crashingOf(node.generation, instances);
+    const status = nodeStatusOf({ node, instances, previous, desired, now, ...(failure ? { failure } : {}), ...(crashing ? { crashing } : {}) });
     const decision = this.autoscaler.lastDecision(node.id);
     if (decision) {
       status.lastScalingDecision = decision.reason;
@@ -332,6 +345,7 @@ export class NodeReconciler {
       await this.runtime.removeInstance(step.instanceId, this.options.stopGraceSeconds);
       await this.repo.delete(step.instanceId);
       this.crashLoops.delete(step.instanceId);
+      this.crashes.forget(step.instanceId);
       return undefined;
     }
     let row: Instance | undefined;
@@ -365,7 +379,7 @@ export class NodeReconciler {
         this.health.unwatch(node.id, row.id);
         if (decision.waitMs > 0) {
           const delay = backoffDelayMs(decision.failures) / 1000;
-          const reason = `${step.reason}; crash loop: restart ${row.restartCount + 1} waits ${delay} s after the exit`;
+          const reason = `${step.reason}; crash loop: restart ${row.restartCount + 1} waits ${delay} s after the exit${this.crashes.lastWordsOf(row.id, row.runtimeId)}`;
           if (row.state !== 'unhealthy' || row.reason !== reason) {
             await this.repo.update(row.id, { state: 'unhealthy', reason, updateTime: now }, { notDeleting: true });
             row.state = 'unhealthy';
@@ -380,11 +394,12 @@ export class NodeReconciler {
     }
     const restarted = row.startTime !== null;
     if (!restarted) this.crashLoops.set(row.id, { failures: 0 });
+    const lastWords = restarted ? this.crashes.lastWordsOf(row.id, row.runtimeId) : '';
     const started = await this.runtime.startInstance(await instanceSpecOf(node, row.id, this.runtime, this.specs));
     const endpoint = started.ports[endpointPortOf(node)];
     const fields = {
       state: (started.state === 'running' ? 'started' : 'created') as InstanceState,
-      reason: restarted ? `started again: ${step.kind === 'restart' ? step.reason : ''}` : '',
+      reason: restarted ? `started again: ${step.kind === 'restart' ? step.reason : ''}${lastWords}` : '',
       runtimeId: started.runtimeId,
       address: endpoint ? `${endpoint.host}:${endpoint.port}` : '',
       startTime: started.startedAt ?? now,
@@ -413,23 +428,10 @@ export class NodeReconciler {
       this.health.forget(nodeId, o.instanceId);
       await this.runtime.removeInstance(o.instanceId, this.options.stopGraceSeconds);
       this.crashLoops.delete(o.instanceId);
+      this.crashes.forget(o.instanceId);
     }
     if (rows.length > 0) await this.repo.deleteAllOf(nodeId);
     await this.runtime.removeNodeResources(nodeId);
     return {};
-  }
-}
-
-/** The soonest of the times a pass wants to look again. */
-class Requeue {
-  private ms: number | undefined;
-
-  after(ms: number): void {
-    const bounded = Math.min(MAX_REQUEUE_MS, Math.max(1, Math.ceil(ms)));
-    this.ms = this.ms === undefined ? bounded : Math.min(this.ms, bounded);
-  }
-
-  result(): ReconcileResult {
-    return this.ms === undefined ? {} : { requeueAfterMs: this.ms };
   }
 }

@@ -67,7 +67,7 @@ describe('calls to suspended, checkpoint and starting nodes', () => {
     await t.close();
   });
 
-  it('answers a checkpoint node on the node API, and every way of calling a suspended checkpoint node, with FAILED_PRECONDITION naming the state', async () => {
+  it('answers a checkpoint node on the node API with 400 naming Execute, and every way of calling a suspended checkpoint node with FAILED_PRECONDITION naming the state', async () => {
     const cp = await done(() => rest(t.http, 'POST', '/v1/checkpoints', { folderId: 'default', name: 'plus-one', cells: { cells: ['y = 0', 'y = x + 1'] }, servedCellIndex: 1 }));
     assert.equal(cp.error, undefined, JSON.stringify(cp.error));
     const created = await done(() =>
@@ -83,13 +83,18 @@ describe('calls to suspended, checkpoint and starting nodes', () => {
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(Number(ok.body.output.y), 42);
 
-    // A checkpoint node on the node API: a clear 4xx, not "no healthy instance".
+    // A checkpoint node on the node API: a 400 naming the right door, not "no healthy instance".
     const onNodeApi = await fetch(`${nodeApi()}/anything`, { headers: { 'x-node-id': nodeId } });
     const onNodeApiBody = await onNodeApi.text();
-    assert.equal(onNodeApi.status, 412, onNodeApiBody);
-    assert.match(onNodeApiBody, /checkpoint node/);
+    assert.equal(onNodeApi.status, 400, onNodeApiBody);
+    const refusal = JSON.parse(onNodeApiBody) as { code: number; message: string };
+    assert.equal(refusal.code, Code.INVALID_ARGUMENT);
+    assert.match(refusal.message, /is a checkpoint node/);
+    assert.ok(refusal.message.includes(`POST /v1/nodes/${nodeId}:execute`), refusal.message);
+    assert.equal(onNodeApi.headers.get('x-berth-instance-id'), null, 'Berth answered, no instance did');
     const onNodeApiGrpc = await rawCall(`127.0.0.1:${t.berth.nodeApiPort}`, '/any.Service/Method', { 'x-node-id': nodeId });
-    assert.equal(onNodeApiGrpc?.code, Code.FAILED_PRECONDITION, onNodeApiGrpc?.details);
+    assert.equal(onNodeApiGrpc?.code, Code.INVALID_ARGUMENT, onNodeApiGrpc?.details);
+    assert.match(onNodeApiGrpc?.details ?? '', /checkpoint node.*Execute/);
 
     const api = await rest(t.http, 'GET', `/v1/nodes/${nodeId}/api`);
     assert.equal(api.status, 200, JSON.stringify(api.body));

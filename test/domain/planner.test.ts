@@ -195,6 +195,20 @@ describe('nodeStatusOf', () => {
     assert.equal(progressing.status, true);
     assert.equal(progressing.reason, 'RollingUpdate');
   });
+
+  it('shows crashing instances as an InstancesCrashing condition, kept by the generation that failed with it', () => {
+    const calm = status(node(), [inst('a', 'healthy')]).conditions.find((c) => c.type === 'InstancesCrashing')!;
+    assert.equal(calm.status, false);
+    assert.equal(calm.reason, 'NoCrashes');
+    const crashing = nodeStatusOf({ node: node(), instances: [inst('a', 'unhealthy')], previous: initialNodeStatus(), desired: 2, now: NOW, crashing: '1 of 1 instance exited: exit code 1' });
+    const c = crashing.conditions.find((x) => x.type === 'InstancesCrashing')!;
+    assert.deepEqual([c.status, c.reason, c.message], [true, 'CrashLoop', '1 of 1 instance exited: exit code 1']);
+    // Its instances removed, a failed generation still says why.
+    const failed = status(node(), [], crashing, 'instances keep crashing');
+    assert.deepEqual(failed.conditions.find((x) => x.type === 'InstancesCrashing'), c);
+    // A new attempt (no failure) without crashes clears it.
+    assert.equal(status(node(), [], failed).conditions.find((x) => x.type === 'InstancesCrashing')!.status, false);
+  });
 });
 
 describe('decideScale', () => {

@@ -103,7 +103,11 @@ describe('Docker nodes on the real engine', () => {
     for (let n = 0; n < 40; n++) {
       const res = await fetch(`${nodeApi}/whoami`, { headers: { 'x-node-id': nodes.web! } });
       assert.equal(res.status, 200);
-      seen.add(((await res.json()) as any).instance);
+      const { instance } = (await res.json()) as any;
+      seen.add(instance);
+      // Who answered, as Berth saw it.
+      assert.equal(res.headers.get('x-berth-node-id'), nodes.web);
+      assert.equal(res.headers.get('x-berth-instance-id'), instance);
     }
     assert.deepEqual([...seen].sort(), list.map((i) => i.id).sort(), 'calls reach both instances');
 
@@ -113,6 +117,7 @@ describe('Docker nodes on the real engine', () => {
     assert.equal((await fetch(`${nodeApi}/status/418`, { headers: { 'x-node-id': nodes.web! } })).status, 418);
     const unknown = await fetch(`${nodeApi}/whoami`, { headers: { 'x-node-id': 'nd000000000000000000' } });
     assert.equal(unknown.status, 404);
+    assert.equal(unknown.headers.get('x-berth-instance-id'), null, "Berth's own refusal names no instance");
 
     // Container limits and labels are applied, ports published on loopback only.
     const docker = new Dockerode();
@@ -154,6 +159,8 @@ describe('Docker nodes on the real engine', () => {
       });
       assert.equal(reply.message, 'hi');
       assert.equal(headers?.get('x-test')[0], 'abc');
+      assert.deepEqual(headers?.get('x-berth-node-id'), [nodes.echo]);
+      assert.deepEqual(headers?.get('x-berth-instance-id'), [reply.instance]);
       assert.equal(trailers?.get('x-instance')[0], reply.instance);
 
       const failed: any = await new Promise((resolve) => client.Fail({ code: 5, message: 'nothing here' }, md, (err: unknown) => resolve(err)));

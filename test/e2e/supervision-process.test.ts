@@ -3,7 +3,8 @@
  * Python workers: a node whose last worker is killed turns Unhealthy within a
  * second (the child's exit event, not a probe), and a worker that keeps
  * exiting (its checkpoint blob damaged on disk) is restarted 0.5 s, 1 s, 2 s,
- * 4 s … after each exit.
+ * 4 s … after each exit; a new node whose worker cannot start fails its
+ * CreateNode at the third crash, quoting the worker's last words.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -159,5 +160,28 @@ describe('supervision of Python workers on the process runtime', () => {
     const told = [...reasons].join(' | ');
     assert.ok([...reasons].some((r) => /exit code 3; crash loop: restart \d+ waits \d+ s after the exit/.test(r)), `the reason tells the back-off: ${told}`);
     assert.equal((await getNode(looping)).status.state, 'NODE_STATE_UNHEALTHY');
+  });
+
+  it('fails CreateNode of a node whose worker cannot start within seconds, quoting what the worker printed', async (t) => {
+    // The blob is still damaged (the test before): a worker of a new node exits at once, every time.
+    const startedAt = Date.now();
+    const created = await rest(http(), 'POST', '/v1/nodes', {
+      folderId: 'default',
+      name: 'broken',
+      spec: {
+        checkpoint: { checkpointId, inputVariables: [{ name: 'x', type: 'VARIABLE_TYPE_INT' }], outputVariables: [{ name: 'y', type: 'VARIABLE_TYPE_INT' }] },
+        instanceRange: { min: 1, max: 1 },
+      },
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    nodeIds.push(created.body.resourceId);
+    const op = (await rest(http(), 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '60s' })).body;
+    const tookMs = Date.now() - startedAt;
+    t.diagnostic(`failed after ${tookMs} ms: ${op.error?.message}`);
+    assert.equal(op.error?.code, 9, JSON.stringify(op));
+    assert.ok(tookMs < 15_000, `failed within 15 s (${tookMs} ms), not at the 120 s startup timeout`);
+    assert.match(op.error.message, /exited 3 times in a row without becoming healthy, the last time with exit code 3; last output: .*UnpicklingError/);
+    const crashing = (await getNode(created.body.resourceId)).status.conditions.find((c: { type: string }) => c.type === 'InstancesCrashing');
+    assert.equal(crashing?.reason, 'CrashLoop', JSON.stringify(crashing));
   });
 });

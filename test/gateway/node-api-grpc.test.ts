@@ -98,6 +98,10 @@ describe('node API with gRPC', () => {
     assert.deepEqual(out.head?.get('x-echo'), ['ping']);
     assert.equal(out.status?.code, grpc.status.OK);
     assert.match(String(out.status?.metadata.get('x-trailer')[0]), /^from-g[ab]$/);
+    // Who answered, in the initial metadata; the instance's own entries of these names are dropped.
+    assert.deepEqual(out.head?.get('x-berth-node-id'), ['echo']);
+    assert.deepEqual(out.head?.get('x-berth-instance-id'), [out.reply?.instance]);
+    assert.deepEqual(out.status?.metadata.get('x-berth-instance-id'), []);
   });
 
   it('relays error statuses with their messages and trailers', async () => {
@@ -156,6 +160,8 @@ describe('node API with gRPC', () => {
     const out = await unary(client, { message: 'x' }, meta({ 'x-node-id': 'down' }));
     assert.equal(out.err?.code, grpc.status.UNAVAILABLE);
     assert.equal(out.err?.details, 'node down has no healthy instance');
+    assert.deepEqual(out.status?.metadata.get('x-berth-node-id'), ['down']);
+    assert.deepEqual(out.status?.metadata.get('x-berth-instance-id'), [], 'no instance answered');
   });
 
   it('reports gRPC statuses to the metrics hook', async () => {

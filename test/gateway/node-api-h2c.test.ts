@@ -42,6 +42,9 @@ describe('node API over h2c', () => {
     assert.equal(res.headers['x-saw-routing'], 'false');
     assert.equal(res.body.toString(), '/thing ');
     assert.equal(res.trailers?.['x-trailer'], 'done');
+    assert.equal(res.headers['x-berth-node-id'], 'h2');
+    assert.equal(res.headers['x-berth-instance-id'], res.headers['x-upstream'], 'the instance that answered, not the one it claims to be');
+    assert.equal(res.trailers?.['x-berth-instance-id'], undefined);
   });
 
   it('relays a POST body to an h2c instance', async () => {

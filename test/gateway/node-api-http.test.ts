@@ -74,6 +74,9 @@ describe('node API over HTTP/1.1', () => {
       assert.equal(res.status, code);
       assert.equal(res.statusMessage, 'Custom Reason');
       assert.equal(res.headers['x-custom'], 'kept');
+      // Who answered, as Berth says it: the instance's own headers of these names are dropped.
+      assert.equal(res.headers['x-berth-node-id'], 'web');
+      assert.match(String(res.headers['x-berth-instance-id']), /^[ab]$/);
     }
   });
 
@@ -102,6 +105,8 @@ describe('node API over HTTP/1.1', () => {
     const res = await request(proxy.port, { path: '/trailers', headers: node, agent });
     assert.equal(res.body.toString(), 'body');
     assert.equal(res.trailers['x-checksum'], 'abc123');
+    assert.equal(res.trailers['x-berth-instance-id'], undefined, 'an instance cannot name itself in trailers either');
+    assert.match(String(res.headers['x-berth-instance-id']), /^[ab]$/);
   });
 
   it('spreads calls over both instances', async () => {
@@ -116,6 +121,8 @@ describe('node API over HTTP/1.1', () => {
     assert.equal(res.status, 404);
     assert.equal(res.headers['content-type'], 'application/json');
     assert.deepEqual(JSON.parse(res.body.toString()), { code: 5, message: 'node nope not found' });
+    assert.equal(res.headers['x-berth-instance-id'], undefined);
+    assert.equal(res.headers['x-berth-node-id'], undefined, 'no node was resolved');
   });
 
   it('answers 400 without a routing header', async () => {
@@ -128,6 +135,8 @@ describe('node API over HTTP/1.1', () => {
     const res = await request(proxy.port, { path: '/hello', headers: { 'x-node-id': 'empty' }, agent });
     assert.equal(res.status, 503);
     assert.deepEqual(JSON.parse(res.body.toString()), { code: 14, message: 'node empty has no healthy instance' });
+    assert.equal(res.headers['x-berth-node-id'], 'empty', "Berth's own answer names the node it resolved");
+    assert.equal(res.headers['x-berth-instance-id'], undefined, '...and no instance, since none answered');
   });
 
   it('reports each call to the metrics hook', async () => {

@@ -622,6 +622,16 @@ export interface NodeStatus {
   desiredInstances: number;
   /** The spec generation the supervisor last acted on. */
   observedGeneration: number;
+  /**
+   * `Ready` (reason `MinimumHealthy` or `Node<State>`), `Progressing`
+   * (`RollingUpdate` / `Stable`) and `InstancesCrashing`: true with reason
+   * `CrashLoop` while instances of the current generation exit without
+   * becoming healthy, the message naming the exit code and the last lines
+   * they printed (e.g. "2 of 2 instances exited without becoming healthy
+   * (twice in a row at most), last with exit code 1; last output: db
+   * password missing"); false with reason `NoCrashes` otherwise. A
+   * generation whose start failed keeps the condition it failed with.
+   */
   conditions: Condition[];
   /** Time from creation to first Healthy. */
   timeToHealthy:
@@ -644,7 +654,7 @@ export interface InstanceCounts {
 
 /** A condition of a resource, Kubernetes-style. */
 export interface Condition {
-  /** e.g. `Ready`, `Progressing`, `ImageAvailable`. */
+  /** e.g. `Ready`, `Progressing`, `InstancesCrashing`. */
   type: string;
   status: boolean;
   /** CamelCase machine-readable reason. */
@@ -660,7 +670,12 @@ export interface Instance {
   nodeId: string;
   folderId: string;
   state: InstanceState;
-  /** Why it is in that state. */
+  /**
+   * Why it is in that state. An instance that exited says how, with the
+   * last lines it printed (stdout and stderr, at most 5 lines and 1 KB):
+   * "exited: exit code 1; crash loop: restart 2 waits 1 s after the exit;
+   * last output: db password missing".
+   */
   reason: string;
   /** The container id (docker) or process id (process). */
   runtimeId: string;

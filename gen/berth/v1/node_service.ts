@@ -1449,7 +1449,10 @@ export const NodeServiceService = {
   /**
    * Creates a node and starts its instances. Answers at once with an Operation
    * that is done when the node is Healthy (response: Node) or has failed
-   * (error: the reason, e.g. image missing or health check never passing).
+   * (error FAILED_PRECONDITION: the reason, e.g. image missing, health check
+   * never passing within the startup timeout, or instances that keep
+   * crashing: once every instance exited 3 times in a row without becoming
+   * healthy, the error names the exit code and the last output at once).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
    * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
@@ -1626,7 +1629,10 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
   /**
    * Creates a node and starts its instances. Answers at once with an Operation
    * that is done when the node is Healthy (response: Node) or has failed
-   * (error: the reason, e.g. image missing or health check never passing).
+   * (error FAILED_PRECONDITION: the reason, e.g. image missing, health check
+   * never passing within the startup timeout, or instances that keep
+   * crashing: once every instance exited 3 times in a row without becoming
+   * healthy, the error names the exit code and the last output at once).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
    * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
@@ -1711,7 +1717,10 @@ export interface NodeServiceClient extends Client {
   /**
    * Creates a node and starts its instances. Answers at once with an Operation
    * that is done when the node is Healthy (response: Node) or has failed
-   * (error: the reason, e.g. image missing or health check never passing).
+   * (error FAILED_PRECONDITION: the reason, e.g. image missing, health check
+   * never passing within the startup timeout, or instances that keep
+   * crashing: once every instance exited 3 times in a row without becoming
+   * healthy, the error names the exit code and the last output at once).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
    * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION

@@ -38,22 +38,23 @@ export interface Caller {
   listen(listener: CallerListener): void;
   /**
    * Sends the response head relayed from the instance (or Berth's own answer
-   * to a CORS preflight), with `cors` (Berth's grant to a listed origin)
-   * added. `endStream` when the instance sent no body (for gRPC, a
+   * to a CORS preflight), with Berth's own headers `added` (who answered,
+   * its CORS grant to a listed origin). `endStream` when the instance sent no body (for gRPC, a
    * trailers-only response), so the head alone completes the response.
    * Returns whether the caller takes a body (false also for HEAD, 204 and
    * 304 over HTTP/2, which end with the head).
    */
-  respond(status: number, statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean, cors?: Record<string, string>): boolean;
+  respond(status: number, statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean, added?: Record<string, string>): boolean;
   /** Completes the response after its body, with the instance's trailers if it sent any. */
   finish(trailers: IncomingHttpHeaders | undefined): void;
   /**
    * Ends the call with an error: a complete error response when no head was
    * sent yet; otherwise, for gRPC over HTTP/2, trailers carrying the code,
    * and for anything else a reset (a truncated body must not look complete).
-   * `cors` (Berth's grant to a listed origin) goes on a complete error response.
+   * `added` (the node's id when known, Berth's CORS grant to a listed
+   * origin) goes on a complete error response.
    */
-  fail(error: NodeApiError, cors?: Record<string, string>): void;
+  fail(error: NodeApiError, added?: Record<string, string>): void;
 }
 
 /** The JSON body HTTP callers get for a refusal: `{"code":5,"message":"node X not found"}`. */

@@ -55,8 +55,8 @@ export class Http1Caller implements Caller {
     this.res.once('close', () => listener.onCallerClosed());
   }
 
-  respond(status: number, statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean, cors?: Record<string, string>): boolean {
-    this.res.writeHead(status, statusMessage, toHttp1ResponseHeaders(headers, cors));
+  respond(status: number, statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean, added?: Record<string, string>): boolean {
+    this.res.writeHead(status, statusMessage, toHttp1ResponseHeaders(headers, added));
     if (!endStream) return true;
     this.res.end();
     return false;
@@ -68,7 +68,7 @@ export class Http1Caller implements Caller {
     this.res.end();
   }
 
-  fail(error: NodeApiError, cors?: Record<string, string>): void {
+  fail(error: NodeApiError, added?: Record<string, string>): void {
     const res = this.res;
     if (res.destroyed || res.writableEnded) return;
     if (res.headersSent) {
@@ -80,7 +80,7 @@ export class Http1Caller implements Caller {
     const retry = error.retryAfterSeconds !== undefined ? { 'retry-after': String(error.retryAfterSeconds) } : {};
     if (this.grpc) {
       res.writeHead(200, {
-        ...cors,
+        ...added,
         'content-type': 'application/grpc',
         'grpc-status': String(error.code),
         'grpc-message': encodeGrpcMessage(error.message),
@@ -92,7 +92,7 @@ export class Http1Caller implements Caller {
     }
     const body = errorJson(error);
     res.writeHead(error.httpStatus, {
-      ...cors,
+      ...added,
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
       ...retry,

@@ -57,8 +57,8 @@ export class Http2Caller implements Caller {
     this.stream.once('close', () => listener.onCallerClosed());
   }
 
-  respond(status: number, _statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean, cors?: Record<string, string>): boolean {
-    const out = toHttp2ResponseHeaders(headers, status, cors);
+  respond(status: number, _statusMessage: string | undefined, headers: IncomingHttpHeaders, endStream: boolean, added?: Record<string, string>): boolean {
+    const out = toHttp2ResponseHeaders(headers, status, added);
     if (endStream || this.method === 'HEAD' || status === 204 || status === 304) {
       this.stream.respond(out, END_STREAM);
       this.stopBody();
@@ -74,7 +74,7 @@ export class Http2Caller implements Caller {
     this.stream.end();
   }
 
-  fail(error: NodeApiError, cors?: Record<string, string>): void {
+  fail(error: NodeApiError, added?: Record<string, string>): void {
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     if (!stream.headersSent) {
@@ -82,7 +82,7 @@ export class Http2Caller implements Caller {
       if (this.grpc) {
         stream.respond(
           {
-            ...cors,
+            ...added,
             ':status': 200,
             'content-type': 'application/grpc',
             'grpc-status': String(error.code),
@@ -94,7 +94,7 @@ export class Http2Caller implements Caller {
       } else {
         const body = errorJson(error);
         stream.respond({
-          ...cors,
+          ...added,
           ':status': error.httpStatus,
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),

@@ -23,7 +23,7 @@ import { Http1Exchange } from './http1-exchange';
 import { Http2Exchange } from './http2-exchange';
 import type { NodeApiLogger } from './logger';
 import type { NodeApiCallEvent, NodeApiMetrics } from './node-api-metrics';
-import { contentLength, readRoute } from './proxy-headers';
+import { answeredBy, contentLength, NODE_ID_HEADER, readRoute, relayTrailers } from './proxy-headers';
 import { NodeApiError, type Backend, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './resolver';
 import { isSessionGone, type ExchangeListener, type UpstreamExchange, type UpstreamFailure } from './upstream-exchange';
 import type { UpstreamPool } from './upstream-pool';
@@ -257,7 +257,11 @@ export class ProxyCall implements CallerListener, ExchangeListener {
       return;
     }
     try {
-      const takesBody = this.caller.respond(status, statusMessage, headers, endStream, this.cors);
+      const target = this.target;
+      const backend = this.backend;
+      // Who answered, in Berth's words (an instance's own headers of these names are dropped).
+      const added = target !== undefined && backend !== undefined ? { ...this.cors, ...answeredBy(target.nodeId, backend.instanceId) } : this.cors;
+      const takesBody = this.caller.respond(status, statusMessage, headers, endStream, added);
       this.responseStarted = true;
       this.httpStatus = status;
       if (this.ctx.metrics !== undefined) this.noteGrpcStatus(headers);
@@ -289,7 +293,7 @@ export class ProxyCall implements CallerListener, ExchangeListener {
     this.responseComplete = true;
     this.clearDeadline();
     if (trailers !== undefined && this.ctx.metrics !== undefined) this.noteGrpcStatus(trailers);
-    this.caller.finish(trailers);
+    this.caller.finish(trailers === undefined ? undefined : relayTrailers(trailers));
   }
 
   onUpstreamError(error: Error, failure: UpstreamFailure): void {
@@ -381,7 +385,9 @@ export class ProxyCall implements CallerListener, ExchangeListener {
     if (!this.caller.headersSent) this.httpStatus = this.caller.grpc ? 200 : error.httpStatus;
     if (this.caller.grpc) this.grpcStatus = error.code;
     if (this.closed) return;
-    this.caller.fail(error, this.cors);
+    // Berth's own answer: it names the node when one was resolved, never an instance.
+    const nodeId = this.target?.nodeId;
+    this.caller.fail(error, nodeId === undefined ? this.cors : { ...this.cors, [NODE_ID_HEADER]: nodeId });
   }
 
   private stopBodies(): void {

@@ -14,6 +14,11 @@
  * `access-control-*` response headers are dropped, so an instance cannot
  * grant a web page access through Berth; a page of an origin listed with
  * `--cors-origin` gets Berth's grant instead.
+ *
+ * Who answered is Berth's to say too: every relayed response carries
+ * `x-berth-node-id` and `x-berth-instance-id` ({@link answeredBy}), and an
+ * instance's own headers or trailers of those names are dropped, so an
+ * instance cannot pass itself off as another.
  */
 
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -42,6 +47,30 @@ export function readRoute(headers: IncomingHttpHeaders): NodeApiRoute {
 export function isGrpcContentType(value: string | string[] | undefined): boolean {
   const v = typeof value === 'string' ? value : value?.[0];
   return v !== undefined && v.startsWith('application/grpc');
+}
+
+/** The response header naming the node that answered a call (also on Berth's own refusals, when the node is known). */
+export const NODE_ID_HEADER = 'x-berth-node-id';
+/** The response header naming the instance that answered a call; absent on Berth's own refusals. */
+export const INSTANCE_ID_HEADER = 'x-berth-instance-id';
+
+/** The headers Berth adds to a response relayed from `instanceId` of `nodeId`. */
+export function answeredBy(nodeId: string, instanceId: string): Record<string, string> {
+  return { [NODE_ID_HEADER]: nodeId, [INSTANCE_ID_HEADER]: instanceId };
+}
+
+/** A header only Berth may send (see the file comment). */
+function isAnswerIdentity(name: string): boolean {
+  return name === NODE_ID_HEADER || name === INSTANCE_ID_HEADER;
+}
+
+/** An instance's trailers without the names only Berth may send; the same object when it has none of them. */
+export function relayTrailers(trailers: IncomingHttpHeaders): IncomingHttpHeaders {
+  if (trailers[NODE_ID_HEADER] === undefined && trailers[INSTANCE_ID_HEADER] === undefined) return trailers;
+  const out: IncomingHttpHeaders = { ...trailers };
+  delete out[NODE_ID_HEADER];
+  delete out[INSTANCE_ID_HEADER];
+  return out;
 }
 
 /** Headers never forwarded in either direction, whatever the protocols. */
@@ -134,17 +163,20 @@ function isCors(name: string): boolean {
   return name.charCodeAt(0) === 0x61 /* 'a' */ && name.startsWith('access-control-');
 }
 
-/** Copies what may be relayed of an instance's response head into `out`, then Berth's CORS grant, if any. */
-function relayResponseHeaders(headers: IncomingHttpHeaders, out: OutgoingHttpHeaders, cors: Record<string, string> | undefined): OutgoingHttpHeaders {
+/**
+ * Copies what may be relayed of an instance's response head into `out`, then
+ * Berth's own headers (`added`: who answered, the CORS grant), if any.
+ */
+function relayResponseHeaders(headers: IncomingHttpHeaders, out: OutgoingHttpHeaders, added: Record<string, string> | undefined): OutgoingHttpHeaders {
   const listed = connectionListed(headers);
   for (const name in headers) {
-    if (name.charCodeAt(0) === 0x3a || isHopByHop(name) || isCors(name)) continue;
+    if (name.charCodeAt(0) === 0x3a || isHopByHop(name) || isCors(name) || isAnswerIdentity(name)) continue;
     if (listed !== undefined && listed.has(name)) continue;
     out[name] = headers[name];
   }
-  if (cors !== undefined) {
-    for (const name in cors) {
-      const value = cors[name]!;
+  if (added !== undefined) {
+    for (const name in added) {
+      const value = added[name]!;
       const had = out[name];
       out[name] = name === 'vary' && had !== undefined ? `${String(had)}, ${value}` : value;
     }
@@ -152,14 +184,14 @@ function relayResponseHeaders(headers: IncomingHttpHeaders, out: OutgoingHttpHea
   return out;
 }
 
-/** Response head for an HTTP/1.1 caller: no pseudo-headers, no hop-by-hop or CORS headers, plus Berth's `cors` grant. */
-export function toHttp1ResponseHeaders(headers: IncomingHttpHeaders, cors?: Record<string, string>): OutgoingHttpHeaders {
-  return relayResponseHeaders(headers, {}, cors);
+/** Response head for an HTTP/1.1 caller: no pseudo-headers, no hop-by-hop, CORS or identity headers, plus Berth's own (`added`). */
+export function toHttp1ResponseHeaders(headers: IncomingHttpHeaders, added?: Record<string, string>): OutgoingHttpHeaders {
+  return relayResponseHeaders(headers, {}, added);
 }
 
-/** Response head for an HTTP/2 caller, with `:status` set, hop-by-hop and CORS headers dropped, plus Berth's `cors` grant. */
-export function toHttp2ResponseHeaders(headers: IncomingHttpHeaders, status: number, cors?: Record<string, string>): OutgoingHttpHeaders {
-  return relayResponseHeaders(headers, { ':status': status }, cors);
+/** Response head for an HTTP/2 caller, with `:status` set, hop-by-hop, CORS and identity headers dropped, plus Berth's own (`added`). */
+export function toHttp2ResponseHeaders(headers: IncomingHttpHeaders, status: number, added?: Record<string, string>): OutgoingHttpHeaders {
+  return relayResponseHeaders(headers, { ':status': status }, added);
 }
 
 /** A numeric `content-length`, or -1 when absent or malformed. */

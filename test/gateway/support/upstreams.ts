@@ -80,7 +80,8 @@ export async function startHttpUpstream(id: string): Promise<Upstream> {
       }
       case 'status': {
         const code = Number(arg);
-        res.writeHead(code, 'Custom Reason', { 'x-custom': 'kept' });
+        // Names only Berth may send: an instance cannot pass itself off as another.
+        res.writeHead(code, 'Custom Reason', { 'x-custom': 'kept', 'x-berth-instance-id': 'forged', 'x-berth-node-id': 'forged' });
         res.end(code === 204 || code === 304 ? undefined : `status ${code}`);
         return;
       }
@@ -121,9 +122,9 @@ export async function startHttpUpstream(id: string): Promise<Upstream> {
         setTimeout(() => res.end('end'), Number(arg)).unref();
         return;
       case 'trailers':
-        res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+        res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum, x-berth-instance-id' });
         res.write('body');
-        res.addTrailers({ 'x-checksum': 'abc123' });
+        res.addTrailers({ 'x-checksum': 'abc123', 'x-berth-instance-id': 'forged' });
         res.end();
         return;
       default:
@@ -165,10 +166,10 @@ export async function startH2cUpstream(id: string): Promise<Upstream> {
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
       stream.respond(
-        { ':status': 200, 'content-type': 'text/plain', 'x-upstream': id, 'x-saw-routing': String(sawRouting(headers)) },
+        { ':status': 200, 'content-type': 'text/plain', 'x-upstream': id, 'x-saw-routing': String(sawRouting(headers)), 'x-berth-instance-id': 'forged' },
         { waitForTrailers: true },
       );
-      stream.once('wantTrailers', () => stream.sendTrailers({ 'x-trailer': 'done' }));
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'x-trailer': 'done', 'x-berth-instance-id': 'forged' }));
       stream.end(`${p} ${Buffer.concat(chunks).toString()}`);
     });
   });
@@ -241,10 +242,13 @@ export async function startGrpcUpstream(id: string): Promise<Upstream> {
       if (echo !== '') {
         const head = new grpc.Metadata();
         head.set('x-echo', echo);
+        head.set('x-berth-instance-id', 'forged');
+        head.set('x-berth-node-id', 'forged');
         call.sendMetadata(head);
       }
       const trailer = new grpc.Metadata();
       trailer.set('x-trailer', `from-${id}`);
+      trailer.set('x-berth-instance-id', 'forged');
       const finish = (): void => {
         const status = call.request.status ?? 0;
         if (status !== 0) {
