@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { FailedPreconditionError, NotFoundError, QuotaExceededError, ValidationError } from '../domain/errors';
+import { ConflictError, FailedPreconditionError, NotFoundError, QuotaExceededError, ValidationError } from '../domain/errors';
 import type { Instance } from '../domain/instance';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
 import { secretUsesOf, validateNode, withDefaults, type Node, type NodeInput } from '../domain/node';
@@ -9,6 +9,7 @@ import type { NodeView } from '../store/node.repository';
 import type { Store } from '../store/store';
 import { checkEtag } from '../store/translate';
 import { inTransaction, store, type ControlContext } from './context';
+import type { Environments } from './environments';
 import type { Folders } from './folders';
 import { checkSecretUses } from './secrets';
 
@@ -23,7 +24,23 @@ export class Nodes {
     private readonly onChange: (nodeId: string) => void = () => undefined,
     /** Instances each folder's nodes may run together (the sum of their instance_range.max); 0: no quota. */
     private readonly instanceQuota = 0,
+    /** Probes checkpoint nodes' environments; without it none is checked. */
+    private readonly environments?: Environments,
   ) {}
+
+  /**
+   * FAILED_PRECONDITION when a checkpoint node's environment cannot restore
+   * its checkpoint. Checked before the transaction (the probe may start a
+   * container): a checkpoint does not change once ready, and a missing or
+   * unready one is reported by the checks in the transaction.
+   */
+  private async checkEnvironment(input: NodeInput, nodeId?: string): Promise<void> {
+    const src = input.spec.source;
+    if (src.kind !== 'checkpoint' || !this.environments) return;
+    const cp = await store(this.ctx).checkpoints.get(src.checkpointId);
+    if (!cp || cp.folderId !== input.folderId) return;
+    await this.environments.checkRestorable(cp, src.environmentImage, nodeId);
+  }
 
   /**
    * RESOURCE_EXHAUSTED when the folder's nodes, with `nodeId` running up to
@@ -67,6 +84,7 @@ export class Nodes {
   async create(raw: NodeInput): Promise<Operation> {
     const input = { ...raw, spec: withDefaults(raw.spec) };
     validateNode(input);
+    await this.checkEnvironment(input);
     const id = newId('nd');
     const op = await inTransaction(this.ctx, { kind: 'node', id }, async (s) => {
       // With a quota, creates in one folder are serial: each sees the others' reservations.
@@ -102,12 +120,31 @@ export class Nodes {
    * write checks the version read (a concurrent change → ABORTED).
    */
   async update(id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
-    const view = await inTransaction(this.ctx, { kind: 'node', id }, (s) => this.change(s, id, mutate, etag));
+    // A new environment image is probed before the transaction; the change checks it is still the one probed.
+    const checked = await this.checkEnvironmentChange(id, mutate);
+    const view = await inTransaction(this.ctx, { kind: 'node', id }, (s) => this.change(s, id, mutate, etag, checked));
     this.onChange(id);
     return view;
   }
 
-  private async change(s: Store, id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
+  /** The environment image an update gives a checkpoint node, checked; undefined when it keeps its environment. */
+  private async checkEnvironmentChange(id: string, mutate: (current: NodeInput) => NodeInput): Promise<string | undefined> {
+    const e = await store(this.ctx).nodes.get(id);
+    if (!e || e.spec.source.kind !== 'checkpoint') return undefined;
+    const current: NodeInput = { folderId: e.folderId, name: e.name, description: e.description, labels: e.labels, spec: e.spec };
+    let next: NodeInput;
+    try {
+      next = mutate(structuredClone(current));
+    } catch {
+      return undefined; // the transaction calls it again and reports the error
+    }
+    const src = next.spec.source;
+    if (src.kind !== 'checkpoint' || src.environmentImage === e.spec.source.environmentImage || src.checkpointId !== e.spec.source.checkpointId) return undefined;
+    await this.checkEnvironment(next, id);
+    return src.environmentImage;
+  }
+
+  private async change(s: Store, id: string, mutate: (current: NodeInput) => NodeInput, etag?: string, checkedImage?: string): Promise<NodeView> {
     // The folder first (the lock order): an update that grows the node checks the folder's instance quota.
     const folderId = (await s.nodes.get(id))?.folderId;
     if (folderId && this.instanceQuota > 0) await s.folders.lock(folderId, 'update');
@@ -124,6 +161,9 @@ export class Nodes {
     if (next.spec.source.kind === 'checkpoint' && e.spec.source.kind === 'checkpoint' && next.spec.source.checkpointId !== e.spec.source.checkpointId)
       throw ValidationError.of('node.spec.checkpoint.checkpoint_id', 'is immutable; create a new node and switch an alias to it');
     validateNode(next);
+    const [was, now] = [e.spec.source, next.spec.source];
+    if (was.kind === 'checkpoint' && now.kind === 'checkpoint' && now.environmentImage !== was.environmentImage && now.environmentImage !== checkedImage)
+      throw new ConflictError('node', id, 'changed while its new environment image was checked');
     if (!e.suspended && next.spec.instanceRange.max > e.spec.instanceRange.max) await this.checkInstanceQuota(s, e.folderId, id, next.spec.instanceRange.max);
     // Deep equality, not JSON text: the database may hand JSON back with its keys reordered.
     const specChanged = !isDeepStrictEqual(next.spec, e.spec);

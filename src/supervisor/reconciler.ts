@@ -297,7 +297,7 @@ export class NodeReconciler {
         if (src.kind === 'checkpoint') await this.specs.checkpoint(src.checkpointId);
         // The secrets open (right key file, entries there) before any instance needs them.
         await secretEnvOf(node, this.specs);
-        await this.runtime.ensureImage(imageOf(node, this.specs), await registryAuthOf(node, this.specs));
+        await this.runtime.ensureImage(await imageOf(node, this.specs), await registryAuthOf(node, this.specs));
         this.verified.set(node.id, key);
       } catch (err) {
         if (err instanceof ImageUnavailableError || err instanceof DomainError) return err.message;

@@ -1452,7 +1452,10 @@ export const NodeServiceService = {
    * (error: the reason, e.g. image missing or health check never passing).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
-   * secret), ALREADY_EXISTS (name taken in the folder).
+   * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
+   * (the checkpoint is not ready, or the node's environment cannot restore it:
+   * another Python major.minor, or a package the checkpoint needs missing or
+   * at another major.minor version; the message names both environments).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode: {
@@ -1498,7 +1501,8 @@ export const NodeServiceService = {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a checkpoint node's new environment cannot restore its
+   * checkpoint, as at CreateNode), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode: {
@@ -1627,7 +1631,10 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * (error: the reason, e.g. image missing or health check never passing).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
-   * secret), ALREADY_EXISTS (name taken in the folder).
+   * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
+   * (the checkpoint is not ready, or the node's environment cannot restore it:
+   * another Python major.minor, or a package the checkpoint needs missing or
+   * at another major.minor version; the message names both environments).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode: handleUnaryCall<CreateNodeRequest, Operation>;
@@ -1649,7 +1656,8 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a checkpoint node's new environment cannot restore its
+   * checkpoint, as at CreateNode), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode: handleUnaryCall<UpdateNodeRequest, Node>;
@@ -1710,7 +1718,10 @@ export interface NodeServiceClient extends Client {
    * (error: the reason, e.g. image missing or health check never passing).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
-   * secret), ALREADY_EXISTS (name taken in the folder).
+   * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
+   * (the checkpoint is not ready, or the node's environment cannot restore it:
+   * another Python major.minor, or a package the checkpoint needs missing or
+   * at another major.minor version; the message names both environments).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode(
@@ -1771,7 +1782,8 @@ export interface NodeServiceClient extends Client {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a checkpoint node's new environment cannot restore its
+   * checkpoint, as at CreateNode), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode(
