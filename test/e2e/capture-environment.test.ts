@@ -16,6 +16,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import Dockerode from 'dockerode';
 import { Checkpoint } from '../../gen/berth/v1/checkpoint';
 import { VariableType } from '../../gen/berth/v1/node';
+import { CreateNodeRequest } from '../../gen/berth/v1/node_service';
 import type { Operation } from '../../gen/berth/v1/operation';
 import { CAPTURE_LABEL } from '../../src/runtime/docker/capture-container';
 import { startTestBerth, type TestBerth } from '../helpers/berth';
@@ -116,7 +117,7 @@ describe('capture in the environment image (docker runtime)', () => {
     systemImage = await buildSystemImage();
     noPython = (await buildTestImages()).http;
     // The system image without scikit-learn: the same Python, a package missing.
-    await buildFrom(systemImage, noSklearn, clusterId, 'RUN rm -rf /usr/lib/python3/dist-packages/sklearn /usr/lib/python3/dist-packages/scikit_learn-*');
+    await buildFrom(systemImage, noSklearn, clusterId, 'USER root\nRUN rm -rf /usr/lib/python3/dist-packages/sklearn /usr/lib/python3/dist-packages/scikit_learn-*\nUSER 10001:10001');
     t = await startTestBerth('sqlite', {
       runtime: 'docker',
       clusterId,
@@ -211,6 +212,7 @@ describe('capture in the environment image (docker runtime)', () => {
     assert.equal(res.status, 412, JSON.stringify(res.body));
     assert.equal(res.body.code, 9, JSON.stringify(res.body));
     const message = res.body.message as string;
+    console.log(`CreateNode refused: ${message}`);
     assert.match(message, new RegExp(`checkpoint ${checkpoint.id} was captured in ${systemImage.replace(/[.:]/g, '\\$&')} \\(sha256:[0-9a-f]+\\) with Python 3\\.\\d+, .*scikit-learn \\d+\\.\\d+`));
     assert.match(message, new RegExp(`environment image ${noSklearn.replace(/[.:]/g, '\\$&')} \\(sha256:[0-9a-f]+\\) has no scikit-learn$`));
   });
@@ -220,11 +222,13 @@ describe('capture in the environment image (docker runtime)', () => {
     const body = nodeBody(checkpoint.id, 'iris-no-python', noPython);
     const typed = (vars: { name: string; type: string }[]) => vars.map((v) => ({ name: v.name, type: VariableType[v.type as keyof typeof VariableType] }));
     const checkpointSpec = { ...body.spec.checkpoint, inputVariables: typed(body.spec.checkpoint.inputVariables), outputVariables: typed(body.spec.checkpoint.outputVariables) };
-    const err = (await unary(rpc.nodes, 'createNode', { node: { ...body, spec: { ...body.spec, checkpoint: checkpointSpec } } }).then(
+    const request = CreateNodeRequest.fromPartial({ node: { ...body, spec: { ...body.spec, checkpoint: checkpointSpec } } });
+    const err = (await unary(rpc.nodes, 'createNode', request).then(
       () => assert.fail('the node was created'),
       (e: ServiceError) => e,
     )) as ServiceError;
     assert.equal(err.code, 9, err.message);
+    console.log(`CreateNode refused: ${err.details}`);
     assert.match(err.details, new RegExp(`checkpoint ${checkpoint.id} was captured in .*; environment image ${noPython.replace(/[.:]/g, '\\$&')} \\(sha256:[0-9a-f]+\\) has no python3$`));
   });
 });

@@ -10,7 +10,8 @@ import {
   type CaptureSandbox,
 } from '../../checkpoint/capture-sandbox';
 import type { EnvironmentFacts } from '../../domain/environment';
-import { engineMessageOf, isNotFound } from './errors';
+import { RuntimeUnavailableError } from '../runtime';
+import { engineMessageOf, isNotFound, translateEngineError } from './errors';
 import { LABELS } from './labels';
 
 /** Marks capture and probe containers (value: the checkpoint id, or `probe`). */
@@ -198,6 +199,8 @@ export class DockerCaptureSandbox implements CaptureSandbox {
     try {
       imageId = await this.imageId(image);
     } catch (err) {
+      // The engine being down is not the image's fault.
+      if (err instanceof RuntimeUnavailableError) throw err;
       return { label: `image ${image}`, pythonVersion: '', modules: {}, problem: `is not available: ${engineMessageOf(err)}` };
     }
     const label = `image ${image} (${imageId})`;
@@ -205,19 +208,19 @@ export class DockerCaptureSandbox implements CaptureSandbox {
     const key = `${imageId}|${names.join(',')}`;
     const cached = this.probes.get(key);
     if (cached) return { ...cached, label };
-    const container = await this.o.docker.createContainer({
-      Image: imageId,
-      Entrypoint: [],
-      Cmd: ['python3', '-I', '-c', PROBE_SCRIPT, ...names],
-      User: SANDBOX_USER,
-      Env: SANDBOX_ENV,
-      WorkingDir: '/tmp',
-      Labels: this.labels('probe'),
-      NetworkDisabled: true,
-      HostConfig: this.hostConfig(PROBE_MEMORY_MB, []),
-    });
     let facts: EnvironmentFacts;
     try {
+      const container = await this.o.docker.createContainer({
+        Image: imageId,
+        Entrypoint: [],
+        Cmd: ['python3', '-I', '-c', PROBE_SCRIPT, ...names],
+        User: SANDBOX_USER,
+        Env: SANDBOX_ENV,
+        WorkingDir: '/tmp',
+        Labels: this.labels('probe'),
+        NetworkDisabled: true,
+        HostConfig: this.hostConfig(PROBE_MEMORY_MB, []),
+      });
       const run = await this.runToEnd(container, PROBE_TIMEOUT_MS);
       const found = parseProbeOutput(run.stdout);
       if (found) facts = { label, ...found };
@@ -227,7 +230,7 @@ export class DockerCaptureSandbox implements CaptureSandbox {
       const message = engineMessageOf(err);
       // The engine refuses to start a command the image does not have.
       if (/executable file not found|no such file or directory/i.test(message)) facts = { label, pythonVersion: '', modules: {}, problem: 'has no python3' };
-      else throw err;
+      else throw translateEngineError(err, `probe image ${image}`);
     }
     if (!facts.problem || facts.problem === 'has no python3') this.probes.set(key, facts);
     return facts;
