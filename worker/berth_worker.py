@@ -588,7 +588,7 @@ class _Capture(object):
             "python_version": blob["python_version"],
             "size": len(data),
             "variables": variables,
-            "module_versions": _module_versions(values, modules),
+            "module_versions": _module_versions(values, modules, blob["sys_path"]),
         }
 
     def capture_globals(self, namespace, defined_objects):
@@ -712,12 +712,24 @@ def _is_standard_module(top):
     return bool(stdlib) and origin.startswith(stdlib) and "-packages" not in origin
 
 
-def _module_versions(values, modules):
+def _from_added_path(top, added_paths):
+    """Whether the module was imported from a directory the cells put on sys.path (restored with it)."""
+    module = sys.modules.get(top)
+    origin = os.path.abspath(getattr(module, "__file__", None) or "") if module is not None else ""
+    for entry in added_paths:
+        root = os.path.abspath(entry) if isinstance(entry, str) else ""
+        if origin and root and origin.startswith(root.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _module_versions(values, modules, added_paths=()):
     """Versions of the packages the captured state needs to be restored.
 
     Keyed by distribution name (e.g. ``scikit-learn``) when the package comes from one, else by
     its top-level module name; the version is the distribution's, else the module's
-    ``__version__``, else "". The standard library is left out.
+    ``__version__``, else "". The standard library is left out, and so are modules imported from
+    directories the cells added to sys.path (the checkpoint restores those entries itself).
     """
     tops = set()
     for data in values.values():
@@ -725,7 +737,7 @@ def _module_versions(values, modules):
             tops.add(module.split(".", 1)[0])
     for module in modules.values():
         tops.add(module.split(".", 1)[0])
-    tops = sorted(t for t in tops if t and not _is_standard_module(t))
+    tops = sorted(t for t in tops if t and not _is_standard_module(t) and not _from_added_path(t, added_paths))
     try:
         import importlib.metadata as metadata
         distributions = metadata.packages_distributions() if hasattr(metadata, "packages_distributions") else {}

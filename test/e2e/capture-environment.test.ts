@@ -111,6 +111,7 @@ describe('capture in the environment image (docker runtime)', () => {
   let systemImage = '';
   let noPython = '';
   let checkpoint: any;
+  let irisNode = '';
 
   before(async () => {
     assert.ok(await dockerAvailable(), 'a Docker engine is needed');
@@ -181,6 +182,7 @@ describe('capture in the environment image (docker runtime)', () => {
     assert.equal(op.body.error, undefined, JSON.stringify(op.body.error));
     assert.equal(op.body.response.status.state, 'NODE_STATE_HEALTHY');
     const nodeId = op.body.resourceId as string;
+    irisNode = nodeId;
     const instances = (await rest(t!.http, 'GET', `/v1/nodes/${nodeId}/instances`)).body.instances as any[];
     assert.equal(instances.length, 2);
 
@@ -215,6 +217,16 @@ describe('capture in the environment image (docker runtime)', () => {
     console.log(`CreateNode refused: ${message}`);
     assert.match(message, new RegExp(`checkpoint ${checkpoint.id} was captured in ${systemImage.replace(/[.:]/g, '\\$&')} \\(sha256:[0-9a-f]+\\) with Python 3\\.\\d+, .*scikit-learn \\d+\\.\\d+`));
     assert.match(message, new RegExp(`environment image ${noSklearn.replace(/[.:]/g, '\\$&')} \\(sha256:[0-9a-f]+\\) has no scikit-learn$`));
+
+    // Nor may an update move a running node there; the node keeps its environment.
+    const update = await rest(t!.http, 'PATCH', `/v1/nodes/${irisNode}?update_mask=spec.checkpoint.environment_image`, { spec: { checkpoint: { environmentImage: noSklearn } } });
+    assert.equal(update.status, 412, JSON.stringify(update.body));
+    assert.match(update.body.message, /has no scikit-learn$/);
+    const node = await rest(t!.http, 'GET', `/v1/nodes/${irisNode}`);
+    assert.equal(node.body.spec.checkpoint.environmentImage ?? '', '');
+    // The same image as the checkpoint's, named explicitly, is accepted.
+    const same = await rest(t!.http, 'PATCH', `/v1/nodes/${irisNode}?update_mask=spec.checkpoint.environment_image`, { spec: { checkpoint: { environmentImage: systemImage } } });
+    assert.equal(same.status, 200, JSON.stringify(same.body));
   });
 
   it('refuses, over gRPC, a node whose environment image has no Python', async () => {
