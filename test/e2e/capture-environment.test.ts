@@ -23,6 +23,7 @@ import { startTestBerth, type TestBerth } from '../helpers/berth';
 import { dockerAvailable, removeByClusterId } from '../helpers/docker';
 import { clients, unary } from '../helpers/grpc';
 import { rest } from '../helpers/rest';
+import { waitFor } from '../helpers/wait';
 import { buildSystemImage, buildTestImages } from '../images/test-images';
 
 const run = promisify(execFile);
@@ -242,5 +243,18 @@ describe('capture in the environment image (docker runtime)', () => {
     assert.equal(err.code, 9, err.message);
     console.log(`CreateNode refused: ${err.details}`);
     assert.match(err.details, new RegExp(`checkpoint ${checkpoint.id} was captured in .*; environment image ${noPython.replace(/[.:]/g, '\\$&')} \\(sha256:[0-9a-f]+\\) has no python3$`));
+  });
+
+  it('removes the capture container when the capture is cancelled', async () => {
+    const created = await rest(t!.http, 'POST', '/v1/checkpoints', { folderId: 'default', name: 'slow', cells: { cells: ['import time\ntime.sleep(120)', 'y = 1'] } });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const capturing = () => docker.listContainers({ filters: { label: [CAPTURE_LABEL, `berth.run_id=${clusterId}`] } });
+    await waitFor('the capture container runs', async () => (await capturing()).length === 1, 30_000);
+    const cancelled = await rest(t!.http, 'POST', `/v1/operations/${created.body.id}:cancel`, {});
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    await waitFor('the capture container is removed', async () => (await docker.listContainers({ all: true, filters: { label: [CAPTURE_LABEL, `berth.run_id=${clusterId}`] } })).length === 0, 30_000);
+    const cp = await rest(t!.http, 'GET', `/v1/checkpoints/${created.body.resourceId}`);
+    await waitFor('the checkpoint fails', async () => (await rest(t!.http, 'GET', `/v1/checkpoints/${created.body.resourceId}`)).body.state === 'CHECKPOINT_STATE_FAILED', 10_000);
+    assert.equal(cp.status, 200);
   });
 });
