@@ -9,21 +9,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Checkpoint } from '../../gen/berth/v1/checkpoint';
 import type { Operation } from '../../gen/berth/v1/operation';
-import { startTestBerth, type TestBerth } from '../helpers/berth';
+import { DATABASES, startTestBerth, type TestBerth } from '../helpers/berth';
 import { clients, unary } from '../helpers/grpc';
 import { rest } from '../helpers/rest';
 
-describe('served_cell_index unset → the last code cell', () => {
+for (const db of DATABASES) describe(`served_cell_index unset → the last code cell (${db})`, () => {
   let t: TestBerth;
   let rpc: ReturnType<typeof clients>;
 
   before(async () => {
-    t = (await startTestBerth('sqlite'))!;
+    const started = await startTestBerth(db);
+    assert.ok(started, `${db} is not available`);
+    t = started;
     rpc = clients(t.grpc);
   });
   after(async () => {
-    rpc.close();
-    await t.close();
+    rpc?.close();
+    await t?.close();
   });
 
   it('serves the last cell over REST and names it and the variables in the operation', async () => {
