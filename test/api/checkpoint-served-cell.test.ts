@@ -57,6 +57,12 @@ for (const db of DATABASES) describe(`served_cell_index unset → the last code 
     assert.equal(out.body.output?.y, 7, JSON.stringify(out.body));
   });
 
+  it('refuses an environment image that is not an image reference, naming the field', async () => {
+    const res = await rest(t.http, 'POST', '/v1/checkpoints', { folderId: 'default', name: 'bad-image', cells: { cells: ['y = 1'] }, environmentImage: 'not an image!' });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.match(res.body.message, /environment_image/);
+  });
+
   it('keeps an explicit 0 over gRPC, and the waited operation embeds the checkpoint', async () => {
     const op = await unary<any, Operation>(rpc.checkpoints, 'createCheckpoint', { folderId: 'default', name: 'first', cells: { cells: ['y = x + 1', 'z = 2'] }, servedCellIndex: 0 });
     const done = await unary<any, Operation>(rpc.operations, 'waitOperation', { operationId: op.id, timeout: { seconds: 60, nanos: 0 } });
