@@ -31,6 +31,10 @@ import { secretService } from './api/secret-service';
 import { assertHostCodeAllowed, type Config } from './config';
 import { Aliases } from './control/aliases';
 import { Checkpoints } from './control/checkpoints';
+import { Environments } from './control/environments';
+import type { CaptureSandbox } from './checkpoint/capture-sandbox';
+import { ProcessCaptureSandbox } from './checkpoint/process-capture-sandbox';
+import { DockerCaptureSandbox } from './runtime/docker/capture-container';
 import { store, type ControlContext } from './control/context';
 import { Folders } from './control/folders';
 import { Nodes } from './control/nodes';
@@ -132,11 +136,26 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   if (config.auth === 'keys') await iam.bootstrap(config.adminKeyFile || path.join(config.dataDir, 'admin.key'), log);
   else log.warn({ host: config.host }, '--auth none: every caller is a server admin; this is safe only because the listeners bind to loopback');
   const secrets = new Secrets(ctx, folders, cipher);
+  // Captures run where the checkpoint's instances will run: a container of its environment image, or --python.
+  const sandbox: CaptureSandbox =
+    runtime.kind === 'docker'
+      ? new DockerCaptureSandbox({
+          docker: new Dockerode(),
+          runId: config.clusterId,
+          ensureImage: (image) => runtime.ensureImage(image),
+          workDir: path.join(config.dataDir, 'captures'),
+          workerPath: workerScript(),
+        })
+      : new ProcessCaptureSandbox(config.python);
+  if (sandbox instanceof DockerCaptureSandbox)
+    await sandbox.removeLeftovers(config.captureTimeoutMs + 60_000).catch((err: unknown) => log.warn({ err }, 'could not remove capture containers left from before'));
+  const environments = new Environments(sandbox, config.systemImage);
   const checkpoints = new Checkpoints(
     ctx,
     folders,
     new BlobStore(path.join(config.dataDir, 'blobs')),
-    { python: config.python, timeoutMs: config.captureTimeoutMs, memoryMb: config.captureMemoryMb, quota: config.checkpointQuota },
+    sandbox,
+    { systemImage: config.systemImage, timeoutMs: config.captureTimeoutMs, memoryMb: config.captureMemoryMb, quota: config.checkpointQuota },
     log.child({ component: 'capture' }),
   );
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
@@ -182,6 +201,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     },
     config.instanceQuota,
     async () => (await runtime.capabilities()).gpuUnavailable,
+    environments,
   );
   const executor = new CheckpointExecutor(
     routing,

@@ -37,6 +37,7 @@ import math
 import numbers
 import os
 import pickle
+import pickletools
 import platform
 import re
 import selectors
@@ -587,6 +588,7 @@ class _Capture(object):
             "python_version": blob["python_version"],
             "size": len(data),
             "variables": variables,
+            "module_versions": _module_versions(values, modules, blob["sys_path"]),
         }
 
     def capture_globals(self, namespace, defined_objects):
@@ -649,6 +651,115 @@ class _Capture(object):
                 tb=_format_exception(exc) if exc is not None else [],
             ))
         return variables, values, modules
+
+
+_STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING", "BINSTRING", "STRING"}
+_GET_OPS = {"GET", "BINGET", "LONG_BINGET"}
+_PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
+
+
+def _pickled_modules(data):
+    """The modules whose classes and functions a pickle refers to (its GLOBAL/STACK_GLOBAL opcodes)."""
+    found = set()
+    recent = []  # strings pushed last: STACK_GLOBAL takes module and name from the top two
+    memo = {}
+    last = None
+    try:
+        for op, arg, _pos in pickletools.genops(data):
+            name = op.name
+            if name in _STRING_OPS:
+                last = arg if isinstance(arg, str) else None
+                if last is not None:
+                    recent = (recent + [last])[-2:]
+                continue
+            if name == "GLOBAL":
+                found.add(str(arg).split(" ", 1)[0])
+            elif name == "STACK_GLOBAL":
+                if len(recent) == 2:
+                    found.add(recent[0])
+            elif name == "MEMOIZE":
+                memo[len(memo)] = last
+                continue
+            elif name in _PUT_OPS:
+                memo[arg] = last
+                continue
+            elif name in _GET_OPS:
+                last = memo.get(arg)
+                if isinstance(last, str):
+                    recent = (recent + [last])[-2:]
+                continue
+            last = None
+    except Exception:  # a pickle the scanner does not follow: what was found so far
+        pass
+    return found
+
+
+def _is_standard_module(top):
+    if top in sys.builtin_module_names or top in ("__main__", "builtins", MODULE_NAME):
+        return True
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is not None:
+        return top in names
+    spec = None
+    try:
+        import importlib.util
+        spec = importlib.util.find_spec(top)
+    except Exception:
+        return False
+    origin = getattr(spec, "origin", None) or ""
+    import sysconfig
+    stdlib = sysconfig.get_paths().get("stdlib") or ""
+    return bool(stdlib) and origin.startswith(stdlib) and "-packages" not in origin
+
+
+def _from_added_path(top, added_paths):
+    """Whether the module was imported from a directory the cells put on sys.path (restored with it)."""
+    module = sys.modules.get(top)
+    origin = os.path.abspath(getattr(module, "__file__", None) or "") if module is not None else ""
+    for entry in added_paths:
+        root = os.path.abspath(entry) if isinstance(entry, str) else ""
+        if origin and root and origin.startswith(root.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _module_versions(values, modules, added_paths=()):
+    """Versions of the packages the captured state needs to be restored.
+
+    Keyed by distribution name (e.g. ``scikit-learn``) when the package comes from one, else by
+    its top-level module name; the version is the distribution's, else the module's
+    ``__version__``, else "". The standard library is left out, and so are modules imported from
+    directories the cells added to sys.path (the checkpoint restores those entries itself).
+    """
+    tops = set()
+    for data in values.values():
+        for module in _pickled_modules(data):
+            tops.add(module.split(".", 1)[0])
+    for module in modules.values():
+        tops.add(module.split(".", 1)[0])
+    tops = sorted(t for t in tops if t and not _is_standard_module(t) and not _from_added_path(t, added_paths))
+    try:
+        import importlib.metadata as metadata
+        distributions = metadata.packages_distributions() if hasattr(metadata, "packages_distributions") else {}
+    except Exception:
+        metadata, distributions = None, {}
+    versions = {}
+    for top in tops:
+        dists = distributions.get(top) or []
+        version = None
+        for dist in dists:
+            try:
+                version = metadata.version(dist)
+                versions[dist] = version
+                break
+            except Exception:
+                continue
+        if version is not None:
+            continue
+        module = sys.modules.get(top)
+        version = getattr(module, "__version__", "") if module is not None else ""
+        versions[top] = version if isinstance(version, str) else str(version)
+    return versions
 
 
 def _is_closed(stream):

@@ -29,6 +29,7 @@ export function checkpointService(checkpoints: Checkpoints, nodes: Nodes): Servi
         description: req.description,
         cells,
         servedCellIndex: req.servedCellIndex,
+        environmentImage: req.environmentImage,
       });
       return operationView(op, nodes, checkpoints);
     },

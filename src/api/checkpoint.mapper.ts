@@ -33,5 +33,8 @@ export function checkpointToProto(c: Checkpoint): CheckpointProto {
     variables: c.variables.map((v) => ({ name: v.name, typeName: v.typeName, kind: enumTo(v.kind, KINDS) })),
     createTime: c.createTime,
     etag: etagOf(c.version),
+    environmentImage: c.environmentImage,
+    environmentImageId: c.environmentImageId,
+    moduleVersions: { ...c.moduleVersions },
   };
 }

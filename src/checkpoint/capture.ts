@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CapturedVariable, CapturedVariableKind } from '../domain/checkpoint';
+import { parseWorkerOutput, type CaptureResult } from './capture-sandbox';
 import { workerScript } from '../paths';
 import { OutputTail } from './output-tail';
 import { killProcessGroup, killProcessTree } from './process-tree';
@@ -40,38 +40,8 @@ export interface CaptureOptions {
   signal?: AbortSignal;
 }
 
-export type CaptureResult =
-  | { ok: true; pythonVersion: string; variables: CapturedVariable[]; blobFile: string; cleanup: () => Promise<void> }
-  | { ok: false; message: string };
-
-interface WorkerError {
-  kind: string;
-  cell_index: number | null;
-  variable: string | null;
-  type_name: string | null;
-  error_name: string;
-  error_message: string;
-  traceback: string[];
-}
-
-/** A failure of capture in words a notebook user understands: which cell, which variable, what happened. */
-export function describeCaptureError(e: WorkerError, timeoutMs: number, memoryMb: number): string {
-  const cell = e.cell_index === null || e.cell_index === undefined ? 'a cell' : `cell ${e.cell_index}`;
-  const tb = e.traceback?.length ? `\n${e.traceback.join('\n')}` : '';
-  switch (e.kind) {
-    case 'syntax':
-      return `${cell} has a syntax error: ${e.error_message}${tb}`;
-    case 'uncapturable':
-      // The worker's message names the variable and its type already.
-      return e.error_message;
-    case 'timeout':
-      return `${cell} ran longer than the capture time limit of ${Math.round(timeoutMs / 1000)}s`;
-    case 'memory':
-      return `${cell} went over the capture memory limit of ${memoryMb} MiB${e.error_message ? `: ${e.error_message}` : ''}`;
-    default:
-      return `${cell} raised ${e.error_name}: ${e.error_message}${tb}`;
-  }
-}
+export { describeCaptureError } from './capture-sandbox';
+export type { CaptureResult } from './capture-sandbox';
 
 /**
  * Runs the cells up to the served one in a fresh, isolated Python process
@@ -137,18 +107,11 @@ export async function captureCheckpoint(o: CaptureOptions): Promise<CaptureResul
       if (stopped === 'cancelled' || o.signal?.aborted) return fail('the capture was cancelled');
       if (stopped === 'timeout')
         return fail(`the capture ran longer than its time limit of ${Math.round(o.timeoutMs / 1000)}s and was stopped`);
-      const line = stdout.text().trim().split('\n').pop() ?? '';
-      let result: { ok: boolean; python_version?: string; variables?: { name: string; type_name: string; kind: CapturedVariableKind }[]; error?: WorkerError };
-      try {
-        result = JSON.parse(line);
-      } catch {
-        return fail(`the capture process ended (${sig ?? `exit code ${code}`}) without a result: ${stderr.text().trim().split('\n').slice(-5).join(' | ')}`);
-      }
-      if (!result.ok) return fail(describeCaptureError(result.error!, o.timeoutMs, o.memoryMb));
+      const outcome = parseWorkerOutput(stdout.text(), stderr.text(), sig ?? `exit code ${code}`, o.timeoutMs, o.memoryMb);
+      if (!outcome.ok) return fail(outcome.message);
       return {
-        ok: true,
-        pythonVersion: result.python_version ?? '',
-        variables: (result.variables ?? []).map((v) => ({ name: v.name, typeName: v.type_name, kind: v.kind })),
+        ...outcome,
+        environmentImageId: '',
         blobFile,
         cleanup,
       };

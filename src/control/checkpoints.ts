@@ -1,9 +1,9 @@
 import { FailedPreconditionError, NotFoundError, QuotaExceededError } from '../domain/errors';
 import type { Checkpoint } from '../domain/checkpoint';
 import type { Operation } from '../domain/operation';
-import { Violations, checkDescription, checkName } from '../domain/validation';
+import { Violations, checkBytes, checkDescription, checkName } from '../domain/validation';
 import type { BlobStore } from '../checkpoint/blob-store';
-import { captureCheckpoint } from '../checkpoint/capture';
+import type { CaptureResult, CaptureSandbox } from '../checkpoint/capture-sandbox';
 import type { Logger } from '../logger';
 import { newId } from '../store/ids';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
@@ -12,7 +12,8 @@ import type { Folders } from './folders';
 
 
 export interface CaptureSettings {
-  python: string;
+  /** The environment image of checkpoints created without one (docker sandbox). */
+  systemImage: string;
   timeoutMs: number;
   memoryMb: number;
   /** Pinned (not failed) checkpoints a folder may hold. */
@@ -24,8 +25,14 @@ export interface CheckpointInput {
   name: string;
   description: string;
   cells: string[];
-  servedCellIndex: number;
+  /** Index among the code cells of the served one; undefined: the last. */
+  servedCellIndex?: number;
+  /** The image the cells run in (docker sandbox); empty: the system image. */
+  environmentImage?: string;
 }
+
+/** A Docker image reference: what `docker run` accepts, without spaces or control characters. */
+const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
 
 /** Checkpoint use cases: capture, read, unpin. */
 export class Checkpoints {
@@ -35,6 +42,7 @@ export class Checkpoints {
     private readonly ctx: ControlContext,
     private readonly folders: Folders,
     private readonly blobs: BlobStore,
+    private readonly sandbox: CaptureSandbox,
     private readonly settings: CaptureSettings,
     private readonly log: Logger,
   ) {}
@@ -44,14 +52,22 @@ export class Checkpoints {
    * runs the capture in the background; the operation ends with the checkpoint
    * or with the cell, variable and traceback that stopped it.
    */
-  async create(input: CheckpointInput): Promise<Operation> {
+  async create(raw: CheckpointInput): Promise<Operation> {
     const v = new Violations();
-    checkName(v, 'name', input.name);
-    checkDescription(v, 'description', input.description);
-    if (input.cells.length === 0) v.add('cells', 'the notebook has no code cell');
-    if (!Number.isInteger(input.servedCellIndex) || input.servedCellIndex < 0 || input.servedCellIndex >= input.cells.length)
-      v.add('served_cell_index', `is ${input.servedCellIndex}; the notebook has ${input.cells.length} code cells (0-${input.cells.length - 1})`);
+    checkName(v, 'name', raw.name);
+    checkDescription(v, 'description', raw.description);
+    if (raw.cells.length === 0) v.add('cells', 'the notebook has no code cell');
+    const servedCellIndex = raw.servedCellIndex ?? raw.cells.length - 1;
+    if (raw.cells.length > 0 && (!Number.isInteger(servedCellIndex) || servedCellIndex < 0 || servedCellIndex >= raw.cells.length))
+      v.add('served_cell_index', `is ${servedCellIndex}; the notebook has ${raw.cells.length} code cells (0-${raw.cells.length - 1})`);
+    // Under the process runtime the cells run in Berth's --python: no image is involved.
+    const environmentImage = this.sandbox.kind === 'docker' ? raw.environmentImage || this.settings.systemImage : '';
+    if (raw.environmentImage) {
+      checkBytes(v, 'environment_image', raw.environmentImage, 512);
+      if (!IMAGE_REFERENCE.test(raw.environmentImage)) v.add('environment_image', 'is not a Docker image reference (e.g. registry.example/team/python:3.11)');
+    }
     v.throwIfAny();
+    const input = { ...raw, servedCellIndex, environmentImage };
     const id = newId('ck');
     // The folder row is locked for update: checkpoint creations in one folder are
     // serial, so two cannot both see room under the quota; and the folder cannot
@@ -63,7 +79,7 @@ export class Checkpoints {
         throw new QuotaExceededError(`folder ${input.folderId} holds ${pinned} pinned checkpoints, its quota; delete one first`, `folders/${input.folderId}/checkpoints`);
       const now = this.ctx.now();
       s.checkpoints.insert(
-        { id, folderId: input.folderId, name: input.name, description: input.description, cellSources: input.cells, servedCellIndex: input.servedCellIndex, createTime: now },
+        { id, folderId: input.folderId, name: input.name, description: input.description, cellSources: input.cells, servedCellIndex, environmentImage, createTime: now },
         'capturing',
       );
       const started = s.operations.start(now, input.folderId, 'CreateCheckpoint', id);
@@ -76,11 +92,19 @@ export class Checkpoints {
     return op;
   }
 
-  private async capture(id: string, opId: string, input: CheckpointInput, signal: AbortSignal): Promise<void> {
+  private async capture(id: string, opId: string, input: Required<CheckpointInput>, signal: AbortSignal): Promise<void> {
     const log = this.log.child({ checkpointId: id });
-    let result: Awaited<ReturnType<typeof captureCheckpoint>>;
+    let result: CaptureResult;
     try {
-      result = await captureCheckpoint({ ...this.settings, cells: input.cells, served: input.servedCellIndex, signal });
+      result = await this.sandbox.capture({
+        checkpointId: id,
+        environmentImage: input.environmentImage,
+        cells: input.cells,
+        served: input.servedCellIndex,
+        timeoutMs: this.settings.timeoutMs,
+        memoryMb: this.settings.memoryMb,
+        signal,
+      });
     } catch (err) {
       log.error({ err }, 'capture failed');
       result = { ok: false, message: `capture failed: ${(err as Error).message}` };
@@ -97,7 +121,15 @@ export class Checkpoints {
           await s.checkpoints.change(id, { state: 'failed' });
           await s.operations.finish(opId, this.ctx.now(), { kind: 'error', code: 'FAILED_PRECONDITION', message: result.ok ? 'capture failed' : result.message });
         } else {
-          await s.checkpoints.change(id, { state: 'ready', digest: blob.digest, sizeBytes: blob.size, pythonVersion: result.pythonVersion, variables: result.variables });
+          await s.checkpoints.change(id, {
+            state: 'ready',
+            digest: blob.digest,
+            sizeBytes: blob.size,
+            pythonVersion: result.pythonVersion,
+            variables: result.variables,
+            environmentImageId: result.environmentImageId,
+            moduleVersions: result.moduleVersions,
+          });
           await s.operations.finish(opId, this.ctx.now(), { kind: 'response', resource: 'checkpoint', resourceId: id });
         }
         await s.flush('checkpoint', { id });

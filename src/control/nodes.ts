@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { FailedPreconditionError, NotFoundError, QuotaExceededError, UnavailableError, ValidationError } from '../domain/errors';
+import { ConflictError, FailedPreconditionError, NotFoundError, QuotaExceededError, UnavailableError, ValidationError } from '../domain/errors';
 import type { Instance } from '../domain/instance';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
 import { secretUsesOf, validateNode, withDefaults, type Node, type NodeInput, type NodeSpec } from '../domain/node';
@@ -9,6 +9,7 @@ import type { NodeView } from '../store/node.repository';
 import type { Store } from '../store/store';
 import { checkEtag } from '../store/translate';
 import { inTransaction, store, type ControlContext } from './context';
+import type { Environments } from './environments';
 import type { Folders } from './folders';
 import { checkSecretUses } from './secrets';
 
@@ -31,6 +32,8 @@ export class Nodes {
     /** Instances each folder's nodes may run together (the sum of their instance_range.max); 0: no quota. */
     private readonly instanceQuota = 0,
     private readonly gpuUnavailable: GpuUnavailable = async () => 'no runtime that can give GPUs is known',
+    /** Probes checkpoint nodes' environments; without it none is checked. */
+    private readonly environments?: Environments,
   ) {}
 
   /**
@@ -49,6 +52,20 @@ export class Nodes {
     }
     if (reason !== undefined)
       throw new FailedPreconditionError(`node.spec.configuration.gpu asks for ${gpu} GPU${gpu === 1 ? '' : 's'}, but ${reason}`, 'runtime', 'GPU_UNAVAILABLE');
+  }
+
+  /**
+   * FAILED_PRECONDITION when a checkpoint node's environment cannot restore
+   * its checkpoint. Checked before the transaction (the probe may start a
+   * container): a checkpoint does not change once ready, and a missing or
+   * unready one is reported by the checks in the transaction.
+   */
+  private async checkEnvironment(input: NodeInput, nodeId?: string): Promise<void> {
+    const src = input.spec.source;
+    if (src.kind !== 'checkpoint' || !this.environments) return;
+    const cp = await store(this.ctx).checkpoints.get(src.checkpointId);
+    if (!cp || cp.folderId !== input.folderId) return;
+    await this.environments.checkRestorable(cp, src.environmentImage, nodeId);
   }
 
   /**
@@ -94,6 +111,7 @@ export class Nodes {
     const input = { ...raw, spec: withDefaults(raw.spec) };
     validateNode(input);
     await this.checkGpu(input.spec);
+    await this.checkEnvironment(input);
     const id = newId('nd');
     const op = await inTransaction(this.ctx, { kind: 'node', id }, async (s) => {
       // With a quota, creates in one folder are serial: each sees the others' reservations.
@@ -129,12 +147,31 @@ export class Nodes {
    * write checks the version read (a concurrent change → ABORTED).
    */
   async update(id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
-    const view = await inTransaction(this.ctx, { kind: 'node', id }, (s) => this.change(s, id, mutate, etag));
+    // A new environment image is probed before the transaction; the change checks it is still the one probed.
+    const checked = await this.checkEnvironmentChange(id, mutate);
+    const view = await inTransaction(this.ctx, { kind: 'node', id }, (s) => this.change(s, id, mutate, etag, checked));
     this.onChange(id);
     return view;
   }
 
-  private async change(s: Store, id: string, mutate: (current: NodeInput) => NodeInput, etag?: string): Promise<NodeView> {
+  /** The environment image an update gives a checkpoint node, checked; undefined when it keeps its environment. */
+  private async checkEnvironmentChange(id: string, mutate: (current: NodeInput) => NodeInput): Promise<string | undefined> {
+    const e = await store(this.ctx).nodes.get(id);
+    if (!e || e.spec.source.kind !== 'checkpoint') return undefined;
+    const current: NodeInput = { folderId: e.folderId, name: e.name, description: e.description, labels: e.labels, spec: e.spec };
+    let next: NodeInput;
+    try {
+      next = mutate(structuredClone(current));
+    } catch {
+      return undefined; // the transaction calls it again and reports the error
+    }
+    const src = next.spec.source;
+    if (src.kind !== 'checkpoint' || src.environmentImage === e.spec.source.environmentImage || src.checkpointId !== e.spec.source.checkpointId) return undefined;
+    await this.checkEnvironment(next, id);
+    return src.environmentImage;
+  }
+
+  private async change(s: Store, id: string, mutate: (current: NodeInput) => NodeInput, etag?: string, checkedImage?: string): Promise<NodeView> {
     // The folder first (the lock order): an update that grows the node checks the folder's instance quota.
     const folderId = (await s.nodes.get(id))?.folderId;
     if (folderId && this.instanceQuota > 0) await s.folders.lock(folderId, 'update');
@@ -153,6 +190,9 @@ export class Nodes {
     validateNode(next);
     // Only a change of the GPU count asks: a node stored with GPUs keeps its other updates when the runtime loses them.
     if (next.spec.configuration.gpu !== e.spec.configuration.gpu) await this.checkGpu(next.spec);
+    const [was, now] = [e.spec.source, next.spec.source];
+    if (was.kind === 'checkpoint' && now.kind === 'checkpoint' && now.environmentImage !== was.environmentImage && now.environmentImage !== checkedImage)
+      throw new ConflictError('node', id, 'changed while its new environment image was checked');
     if (!e.suspended && next.spec.instanceRange.max > e.spec.instanceRange.max) await this.checkInstanceQuota(s, e.folderId, id, next.spec.instanceRange.max);
     // Deep equality, not JSON text: the database may hand JSON back with its keys reordered.
     const specChanged = !isDeepStrictEqual(next.spec, e.spec);

@@ -23,6 +23,12 @@ export interface Checkpoint {
   sizeBytes: number;
   pythonVersion: string;
   variables: CapturedVariable[];
+  /** The image reference the cells ran in (docker runtime); empty under the process runtime. */
+  environmentImage: string;
+  /** The image id (`sha256:…`) that reference named when the cells ran. */
+  environmentImageId: string;
+  /** Versions of the packages the captured state needs, by distribution (or top-level module) name. */
+  moduleVersions: Record<string, string>;
   createTime: Date;
   version: number;
 }

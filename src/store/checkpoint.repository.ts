@@ -18,13 +18,16 @@ function toCheckpoint(e: CheckpointEntity): Checkpoint {
     sizeBytes: e.sizeBytes,
     pythonVersion: e.pythonVersion,
     variables: e.variables,
+    environmentImage: e.environmentImage ?? '',
+    environmentImageId: e.environmentImageId ?? '',
+    moduleVersions: e.moduleVersions ?? {},
     createTime: e.createTime,
     version: e.version,
   };
 }
 
-export type NewCheckpoint = Pick<Checkpoint, 'id' | 'folderId' | 'name' | 'description' | 'cellSources' | 'servedCellIndex' | 'createTime'>;
-export type CheckpointChange = Partial<Pick<Checkpoint, 'state' | 'digest' | 'sizeBytes' | 'pythonVersion' | 'variables'>>;
+export type NewCheckpoint = Pick<Checkpoint, 'id' | 'folderId' | 'name' | 'description' | 'cellSources' | 'servedCellIndex' | 'environmentImage' | 'createTime'>;
+export type CheckpointChange = Partial<Pick<Checkpoint, 'state' | 'digest' | 'sizeBytes' | 'pythonVersion' | 'variables' | 'environmentImageId' | 'moduleVersions'>>;
 
 /** Checkpoint rows: the queries and the mapping to the domain's Checkpoint. Writes join the unit of work. */
 export class CheckpointRepository {
@@ -66,7 +69,7 @@ export class CheckpointRepository {
   }
 
   insert(input: NewCheckpoint, state: CheckpointState): void {
-    this.em.create(CheckpointEntity, { ...input, state, digest: '', sizeBytes: 0, pythonVersion: '', variables: [], version: 1 });
+    this.em.create(CheckpointEntity, { ...input, state, digest: '', sizeBytes: 0, pythonVersion: '', variables: [], environmentImageId: '', moduleVersions: {}, version: 1 });
   }
 
   async change(id: string, change: CheckpointChange): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Checkpoint } from '../domain/checkpoint';
 import type { ContainerSecurity } from '../domain/container-security';
+import { checkpointImageOf } from '../domain/environment';
 import { FailedPreconditionError } from '../domain/errors';
 import { WORKER_TOKEN_ENV, workerAuthorization } from '../checkpoint/worker-token';
 import type { DockerSource, HealthCheck, Node } from '../domain/node';
@@ -39,7 +40,7 @@ export interface SpecSettings {
   python: string;
   /** The worker script on this host. */
   workerPath: string;
-  /** The image of checkpoint instances without an environment image of their own. */
+  /** The image of checkpoint instances when neither the node nor its checkpoint names one. */
   systemImage: string;
   /** Finds a checkpoint and where its blob is on this host. */
   checkpoint(id: string): Promise<{ checkpoint: Checkpoint; blobPath: string }>;
@@ -87,9 +88,12 @@ export function endpointPortOf(node: Node): number {
 }
 
 /** The image the node's instances run (the runtime ignores it when it runs processes). */
-export function imageOf(node: Node, settings: SpecSettings): string {
+export async function imageOf(node: Node, settings: SpecSettings): Promise<string> {
   const src = node.spec.source;
-  return src.kind === 'docker' ? src.image : src.environmentImage || settings.systemImage;
+  if (src.kind === 'docker') return src.image;
+  if (src.environmentImage) return src.environmentImage;
+  const { checkpoint } = await settings.checkpoint(src.checkpointId);
+  return checkpointImageOf(src.environmentImage, checkpoint, settings.systemImage);
 }
 
 /**
@@ -168,7 +172,7 @@ export async function instanceSpecOf(node: Node, instanceId: string, runtime: Ru
       ...(registryAuth ? { registryAuth } : {}),
     };
   }
-  const { blobPath } = await settings.checkpoint(src.checkpointId);
+  const { checkpoint, blobPath } = await settings.checkpoint(src.checkpointId);
   const mounts = [
     { name: 'WORKER', source: settings.workerPath, target: '/berth/berth_worker.py' },
     { name: 'BLOB', source: blobPath, target: '/berth/checkpoint.blob' },
@@ -176,7 +180,7 @@ export async function instanceSpecOf(node: Node, instanceId: string, runtime: Ru
   const inProcess = runtime.kind === 'process';
   return {
     ...base,
-    image: imageOf(node, settings),
+    image: checkpointImageOf(src.environmentImage, checkpoint, settings.systemImage),
     command: inProcess
       ? [settings.python, '-u', '${BERTH_MOUNT_WORKER}', 'serve', '--blob', '${BERTH_MOUNT_BLOB}', '--port', `\${BERTH_PORT_${WORKER_PORT}}`, '--host', '127.0.0.1']
       : ['python3', '-u', '/berth/berth_worker.py', 'serve', '--blob', '/berth/checkpoint.blob', '--port', String(WORKER_PORT), '--host', '0.0.0.0'],

@@ -313,7 +313,7 @@ export class NodeReconciler {
         if (gpuUnavailable) return `the node asks for ${node.spec.configuration.gpu} GPU(s), but ${gpuUnavailable}`;
         // The secrets open (right key file, entries there) before any instance needs them.
         await secretEnvOf(node, this.specs);
-        await this.runtime.ensureImage(imageOf(node, this.specs), await registryAuthOf(node, this.specs));
+        await this.runtime.ensureImage(await imageOf(node, this.specs), await registryAuthOf(node, this.specs));
         this.verified.set(node.id, key);
       } catch (err) {
         if (err instanceof ImageUnavailableError || err instanceof DomainError) return err.message;

@@ -129,6 +129,33 @@ export interface Checkpoint {
   variables: CapturedVariable[];
   createTime: Date | undefined;
   etag: string;
+  /**
+   * The image the cells ran in, as given at creation (default: the system
+   * image). Under the process runtime: empty (they ran in Berth's --python).
+   */
+  environmentImage: string;
+  /**
+   * The local image id (`sha256:<hex>`) environment_image named when the
+   * cells ran: the exact environment, even if the tag moved since.
+   */
+  environmentImageId: string;
+  /**
+   * Versions of the packages the captured state needs, by distribution name
+   * (e.g. `scikit-learn` → `1.2.1`; a top-level module name where no
+   * distribution provides it; "" when no version is known): the packages of
+   * the classes and functions the pickled globals refer to and of the module
+   * globals; the standard library is left out. A node's environment can
+   * restore the checkpoint when it has the same Python major.minor and each of
+   * these packages with the same major.minor version (any version when either
+   * side has none); CreateNode and UpdateNode refuse others with
+   * FAILED_PRECONDITION.
+   */
+  moduleVersions: { [key: string]: string };
+}
+
+export interface Checkpoint_ModuleVersionsEntry {
+  key: string;
+  value: string;
 }
 
 /** A global captured in a checkpoint. */
@@ -159,6 +186,9 @@ function createBaseCheckpoint(): Checkpoint {
     variables: [],
     createTime: undefined,
     etag: "",
+    environmentImage: "",
+    environmentImageId: "",
+    moduleVersions: {},
   };
 }
 
@@ -203,6 +233,15 @@ export const Checkpoint: MessageFns<Checkpoint> = {
     if (message.etag !== "") {
       writer.uint32(106).string(message.etag);
     }
+    if (message.environmentImage !== "") {
+      writer.uint32(114).string(message.environmentImage);
+    }
+    if (message.environmentImageId !== "") {
+      writer.uint32(122).string(message.environmentImageId);
+    }
+    globalThis.Object.entries(message.moduleVersions).forEach(([key, value]: [string, string]) => {
+      Checkpoint_ModuleVersionsEntry.encode({ key: key as any, value }, writer.uint32(130).fork()).join();
+    });
     return writer;
   },
 
@@ -323,6 +362,33 @@ export const Checkpoint: MessageFns<Checkpoint> = {
             message.etag = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.environmentImage = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.environmentImageId = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            const entry16 = Checkpoint_ModuleVersionsEntry.decode(reader, reader.uint32());
+            if (entry16.value !== undefined) {
+              message.moduleVersions[entry16.key] = entry16.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -376,6 +442,43 @@ export const Checkpoint: MessageFns<Checkpoint> = {
         ? fromJsonTimestamp(object.create_time)
         : undefined,
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      environmentImage: isSet(object.environmentImage)
+        ? globalThis.String(object.environmentImage)
+        : isSet(object.environment_image)
+        ? globalThis.String(object.environment_image)
+        : "",
+      environmentImageId: isSet(object.environmentImageId)
+        ? globalThis.String(object.environmentImageId)
+        : isSet(object.environment_image_id)
+        ? globalThis.String(object.environment_image_id)
+        : "",
+      moduleVersions: isObject(object.moduleVersions)
+        ? (globalThis.Object.entries(object.moduleVersions) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.module_versions)
+        ? (globalThis.Object.entries(object.module_versions) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -420,6 +523,21 @@ export const Checkpoint: MessageFns<Checkpoint> = {
     if (message.etag !== "") {
       obj.etag = message.etag;
     }
+    if (message.environmentImage !== "") {
+      obj.environmentImage = message.environmentImage;
+    }
+    if (message.environmentImageId !== "") {
+      obj.environmentImageId = message.environmentImageId;
+    }
+    if (message.moduleVersions) {
+      const entries = globalThis.Object.entries(message.moduleVersions) as [string, string][];
+      if (entries.length > 0) {
+        obj.moduleVersions = {};
+        entries.forEach(([k, v]) => {
+          obj.moduleVersions[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -441,6 +559,102 @@ export const Checkpoint: MessageFns<Checkpoint> = {
     message.variables = object.variables?.map((e) => CapturedVariable.fromPartial(e)) || [];
     message.createTime = object.createTime ?? undefined;
     message.etag = object.etag ?? "";
+    message.environmentImage = object.environmentImage ?? "";
+    message.environmentImageId = object.environmentImageId ?? "";
+    message.moduleVersions = (globalThis.Object.entries(object.moduleVersions ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCheckpoint_ModuleVersionsEntry(): Checkpoint_ModuleVersionsEntry {
+  return { key: "", value: "" };
+}
+
+export const Checkpoint_ModuleVersionsEntry: MessageFns<Checkpoint_ModuleVersionsEntry> = {
+  encode(message: Checkpoint_ModuleVersionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Checkpoint_ModuleVersionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckpoint_ModuleVersionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Checkpoint_ModuleVersionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Checkpoint_ModuleVersionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Checkpoint_ModuleVersionsEntry>): Checkpoint_ModuleVersionsEntry {
+    return Checkpoint_ModuleVersionsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Checkpoint_ModuleVersionsEntry>): Checkpoint_ModuleVersionsEntry {
+    const message = createBaseCheckpoint_ModuleVersionsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -656,6 +870,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -31,8 +31,17 @@ export interface CreateCheckpointRequest {
   cells?:
     | CellSources
     | undefined;
-  /** Index among the code cells of the cell to serve. */
-  servedCellIndex: number;
+  /** Index among the code cells of the cell to serve; unset: the last code cell. */
+  servedCellIndex?:
+    | number
+    | undefined;
+  /**
+   * The image the cells run in under the docker runtime, and that the
+   * checkpoint's nodes restore it in unless they name another compatible one;
+   * default: Berth's system image (--system-image). Under the process runtime
+   * the capture runs in Berth's --python and this is only recorded.
+   */
+  environmentImage: string;
 }
 
 export interface GetCheckpointRequest {
@@ -56,7 +65,15 @@ export interface DeleteCheckpointRequest {
 }
 
 function createBaseCreateCheckpointRequest(): CreateCheckpointRequest {
-  return { folderId: "", name: "", description: "", notebook: undefined, cells: undefined, servedCellIndex: 0 };
+  return {
+    folderId: "",
+    name: "",
+    description: "",
+    notebook: undefined,
+    cells: undefined,
+    servedCellIndex: undefined,
+    environmentImage: "",
+  };
 }
 
 export const CreateCheckpointRequest: MessageFns<CreateCheckpointRequest> = {
@@ -76,8 +93,11 @@ export const CreateCheckpointRequest: MessageFns<CreateCheckpointRequest> = {
     if (message.cells !== undefined) {
       CellSources.encode(message.cells, writer.uint32(42).fork()).join();
     }
-    if (message.servedCellIndex !== 0) {
+    if (message.servedCellIndex !== undefined) {
       writer.uint32(48).int32(message.servedCellIndex);
+    }
+    if (message.environmentImage !== "") {
+      writer.uint32(58).string(message.environmentImage);
     }
     return writer;
   },
@@ -143,6 +163,14 @@ export const CreateCheckpointRequest: MessageFns<CreateCheckpointRequest> = {
             message.servedCellIndex = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.environmentImage = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -170,7 +198,12 @@ export const CreateCheckpointRequest: MessageFns<CreateCheckpointRequest> = {
         ? globalThis.Number(object.servedCellIndex)
         : isSet(object.served_cell_index)
         ? globalThis.Number(object.served_cell_index)
-        : 0,
+        : undefined,
+      environmentImage: isSet(object.environmentImage)
+        ? globalThis.String(object.environmentImage)
+        : isSet(object.environment_image)
+        ? globalThis.String(object.environment_image)
+        : "",
     };
   },
 
@@ -191,8 +224,11 @@ export const CreateCheckpointRequest: MessageFns<CreateCheckpointRequest> = {
     if (message.cells !== undefined) {
       obj.cells = CellSources.toJSON(message.cells);
     }
-    if (message.servedCellIndex !== 0) {
+    if (message.servedCellIndex !== undefined) {
       obj.servedCellIndex = Math.round(message.servedCellIndex);
+    }
+    if (message.environmentImage !== "") {
+      obj.environmentImage = message.environmentImage;
     }
     return obj;
   },
@@ -209,7 +245,8 @@ export const CreateCheckpointRequest: MessageFns<CreateCheckpointRequest> = {
     message.cells = (object.cells !== undefined && object.cells !== null)
       ? CellSources.fromPartial(object.cells)
       : undefined;
-    message.servedCellIndex = object.servedCellIndex ?? 0;
+    message.servedCellIndex = object.servedCellIndex ?? undefined;
+    message.environmentImage = object.environmentImage ?? "";
     return message;
   },
 };
@@ -585,15 +622,16 @@ export type CheckpointServiceService = typeof CheckpointServiceService;
 export const CheckpointServiceService = {
   /**
    * Runs the cells before the served one in a fresh sandboxed interpreter
-   * (time and memory limits) and captures its global state: imports and
+   * (time and memory limits; under the docker runtime a container of the
+   * environment image with no network, unprivileged) and captures its global state: imports and
    * def/class statements as source, every other global pickled, so instances
    * restore it without re-running the computation. The served cell is
    * compiled (a syntax error fails the capture) and runs on every call, with
    * the call's inputs bound as globals. The Operation is done with the
    * Checkpoint, or fails naming the cell index, the variable or exception and
    * the traceback.
-   * Errors: INVALID_ARGUMENT (bad notebook, served index out of range),
-   * NOT_FOUND (folder), ALREADY_EXISTS (name taken), RESOURCE_EXHAUSTED (the
+   * Errors: INVALID_ARGUMENT (bad notebook, served index out of range, bad
+   * environment image reference), NOT_FOUND (folder), ALREADY_EXISTS (name taken), RESOURCE_EXHAUSTED (the
    * folder's pinned-checkpoint quota). Not idempotent.
    */
   createCheckpoint: {
@@ -648,15 +686,16 @@ export const CheckpointServiceService = {
 export interface CheckpointServiceServer extends UntypedServiceImplementation {
   /**
    * Runs the cells before the served one in a fresh sandboxed interpreter
-   * (time and memory limits) and captures its global state: imports and
+   * (time and memory limits; under the docker runtime a container of the
+   * environment image with no network, unprivileged) and captures its global state: imports and
    * def/class statements as source, every other global pickled, so instances
    * restore it without re-running the computation. The served cell is
    * compiled (a syntax error fails the capture) and runs on every call, with
    * the call's inputs bound as globals. The Operation is done with the
    * Checkpoint, or fails naming the cell index, the variable or exception and
    * the traceback.
-   * Errors: INVALID_ARGUMENT (bad notebook, served index out of range),
-   * NOT_FOUND (folder), ALREADY_EXISTS (name taken), RESOURCE_EXHAUSTED (the
+   * Errors: INVALID_ARGUMENT (bad notebook, served index out of range, bad
+   * environment image reference), NOT_FOUND (folder), ALREADY_EXISTS (name taken), RESOURCE_EXHAUSTED (the
    * folder's pinned-checkpoint quota). Not idempotent.
    */
   createCheckpoint: handleUnaryCall<CreateCheckpointRequest, Operation>;
@@ -675,15 +714,16 @@ export interface CheckpointServiceServer extends UntypedServiceImplementation {
 export interface CheckpointServiceClient extends Client {
   /**
    * Runs the cells before the served one in a fresh sandboxed interpreter
-   * (time and memory limits) and captures its global state: imports and
+   * (time and memory limits; under the docker runtime a container of the
+   * environment image with no network, unprivileged) and captures its global state: imports and
    * def/class statements as source, every other global pickled, so instances
    * restore it without re-running the computation. The served cell is
    * compiled (a syntax error fails the capture) and runs on every call, with
    * the call's inputs bound as globals. The Operation is done with the
    * Checkpoint, or fails naming the cell index, the variable or exception and
    * the traceback.
-   * Errors: INVALID_ARGUMENT (bad notebook, served index out of range),
-   * NOT_FOUND (folder), ALREADY_EXISTS (name taken), RESOURCE_EXHAUSTED (the
+   * Errors: INVALID_ARGUMENT (bad notebook, served index out of range, bad
+   * environment image reference), NOT_FOUND (folder), ALREADY_EXISTS (name taken), RESOURCE_EXHAUSTED (the
    * folder's pinned-checkpoint quota). Not idempotent.
    */
   createCheckpoint(

@@ -412,8 +412,11 @@ export interface CheckpointNodeSpec {
   /** Globals the served cell assigns, returned as each call's output. */
   outputVariables: Variable[];
   /**
-   * A Docker image with python3 to run the instances in instead of the
-   * standard system image (docker runtime only).
+   * A Docker image with python3 to run the instances in (docker runtime
+   * only); unset: the checkpoint's environment image. It must be able to
+   * restore the checkpoint (same Python major.minor, the checkpoint's
+   * module_versions at the same major.minor): CreateNode and UpdateNode probe
+   * it and refuse others with FAILED_PRECONDITION.
    */
   environmentImage: string;
 }

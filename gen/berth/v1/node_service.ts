@@ -1456,8 +1456,11 @@ export const NodeServiceService = {
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
    * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
-   * (GPUs asked for and the runtime has none to give), UNAVAILABLE (the
-   * runtime could not be asked whether it has GPUs).
+   * (GPUs asked for and the runtime has none to give; the checkpoint is not
+   * ready, or the node's environment cannot restore it:
+   * another Python major.minor, or a package the checkpoint needs missing or
+   * at another major.minor version; the message names both environments),
+   * UNAVAILABLE (the runtime could not be asked whether it has GPUs).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode: {
@@ -1503,7 +1506,9 @@ export const NodeServiceService = {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted; a GPU count changed to one the runtime cannot give), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a GPU count changed to one the runtime cannot give; a
+   * checkpoint node's new environment cannot restore its checkpoint, as at
+   * CreateNode), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode: {
@@ -1636,8 +1641,11 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
    * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
-   * (GPUs asked for and the runtime has none to give), UNAVAILABLE (the
-   * runtime could not be asked whether it has GPUs).
+   * (GPUs asked for and the runtime has none to give; the checkpoint is not
+   * ready, or the node's environment cannot restore it:
+   * another Python major.minor, or a package the checkpoint needs missing or
+   * at another major.minor version; the message names both environments),
+   * UNAVAILABLE (the runtime could not be asked whether it has GPUs).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode: handleUnaryCall<CreateNodeRequest, Operation>;
@@ -1659,7 +1667,9 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted; a GPU count changed to one the runtime cannot give), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a GPU count changed to one the runtime cannot give; a
+   * checkpoint node's new environment cannot restore its checkpoint, as at
+   * CreateNode), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode: handleUnaryCall<UpdateNodeRequest, Node>;
@@ -1724,8 +1734,11 @@ export interface NodeServiceClient extends Client {
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
    * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
-   * (GPUs asked for and the runtime has none to give), UNAVAILABLE (the
-   * runtime could not be asked whether it has GPUs).
+   * (GPUs asked for and the runtime has none to give; the checkpoint is not
+   * ready, or the node's environment cannot restore it:
+   * another Python major.minor, or a package the checkpoint needs missing or
+   * at another major.minor version; the message names both environments),
+   * UNAVAILABLE (the runtime could not be asked whether it has GPUs).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode(
@@ -1786,7 +1799,9 @@ export interface NodeServiceClient extends Client {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted; a GPU count changed to one the runtime cannot give), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a GPU count changed to one the runtime cannot give; a
+   * checkpoint node's new environment cannot restore its checkpoint, as at
+   * CreateNode), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode(

@@ -13,6 +13,9 @@ export class CheckpointEntity {
   sizeBytes!: number;
   pythonVersion!: string;
   variables!: CapturedVariable[];
+  environmentImage!: string;
+  environmentImageId!: string;
+  moduleVersions!: Record<string, string>;
   createTime!: Date;
   version!: number;
 }
@@ -33,6 +36,9 @@ export const CheckpointSchema = new EntitySchema<CheckpointEntity>({
     sizeBytes: { type: new BigIntType('number') },
     pythonVersion: { type: 'string', length: 32 },
     variables: { type: 'json' },
+    environmentImage: { type: 'string', length: 512, default: '' },
+    environmentImageId: { type: 'string', length: 80, default: '' },
+    moduleVersions: { type: 'json', nullable: true },
     createTime: { type: DateTimeType },
     version: { type: 'integer', version: true },
   },
