@@ -124,6 +124,9 @@ describe('the system image on demand (docker runtime)', () => {
     }
     const buildSeconds = Math.round((Date.now() - startedAt) / 1000);
     t.diagnostic(`the system image was built and both nodes were healthy after ${buildSeconds} s`);
+    // Where the time went, from the build's stage lines in Berth's log.
+    const stages = serve!.logs.filter((l) => l.msg === 'system image build').map((l) => `${String(l.line).slice(0, 5)} at ${Math.round((Date.parse(l.time) - startedAt) / 1000)} s`);
+    t.diagnostic(`build stages: ${stages.join(', ')}`);
 
     for (const [id, seen] of progress) {
       assert.ok(
@@ -154,5 +157,65 @@ describe('the system image on demand (docker runtime)', () => {
     assert.equal(serve!.logs.filter((l) => l.msg === 'system image built').length, 1);
     const instance = (await rest(http, 'GET', `/v1/nodes/${done.values().next().value.resourceId}/instances`)).body.instances[0];
     assert.equal((await docker.getContainer(instance.runtimeId).inspect()).Config.Image, image);
+  });
+});
+
+describe('the system image on demand, when the build fails', () => {
+  const clusterId = `sif${randomBytes(4).toString('hex')}`;
+  const image = `berth-python-unbuildable-${randomBytes(4).toString('hex')}:latest`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'berth-sysimg-fail-'));
+  let serve: ServeProcess | undefined;
+  let skip = false;
+
+  before(async () => {
+    if (!(await dockerAvailable())) {
+      skip = true;
+      return;
+    }
+    // A mirror nothing listens on: debootstrap fails at its first download.
+    serve = await startServe(
+      [
+        '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0',
+        '--data-dir', dataDir, '--runtime', 'docker', '--cluster-id', clusterId,
+        '--system-image', image, '--pull-images', 'false', '--startup-timeout-ms', '60000',
+      ],
+      { BERTH_SYSTEM_MIRROR: 'http://127.0.0.1:9/debian' },
+    );
+  });
+
+  after(async () => {
+    serve?.proc.kill('SIGKILL');
+    if (serve) await serve.exited;
+    if (!skip) {
+      await removeByClusterId(clusterId);
+      await new Dockerode().getImage(image).remove({ force: true }).catch(() => undefined);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("fails the CreateNode operation with the build's last output", async (t) => {
+    if (skip) return t.skip('no Docker engine');
+    const http = `http://127.0.0.1:${serve!.httpPort}`;
+    const capture = await rest(http, 'POST', '/v1/checkpoints', {
+      folderId: 'default',
+      name: 'plain',
+      cells: { cells: ['scale = 2.0', 'y = x * scale'] },
+      servedCellIndex: 1,
+    });
+    assert.equal(capture.status, 200, JSON.stringify(capture.body));
+    const captured = await rest(http, 'POST', `/v1/operations/${capture.body.id}:wait`, { timeout: '120s' });
+    assert.equal(captured.body.error, undefined, JSON.stringify(captured.body));
+    const created = await rest(http, 'POST', '/v1/nodes', nodeBody(captured.body.response.id, 'never'));
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    // Another build on this host may hold the build lock for minutes first.
+    const op = await rest(http, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '600s' });
+    assert.equal(op.body.done, true, JSON.stringify(op.body));
+    assert.equal(op.body.error?.code, 9, JSON.stringify(op.body)); // FAILED_PRECONDITION
+    assert.match(op.body.error.message, new RegExp(`^image ${image.replace(/[.:]/g, '\\$&')} is not available: not found locally and building it failed: build-system-image\\.sh exited with 1; last output: `));
+    assert.match(op.body.error.message, /127\.0\.0\.1:9/, 'the last output names the mirror that failed');
+    assert.equal(op.body.metadata.progress ?? '', '');
+    const node = await rest(http, 'GET', `/v1/nodes/${created.body.resourceId}`);
+    assert.equal(node.body.status.state, 'NODE_STATE_UNHEALTHY');
+    assert.equal(node.body.status.reason, op.body.error.message);
   });
 });
