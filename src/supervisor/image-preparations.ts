@@ -18,7 +18,7 @@ const WAIT_IN_PASS_MS = 1000;
  * for the image learns its outcome (one failed build fails them all) rather
  * than starting it again.
  */
-const REMEMBER_MS = 30_000;
+const REMEMBER_MS = 10_000;
 
 /**
  * Runs {@link Runtime.ensureImage} off the reconcile pass: building the system

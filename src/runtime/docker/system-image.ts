@@ -24,6 +24,9 @@ export const STAGE = /^\[(\d+\/\d+)\]\s*(.*)$/;
 /** How many of the last output lines a failed build reports. */
 const TAIL_LINES = 5;
 
+/** A build that has not ended after this long is stopped (a stuck download, say). */
+const BUILD_TIMEOUT_MS = 30 * 60_000;
+
 /** Lines longer than this are cut: a progress line is for people, not a log. */
 const MAX_LINE = 300;
 
@@ -42,12 +45,23 @@ export class ScriptSystemImageBuilder implements SystemImageBuilder {
   constructor(
     private readonly script = systemImageScript(),
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly timeoutMs = BUILD_TIMEOUT_MS,
   ) {}
 
   build(image: string, onProgress: (line: string) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       const tail: string[] = [];
-      const child = spawn('bash', [this.script, '--tag', image], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own process group, so that a stop reaches debootstrap and docker too.
+      const child = spawn('bash', [this.script, '--tag', image], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          process.kill(-child.pid!, 'SIGTERM');
+        } catch {
+          // Gone already.
+        }
+      }, this.timeoutMs);
       const take = (raw: string): void => {
         const line = raw.trim().slice(0, MAX_LINE);
         if (!line) return;
@@ -62,7 +76,9 @@ export class ScriptSystemImageBuilder implements SystemImageBuilder {
       });
       child.on('error', (err) => reject(new Error(`cannot run ${this.script}: ${err.message}`)));
       child.on('close', (code, signal) => {
+        clearTimeout(timer);
         if (code === 0) resolve();
+        else if (timedOut) reject(new Error(`the build did not end within ${Math.round(this.timeoutMs / 60_000)} min` + (tail.length > 0 ? `; last output: ${tail.join(' | ')}` : '')));
         else
           reject(
             new Error(
