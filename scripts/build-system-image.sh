@@ -21,6 +21,8 @@ set -euo pipefail
 SUITE=${BERTH_SYSTEM_SUITE:-bookworm}
 MIRROR=${BERTH_SYSTEM_MIRROR:-http://deb.debian.org/debian}
 PACKAGES=python3,ca-certificates,python3-numpy,python3-pandas,python3-sklearn,python3-scipy
+# One build at a time on this host, whoever asks, under this lock.
+LOCK=${BERTH_SYSTEM_IMAGE_LOCK:-/tmp/berth-system-image.lock}
 # Downloaded packages are kept here, so that a rebuild does not fetch them again.
 CACHE=${BERTH_SYSTEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth/debs}
 DOCKERFILE_DIR=$(cd "$(dirname "$0")/../images/python" && pwd)
@@ -41,9 +43,8 @@ tag=${target:-berth-python:$hash}
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# One build at a time on this host, whoever asks.
-exec 9>/tmp/berth-system-image.lock
-echo "[1/5] waiting for the build lock /tmp/berth-system-image.lock" >&2
+exec 9>"$LOCK"
+echo "[1/5] waiting for the build lock $LOCK" >&2
 flock 9
 
 build_debootstrap() {
@@ -70,10 +71,11 @@ build_debootstrap() {
 }
 
 build_dockerfile() {
-  echo "[2/5] debootstrap is not installed: building $DOCKERFILE_DIR/Dockerfile (needs a registry for python:3.11-slim and PyPI)" >&2
+  why=$1
+  echo "[2/5] $why: building $DOCKERFILE_DIR/Dockerfile (needs a registry for python:3.11-slim and PyPI)" >&2
   echo "[3/5] docker build" >&2
   if ! DOCKER_BUILDKIT=1 docker build --progress=plain -t "$tag" "$DOCKERFILE_DIR" >&2; then
-    echo "cannot build the system image $tag: debootstrap is not installed (apt-get install debootstrap) and docker build of $DOCKERFILE_DIR/Dockerfile failed (it needs a reachable registry)" >&2
+    echo "cannot build the system image $tag: $why, and docker build of $DOCKERFILE_DIR/Dockerfile failed (it needs a reachable registry)" >&2
     exit 1
   fi
   echo "[4/5] built $tag" >&2
@@ -85,10 +87,9 @@ elif [ -n "$target" ] || ! exists "$tag"; then
   if [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null; then
     build_debootstrap
   elif command -v debootstrap >/dev/null; then
-    echo "debootstrap needs root; trying the Dockerfile instead" >&2
-    build_dockerfile
+    build_dockerfile "debootstrap needs root (run Berth as root)"
   else
-    build_dockerfile
+    build_dockerfile "debootstrap is not installed (apt-get install debootstrap)"
   fi
 fi
 [ -n "$target" ] || docker tag "$tag" berth-python:latest

@@ -172,14 +172,15 @@ describe('the system image on demand, when the build fails', () => {
       skip = true;
       return;
     }
-    // A mirror nothing listens on: debootstrap fails at its first download.
+    // A mirror nothing listens on: debootstrap fails at its first download. A lock of its own,
+    // so that the builds of other tests on this host do not hold this one up.
     serve = await startServe(
       [
         '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0',
         '--data-dir', dataDir, '--runtime', 'docker', '--cluster-id', clusterId,
         '--system-image', image, '--pull-images', 'false', '--startup-timeout-ms', '60000',
       ],
-      { BERTH_SYSTEM_MIRROR: 'http://127.0.0.1:9/debian' },
+      { BERTH_SYSTEM_MIRROR: 'http://127.0.0.1:9/debian', BERTH_SYSTEM_IMAGE_LOCK: path.join(dataDir, 'build.lock') },
     );
   });
 
@@ -207,8 +208,7 @@ describe('the system image on demand, when the build fails', () => {
     assert.equal(captured.body.error, undefined, JSON.stringify(captured.body));
     const created = await rest(http, 'POST', '/v1/nodes', nodeBody(captured.body.response.id, 'never'));
     assert.equal(created.status, 200, JSON.stringify(created.body));
-    // Another build on this host may hold the build lock for minutes first.
-    const op = await rest(http, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '600s' });
+    const op = await rest(http, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '120s' });
     assert.equal(op.body.done, true, JSON.stringify(op.body));
     assert.equal(op.body.error?.code, 9, JSON.stringify(op.body)); // FAILED_PRECONDITION
     assert.match(op.body.error.message, new RegExp(`^image ${image.replace(/[.:]/g, '\\$&')} is not available: not found locally and building it failed: build-system-image\\.sh exited with 1; last output: `));
