@@ -3,46 +3,96 @@
 # the docker runtime: a minimal Debian root with python3 and the common
 # data-science stack (numpy, pandas, scikit-learn, scipy), made with debootstrap
 # from Debian's packages (no container registry needed) and imported into the
-# local engine. Tagged by the hash of its inputs, so an unchanged image is not
-# built again; `berth-python:latest` points at the newest.
+# local engine. Without debootstrap, images/python/Dockerfile builds the same
+# role from python:3.11-slim (that needs a registry).
 #
-# Where a registry is reachable, images/python/Dockerfile builds the same role
-# from python:3.11-slim instead.
+#   scripts/build-system-image.sh               # prints BERTH_SYSTEM_IMAGE=berth-python:<hash>
+#   scripts/build-system-image.sh --tag IMAGE   # builds IMAGE anew, prints BERTH_SYSTEM_IMAGE=IMAGE
 #
-#   scripts/build-system-image.sh      # prints BERTH_SYSTEM_IMAGE=berth-python:<hash>
+# Without arguments the image is tagged by the hash of its inputs, so an
+# unchanged image is not built again; `berth-python:latest` points at the
+# newest. With --tag (how Berth builds its configured system image when it is
+# missing) the image is built anew unless IMAGE exists by the time the build
+# lock is held (another process just built it).
+#
+# Progress goes to stderr; lines `[n/5] …` mark the stages.
 set -euo pipefail
 
 SUITE=${BERTH_SYSTEM_SUITE:-bookworm}
 MIRROR=${BERTH_SYSTEM_MIRROR:-http://deb.debian.org/debian}
 PACKAGES=python3,ca-certificates,python3-numpy,python3-pandas,python3-sklearn,python3-scipy
+# One build at a time on this host, whoever asks, under this lock.
+LOCK=${BERTH_SYSTEM_IMAGE_LOCK:-/tmp/berth-system-image.lock}
 # Downloaded packages are kept here, so that a rebuild does not fetch them again.
 CACHE=${BERTH_SYSTEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth/debs}
+DOCKERFILE_DIR=$(cd "$(dirname "$0")/../images/python" && pwd)
+
+target=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tag) target=${2:?--tag needs an image name}; shift 2 ;;
+    --tag=*) target=${1#--tag=}; shift ;;
+    --cache-dir) CACHE=${2:?--cache-dir needs a folder}; shift 2 ;;
+    --cache-dir=*) CACHE=${1#--cache-dir=}; shift ;;
+    *) echo "unknown argument: $1 (usage: $0 [--tag IMAGE] [--cache-dir DIR])" >&2; exit 2 ;;
+  esac
+done
 
 hash=$(printf '%s\n' "$SUITE" "$MIRROR" "$PACKAGES" "$(cat "$0")" | sha256sum | cut -c1-12)
-tag="berth-python:$hash"
+tag=${target:-berth-python:$hash}
 
-exec 9>/tmp/berth-system-image.lock
+exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+exec 9>"$LOCK"
+echo "[1/5] waiting for the build lock $LOCK" >&2
 flock 9
 
-if ! docker image inspect "$tag" >/dev/null 2>&1; then
-  command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap" >&2; exit 1; }
+build_debootstrap() {
   root=$(mktemp -d /tmp/berth-python-root.XXXXXX)
   trap 'rm -rf "$root"' EXIT
-  echo "building $tag with debootstrap ($SUITE from $MIRROR)…" >&2
+  echo "[2/5] downloading and unpacking Debian packages with debootstrap ($SUITE from $MIRROR, cache $CACHE)" >&2
   mkdir -p "$CACHE"
   debootstrap --variant=minbase --cache-dir="$CACHE" --include="$PACKAGES" "$SUITE" "$root" "$MIRROR" >&2
+  echo "[3/5] trimming the root (apt lists, docs, locales) and adding the berth user" >&2
   # Smaller and reproducible enough: no apt lists, docs or caches in the image.
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/*
   # Instances run unprivileged.
   grep -q '^berth:' "$root/etc/passwd" || echo 'berth:x:10001:10001:berth:/tmp:/usr/sbin/nologin' >>"$root/etc/passwd"
   grep -q '^berth:' "$root/etc/group" || echo 'berth:x:10001:' >>"$root/etc/group"
+  echo "[4/5] importing the root into the Docker engine as $tag" >&2
   tar -C "$root" -c . | docker import \
     --change 'ENV PYTHONUNBUFFERED=1 LANG=C.UTF-8' \
     --change 'USER 10001:10001' \
     --change 'WORKDIR /tmp' \
     --change 'CMD ["python3"]' \
     - "$tag" >&2
+  rm -rf "$root"
+  trap - EXIT
+}
+
+build_dockerfile() {
+  why=$1
+  echo "[2/5] $why: building $DOCKERFILE_DIR/Dockerfile (needs a registry for python:3.11-slim and PyPI)" >&2
+  echo "[3/5] docker build" >&2
+  if ! DOCKER_BUILDKIT=1 docker build --progress=plain -t "$tag" "$DOCKERFILE_DIR" >&2; then
+    echo "cannot build the system image $tag: $why, and docker build of $DOCKERFILE_DIR/Dockerfile failed (it needs a reachable registry)" >&2
+    exit 1
+  fi
+  echo "[4/5] built $tag" >&2
+}
+
+if [ -n "$target" ] && exists "$target"; then
+  echo "[4/5] $target was built meanwhile by another process" >&2
+elif [ -n "$target" ] || ! exists "$tag"; then
+  if [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null; then
+    build_debootstrap
+  elif command -v debootstrap >/dev/null; then
+    build_dockerfile "debootstrap needs root (run Berth as root)"
+  else
+    build_dockerfile "debootstrap is not installed (apt-get install debootstrap)"
+  fi
 fi
-docker tag "$tag" berth-python:latest
+[ -n "$target" ] || docker tag "$tag" berth-python:latest
+echo "[5/5] checking that python3, numpy, pandas, scikit-learn and scipy import" >&2
 docker run --rm --network none "$tag" python3 -c 'import sys, numpy, pandas, sklearn, scipy; assert sys.version_info >= (3, 8)' >&2
 echo "BERTH_SYSTEM_IMAGE=$tag"

@@ -52,6 +52,7 @@ import { secureContextOf } from './gateway/server-tls';
 import { RoutingTableResolver } from './gateway/node-api-resolver';
 import { RoutingTable } from './gateway/routing-table';
 import { InFlightBalancer } from './gateway/balancer';
+import { ScriptSystemImageBuilder } from './runtime/docker/system-image';
 import { DockerRuntime } from './runtime/docker/docker-runtime';
 import { ProcessRuntime } from './runtime/process/process-runtime';
 import { SecretCipher } from './secrets/cipher';
@@ -104,6 +105,7 @@ async function selectRuntime(config: Config, log: Logger): Promise<Runtime> {
     runId: config.clusterId,
     pullMissing: config.pullImages,
     nodeNetworkPool: config.nodeNetworkPool,
+    systemImage: { image: config.systemImage, builder: new ScriptSystemImageBuilder() },
     logger: log.child({ component: 'docker' }),
   });
 }

@@ -24,8 +24,8 @@ export function operationToProto(op: Operation, response?: Any): OperationProto 
     modifyTime: op.modifyTime,
     done: op.done,
     metadata: isCheckpoint
-      ? pack('berth.v1.CheckpointOperationMetadata', CheckpointOperationMetadata, { checkpointId: op.resourceId })
-      : pack('berth.v1.NodeOperationMetadata', NodeOperationMetadata, { nodeId: op.resourceId }),
+      ? pack('berth.v1.CheckpointOperationMetadata', CheckpointOperationMetadata, { checkpointId: op.resourceId, progress: op.progress })
+      : pack('berth.v1.NodeOperationMetadata', NodeOperationMetadata, { nodeId: op.resourceId, progress: op.progress }),
   };
   if (op.result.kind === 'error') proto.error = { code: Code[op.result.code], message: op.result.message, details: [] };
   else if (op.result.kind === 'response') proto.response = response ?? { typeUrl: 'type.googleapis.com/google.protobuf.Empty', value: Buffer.alloc(0) };

@@ -1,13 +1,16 @@
 import { FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
 import type { Operation } from '../domain/operation';
+import { ProgressThrottle } from '../domain/progress-throttle';
 import { inTransaction, store, type ControlContext } from './context';
 import type { Folders } from './folders';
 
 const MAX_WAIT_MS = 600_000;
 
-/** Operation use cases: read, wait, cancel. */
+/** Operation use cases: read, wait, cancel, and the progress of long work. */
 export class Operations {
+  private readonly progress = new ProgressThrottle();
+
   constructor(
     private readonly ctx: ControlContext,
     private readonly folders: Folders,
@@ -37,6 +40,21 @@ export class Operations {
       if (op.done || Date.now() >= deadline || signal?.aborted) return op;
       await new Promise((resolve) => setTimeout(resolve, Math.min(this.pollMs, Math.max(0, deadline - Date.now()))));
     }
+  }
+
+  /**
+   * Shows what long work on a pending operation is doing now (a checkpoint
+   * capture, say) in its metadata's `progress`, for every Berth process that
+   * reads the operation. Throttled: the first line at once, then at most one
+   * every 2 s; `''` clears it (done operations are cleared anyway). A done or
+   * unknown operation is left alone. Never throws for a lost write: progress
+   * is advisory, the work it describes goes on.
+   */
+  async reportProgress(operationId: string, line: string): Promise<void> {
+    if (!this.progress.take(operationId, line, this.ctx.now().getTime())) return;
+    await store(this.ctx)
+      .operations.writeProgress([operationId], line)
+      .catch(() => {});
   }
 
   /**

@@ -32,6 +32,11 @@ export interface Operation {
   /** Set when someone asked to cancel; the worker of the operation honours it. */
   cancelRequested: boolean;
   result: OperationResult;
+  /**
+   * What long work on a pending operation is doing now, for people ("building
+   * system image berth-python:latest (2/5): …"); empty when nothing is said and once done.
+   */
+  progress: string;
   version: number;
 }
 

@@ -152,10 +152,11 @@ export interface Runtime {
 
   /**
    * Makes sure the image is present: used as found locally, pulled (with the
-   * given credentials) otherwise. Throws ImageUnavailableError with a reason a
-   * person understands.
+   * given credentials) otherwise — or, for the docker runtime's system image,
+   * built (which takes minutes; `onProgress` hears each line of the build).
+   * Throws ImageUnavailableError with a reason a person understands.
    */
-  ensureImage(image: string, auth?: RegistryAuth): Promise<void>;
+  ensureImage(image: string, auth?: RegistryAuth, onProgress?: (line: string) => void): Promise<void>;
 
   /**
    * Creates and starts one instance. Idempotent by instanceId: when an instance

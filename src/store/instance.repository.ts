@@ -6,7 +6,7 @@ import { InstanceEntity } from './entities/instance.entity';
 import { NodeEntity, NodeStatusEntity } from './entities/node.entity';
 import { OperationEntity } from './entities/operation.entity';
 import { toInstance, toNode } from './node-mapping';
-import { finishOperation } from './operation.repository';
+import { finishOperation, OperationRepository } from './operation.repository';
 
 /** The fields of an instance row the supervisor changes after creating it. */
 export type InstanceUpdate = Partial<Pick<Instance, 'state' | 'reason' | 'runtimeId' | 'address' | 'startTime' | 'restartCount' | 'lastHealthCheck' | 'updateTime'>>;
@@ -113,6 +113,11 @@ export class InstanceRepository {
   async pendingOperations(nodeId: string): Promise<PendingOperation[]> {
     const ops = await this.em().find(OperationEntity, { resourceId: nodeId, done: false }, { fields: ['id', 'description', 'createTime'] });
     return ops.map((op) => ({ id: op.id, kind: op.description, createTime: new Date(op.createTime) }));
+  }
+
+  /** Sets the progress line of these operations while they are pending (see OperationRepository.writeProgress). */
+  async writeProgress(ids: string[], progress: string): Promise<void> {
+    await new OperationRepository(this.em()).writeProgress(ids, progress);
   }
 
   /** Finishes these pending operations (a done operation never changes). */

@@ -19,6 +19,7 @@ function toOperation(e: OperationEntity): Operation {
     done: e.done,
     cancelRequested: e.cancelRequested,
     result: e.result,
+    progress: e.progress ?? '',
     version: e.version,
   };
 }
@@ -28,6 +29,7 @@ export function finishOperation(op: OperationEntity, now: Date, result: Finished
   if (op.done) return;
   op.done = true;
   op.result = result;
+  op.progress = '';
   op.modifyTime = now;
 }
 
@@ -51,6 +53,7 @@ export class OperationRepository {
       done: false,
       cancelRequested: false,
       result: { kind: 'pending' },
+      progress: '',
       version: 1,
     });
     if (result) finishOperation(op, now, result);
@@ -82,6 +85,16 @@ export class OperationRepository {
     const where = { ...whereOf(clauses, { resource_id: 'resourceId' }), folderId };
     const result = await listPage(this.em, OperationEntity, where, page, query, 'desc');
     return { items: result.items.map(toOperation), nextPageToken: result.nextPageToken };
+  }
+
+  /**
+   * Sets the progress line of a pending operation, at once and outside the
+   * unit of work: a plain update that leaves the version alone, so whoever
+   * finishes the operation meanwhile is not refused for it.
+   */
+  async writeProgress(ids: string[], progress: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.em.nativeUpdate(OperationEntity, { id: { $in: ids }, done: false }, { progress });
   }
 
   /** Finishes the operation in the unit of work (a done one stays as it is); undefined when it does not exist. */

@@ -16,6 +16,8 @@ import type { Clock } from './clock';
 import type { InstanceHealth } from './instance-health';
 import { endpointPortOf, imageOf, instanceSpecOf, registryAuthOf, secretEnvOf, type SpecSettings } from './instance-spec';
 import { CrashRecorder } from './crash-recorder';
+import { ImagePreparations } from './image-preparations';
+import { ProgressThrottle } from '../domain/progress-throttle';
 import { fingerprintOf } from './resync-fingerprint';
 import { routeOf } from './route-of';
 import { Requeue } from './requeue';
@@ -48,6 +50,9 @@ function sameJson(a: unknown, b: unknown): boolean {
 /** How often a node whose instances are not all healthy is looked at, besides the events that wake it. */
 const TRANSITION_LOOK_MS = 5000;
 
+/** How often a node waiting for its image (a system image build) is looked at. */
+const IMAGE_LOOK_MS = 2000;
+
 /**
  * The reconcile function (controller-runtime's `Reconcile(ctx, req)`): one
  * level-triggered pass over one node. It reads desired state (database) and
@@ -70,6 +75,10 @@ export class NodeReconciler {
   private readonly verified = new Map<string, string>();
   /** Per settled node: its {@link fingerprintOf} at the end of its last pass (no steps, nothing due). */
   private readonly settled = new Map<string, string>();
+  /** Images made ready off the pass (a system image build takes minutes). */
+  private readonly images: ImagePreparations;
+  /** Which image progress lines reach the waiting operations. */
+  private readonly progress = new ProgressThrottle();
 
   constructor(
     private readonly repo: InstanceRepository,
@@ -85,12 +94,14 @@ export class NodeReconciler {
     private readonly ledSince: () => number,
   ) {
     this.crashes = new CrashRecorder(runtime, log);
+    this.images = new ImagePreparations(runtime, () => clock.now());
   }
 
   /** Drops what is remembered about a node that is gone. */
   forget(nodeId: string): void {
     this.verified.delete(nodeId);
     this.settled.delete(nodeId);
+    this.progress.forget(nodeId);
     this.autoscaler.forget(nodeId);
     this.routing.delete(nodeId);
   }
@@ -168,9 +179,15 @@ export class NodeReconciler {
     const sameAttempt = attempt !== null && previous.attempt !== null && new Date(previous.attempt.since).getTime() === attempt.since.getTime();
     if (attempt && !sameAttempt) this.log.info({ nodeId, generation: attempt.generation }, 'start attempt begins');
     let failure = sameAttempt && previous.failure?.generation === node.generation ? previous.failure.reason : undefined;
-    if (attempt && !failure) failure = await this.startFailure(node, attempt, rows, now);
+    let preparing: string | undefined;
+    if (attempt && !failure) ({ failure, preparing } = await this.startFailure(node, attempt, rows, now));
     // Every instance crashed again and again: the attempt fails now, with their last words, not at the timeout.
-    if (attempt && !attempt.reached && !failure) failure = this.crashes.failureOf(node.generation, rows);
+    if (attempt && !attempt.reached && !failure && !preparing) failure = this.crashes.failureOf(node.generation, rows);
+    if (attempt && preparing) {
+      // The startup timeout counts from when the image is there, not through its build.
+      attempt.since = now;
+      requeue.after(IMAGE_LOOK_MS);
+    }
     const deadline = attemptDeadlineMs(attempt, now, this.options.startupTimeoutMs);
     if (deadline !== undefined && !failure) requeue.after(deadline + 1);
 
@@ -187,10 +204,12 @@ export class NodeReconciler {
     const desired = this.autoscaler.desiredFor(nodeId, node.spec, previous.desiredInstances);
     const observedSummaries = new Map([...byInstance].map(([id, o]) => [id, summarize(o, this.crashes.exitOf(id, o.runtimeId))]));
     const plan = planNode({ node, desired, failed: failure !== undefined, instances: rows, observed: observedSummaries, stuck });
+    // Nothing starts before its image is there.
+    if (preparing) plan.steps = plan.steps.filter((step) => step.kind === 'remove');
     // Before steps that may take a while (stopping, starting): a node that lost its health says so at once.
     let written = previous;
     if (plan.steps.length > 0) {
-      const interim = this.statusOf(node, rows, previous, plan.desired, now, failure, attempt);
+      const interim = this.statusOf(node, rows, previous, plan.desired, now, failure, attempt, preparing);
       if (interim.state !== previous.state) written = await this.writeStatus(nodeId, interim, previous);
     }
     let stepError: unknown;
@@ -231,10 +250,12 @@ export class NodeReconciler {
     }
 
     this.autoscaler.settle(nodeId, plan.desired);
-    const status = this.statusOf(node, instances, written, plan.desired, now, failure, attempt);
+    const status = this.statusOf(node, instances, written, plan.desired, now, failure, attempt, preparing);
     await this.writeStatus(nodeId, status, written);
 
     const finish = (kinds: OperationKind[]) => pending.filter((op) => kinds.includes(op.kind)).map((op) => op.id);
+    // The image's progress in the waiting operations' metadata; cleared once the image is there.
+    if (this.progress.take(nodeId, preparing ?? '', nowMs)) await this.repo.writeProgress(finish(['CreateNode', 'ResumeNode']), preparing ?? '');
     if (failure) {
       await this.repo.finishOperations(finish(['CreateNode', 'ResumeNode']), now, { kind: 'error', code: 'FAILED_PRECONDITION', message: failure });
     } else if (status.state === 'healthy') {
@@ -254,9 +275,22 @@ export class NodeReconciler {
   }
 
   /** The node's status from its instances, with the autoscaler's last decision and the attempt's verdict. */
-  private statusOf(node: Node, instances: Instance[], previous: NodeStatus, desired: number, now: Date, failure: string | undefined, attempt: StartAttempt | null): NodeStatus {
+  private statusOf(
+    node: Node,
+    instances: Instance[],
+    previous: NodeStatus,
+    desired: number,
+    now: Date,
+    failure: string | undefined,
+    attempt: StartAttempt | null,
+    preparing?: string,
+  ): NodeStatus {
     const crashing = this.crashes.crashingOf(node.generation, instances);
     const status = nodeStatusOf({ node, instances, previous, desired, now, ...(failure ? { failure } : {}), ...(crashing ? { crashing } : {}) });
+    if (preparing && status.state !== 'healthy') {
+      status.reason = preparing;
+      status.conditions = status.conditions.map((c) => (c.type === 'Ready' ? { ...c, message: preparing } : c));
+    }
     const decision = this.autoscaler.lastDecision(node.id);
     if (decision) {
       status.lastScalingDecision = decision.reason;
@@ -298,38 +332,42 @@ export class NodeReconciler {
   /**
    * Reasons the attempt cannot succeed: no suitable runtime, a missing image
    * or checkpoint, or no health within the startup timeout from the start of
-   * the attempt.
+   * the attempt. Or, while the image is being made (the system image is built
+   * on first use), what is being done about it: the attempt waits for it.
    */
-  private async startFailure(node: Node, attempt: StartAttempt, rows: Instance[], now: Date): Promise<string | undefined> {
+  private async startFailure(node: Node, attempt: StartAttempt, rows: Instance[], now: Date): Promise<{ failure?: string; preparing?: string }> {
     const src = node.spec.source;
     if (src.kind === 'docker' && this.runtime.kind === 'process')
-      return 'Docker nodes need a Docker engine, and none answers this Berth (it runs the process runtime)';
+      return { failure: 'Docker nodes need a Docker engine, and none answers this Berth (it runs the process runtime)' };
     const key = `${attempt.generation}@${attempt.since.getTime()}`;
     if (this.verified.get(node.id) !== key) {
       try {
         if (src.kind === 'checkpoint') await this.specs.checkpoint(src.checkpointId);
         // Refused at CreateNode; a node stored before (or an engine that lost its GPU runtime) fails with the reason.
         const gpuUnavailable = node.spec.configuration.gpu > 0 ? (await this.runtime.capabilities()).gpuUnavailable : undefined;
-        if (gpuUnavailable) return `the node asks for ${node.spec.configuration.gpu} GPU(s), but ${gpuUnavailable}`;
+        if (gpuUnavailable) return { failure: `the node asks for ${node.spec.configuration.gpu} GPU(s), but ${gpuUnavailable}` };
         // The secrets open (right key file, entries there) before any instance needs them.
         await secretEnvOf(node, this.specs);
-        await this.runtime.ensureImage(await imageOf(node, this.specs), await registryAuthOf(node, this.specs));
+        const image = await imageOf(node, this.specs);
+        const readiness = await this.images.readiness(image, await registryAuthOf(node, this.specs));
+        if (!readiness.ready) return { preparing: readiness.progress || `waiting for the image ${image}` };
         this.verified.set(node.id, key);
       } catch (err) {
-        if (err instanceof ImageUnavailableError || err instanceof DomainError) return err.message;
+        if (err instanceof ImageUnavailableError || err instanceof DomainError) return { failure: err.message };
         throw err;
       }
     }
-    if (!attemptTimedOut(attempt, now, this.options.startupTimeoutMs)) return undefined;
+    if (!attemptTimedOut(attempt, now, this.options.startupTimeoutMs)) return {};
     const reasons = [...new Set(rows.map((r) => r.reason).filter(Boolean))].slice(0, 2);
     let output = '';
     const last = rows.find((r) => r.runtimeId);
     if (last) output = (await this.runtime.tailLogs(last.id, 3).catch(() => '')).trim();
-    return (
-      `no instance became healthy within ${Math.round(this.options.startupTimeoutMs / 1000)}s` +
-      (reasons.length > 0 ? `; last health check: ${reasons.join('; ')}` : '') +
-      (output ? `; last output: ${output.split('\n').slice(-3).join(' | ')}` : '')
-    );
+    return {
+      failure:
+        `no instance became healthy within ${Math.round(this.options.startupTimeoutMs / 1000)}s` +
+        (reasons.length > 0 ? `; last health check: ${reasons.join('; ')}` : '') +
+        (output ? `; last output: ${output.split('\n').slice(-3).join(' | ')}` : ''),
+    };
   }
 
   /** Applies one step; returns how long until it can go on, when it must wait (crash-loop backoff). */

@@ -43,11 +43,22 @@ export interface Operation {
 /** Metadata of node operations. */
 export interface NodeOperationMetadata {
   nodeId: string;
+  /**
+   * What the operation waits for now, for people, while it is pending: e.g.
+   * "building system image berth-python:latest (2/5): I: Unpacking python3-scipy...".
+   * Empty when there is nothing to say and once the operation is done.
+   */
+  progress: string;
 }
 
 /** Metadata of checkpoint operations. */
 export interface CheckpointOperationMetadata {
   checkpointId: string;
+  /**
+   * What the capture is doing now, for people, while it is pending. Empty
+   * when there is nothing to say and once the operation is done.
+   */
+  progress: string;
 }
 
 function createBaseOperation(): Operation {
@@ -297,13 +308,16 @@ export const Operation: MessageFns<Operation> = {
 };
 
 function createBaseNodeOperationMetadata(): NodeOperationMetadata {
-  return { nodeId: "" };
+  return { nodeId: "", progress: "" };
 }
 
 export const NodeOperationMetadata: MessageFns<NodeOperationMetadata> = {
   encode(message: NodeOperationMetadata, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.nodeId !== "") {
       writer.uint32(10).string(message.nodeId);
+    }
+    if (message.progress !== "") {
+      writer.uint32(18).string(message.progress);
     }
     return writer;
   },
@@ -329,6 +343,14 @@ export const NodeOperationMetadata: MessageFns<NodeOperationMetadata> = {
             message.nodeId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.progress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -348,6 +370,7 @@ export const NodeOperationMetadata: MessageFns<NodeOperationMetadata> = {
         : isSet(object.node_id)
         ? globalThis.String(object.node_id)
         : "",
+      progress: isSet(object.progress) ? globalThis.String(object.progress) : "",
     };
   },
 
@@ -355,6 +378,9 @@ export const NodeOperationMetadata: MessageFns<NodeOperationMetadata> = {
     const obj: any = {};
     if (message.nodeId !== "") {
       obj.nodeId = message.nodeId;
+    }
+    if (message.progress !== "") {
+      obj.progress = message.progress;
     }
     return obj;
   },
@@ -365,18 +391,22 @@ export const NodeOperationMetadata: MessageFns<NodeOperationMetadata> = {
   fromPartial(object: DeepPartial<NodeOperationMetadata>): NodeOperationMetadata {
     const message = createBaseNodeOperationMetadata();
     message.nodeId = object.nodeId ?? "";
+    message.progress = object.progress ?? "";
     return message;
   },
 };
 
 function createBaseCheckpointOperationMetadata(): CheckpointOperationMetadata {
-  return { checkpointId: "" };
+  return { checkpointId: "", progress: "" };
 }
 
 export const CheckpointOperationMetadata: MessageFns<CheckpointOperationMetadata> = {
   encode(message: CheckpointOperationMetadata, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.checkpointId !== "") {
       writer.uint32(10).string(message.checkpointId);
+    }
+    if (message.progress !== "") {
+      writer.uint32(18).string(message.progress);
     }
     return writer;
   },
@@ -402,6 +432,14 @@ export const CheckpointOperationMetadata: MessageFns<CheckpointOperationMetadata
             message.checkpointId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.progress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -421,6 +459,7 @@ export const CheckpointOperationMetadata: MessageFns<CheckpointOperationMetadata
         : isSet(object.checkpoint_id)
         ? globalThis.String(object.checkpoint_id)
         : "",
+      progress: isSet(object.progress) ? globalThis.String(object.progress) : "",
     };
   },
 
@@ -428,6 +467,9 @@ export const CheckpointOperationMetadata: MessageFns<CheckpointOperationMetadata
     const obj: any = {};
     if (message.checkpointId !== "") {
       obj.checkpointId = message.checkpointId;
+    }
+    if (message.progress !== "") {
+      obj.progress = message.progress;
     }
     return obj;
   },
@@ -438,6 +480,7 @@ export const CheckpointOperationMetadata: MessageFns<CheckpointOperationMetadata
   fromPartial(object: DeepPartial<CheckpointOperationMetadata>): CheckpointOperationMetadata {
     const message = createBaseCheckpointOperationMetadata();
     message.checkpointId = object.checkpointId ?? "";
+    message.progress = object.progress ?? "";
     return message;
   },
 };

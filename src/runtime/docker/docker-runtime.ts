@@ -28,6 +28,7 @@ import { LABELS, containerName, scopeFilter } from './labels';
 import { NodeNetworks } from './node-networks';
 import { toObservedInstance } from './observed-instance';
 import { DEFAULT_NODE_NETWORK_POOL, parsePool } from './subnet-pool';
+import { STAGE, SystemImageBuilds, type SystemImageOptions } from './system-image';
 
 /** The subset of a pino logger the runtime uses, so any pino (child) logger fits. */
 export interface DockerRuntimeLogger {
@@ -66,6 +67,12 @@ export interface DockerRuntimeOptions {
    * it is not a usable pool.
    */
   nodeNetworkPool?: string;
+  /**
+   * The system image of checkpoint instances and its builder: when that image
+   * is missing, {@link DockerRuntime.ensureImage} builds it (once, whoever
+   * asks) instead of pulling it, as nobody publishes it in a registry.
+   */
+  systemImage?: SystemImageOptions;
 }
 
 const NO_LOG: DockerRuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -114,6 +121,8 @@ export class DockerRuntime implements Runtime {
   private readonly pullMissing: boolean;
   private readonly networks: NodeNetworks;
   private readonly engine: EngineCapabilities;
+  private readonly systemImage: string | undefined;
+  private readonly systemImageBuilds: SystemImageBuilds | undefined;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = options.docker ?? new Dockerode();
@@ -124,6 +133,8 @@ export class DockerRuntime implements Runtime {
     this.apiTimeoutMs = options.apiTimeoutMs ?? 15_000;
     this.pullIdleTimeoutMs = options.pullIdleTimeoutMs ?? 30_000;
     this.pullMissing = options.pullMissing ?? true;
+    this.systemImage = options.systemImage?.image;
+    this.systemImageBuilds = options.systemImage ? new SystemImageBuilds(options.systemImage.builder) : undefined;
     this.networks = new NodeNetworks({
       docker: this.docker,
       runId: this.runId,
@@ -138,13 +149,14 @@ export class DockerRuntime implements Runtime {
     return this.engine.get();
   }
 
-  async ensureImage(image: string, auth?: RegistryAuth): Promise<void> {
+  async ensureImage(image: string, auth?: RegistryAuth, onProgress?: (line: string) => void): Promise<void> {
     try {
       await this.call(`inspect image ${image}`, () => this.docker.getImage(image).inspect());
       return;
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+    if (image === this.systemImage && this.systemImageBuilds) return this.buildSystemImage(this.systemImageBuilds, image, onProgress);
     if (!this.pullMissing) throw new ImageUnavailableError(image, 'not found locally, and pulling missing images is off');
     this.log.info({ image, withCredentials: auth !== undefined }, 'image not found locally, pulling');
     try {
@@ -157,6 +169,32 @@ export class DockerRuntime implements Runtime {
       throw new ImageUnavailableError(image, `not found locally and the pull failed: ${pullFailure(engineMessageOf(err), auth)}`);
     }
     this.log.info({ image }, 'image pulled');
+  }
+
+  /** The system image is built here, never pulled: no registry has it. Pulls being off does not stop a build. */
+  private async buildSystemImage(builds: SystemImageBuilds, image: string, onProgress?: (line: string) => void): Promise<void> {
+    const started = Date.now();
+    const joined = builds.building(image);
+    this.log.info({ image, joined }, joined ? 'waiting for the system image build under way' : 'system image not found locally, building it');
+    let stage = '';
+    try {
+      await builds.build(image, (line) => {
+        // The script marks its stages "[n/m] what"; the stages at info, every line at debug.
+        const marker = STAGE.exec(line);
+        if (marker) {
+          stage = marker[1]!;
+          this.log.info({ image, line }, 'system image build');
+        } else this.log.debug({ image, line }, 'system image build');
+        onProgress?.(`building system image ${image}${stage ? ` (${stage})` : ''}: ${marker ? marker[2] : line}`);
+      });
+      await this.call(`inspect image ${image}`, () => this.docker.getImage(image).inspect());
+    } catch (err) {
+      if (err instanceof RuntimeUnavailableError) throw err;
+      const message = isNotFound(err) ? 'the build ended without it' : (err as Error).message;
+      this.log.warn({ image, err: message }, 'system image build failed');
+      throw new ImageUnavailableError(image, `not found locally and building it failed: ${message}`);
+    }
+    if (!joined) this.log.info({ image, seconds: Math.round((Date.now() - started) / 1000) }, 'system image built');
   }
 
   async startInstance(spec: InstanceSpec): Promise<ObservedInstance> {

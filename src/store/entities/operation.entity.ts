@@ -11,6 +11,7 @@ export class OperationEntity {
   done!: boolean;
   cancelRequested!: boolean;
   result!: OperationResult;
+  progress!: string;
   version!: number;
 }
 
@@ -28,6 +29,7 @@ export const OperationSchema = new EntitySchema<OperationEntity>({
     done: { type: 'boolean' },
     cancelRequested: { type: 'boolean' },
     result: { type: 'json' },
+    progress: { type: 'text', default: '' },
     version: { type: 'integer', version: true },
   },
 });
