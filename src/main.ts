@@ -144,7 +144,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       ? new DockerCaptureSandbox({
           docker: new Dockerode(),
           runId: config.clusterId,
-          ensureImage: (image) => runtime.ensureImage(image),
+          ensureImage: (image, onProgress) => runtime.ensureImage(image, undefined, onProgress),
           workDir: path.join(config.dataDir, 'captures'),
           workerPath: workerScript(),
         })
@@ -152,6 +152,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   if (sandbox instanceof DockerCaptureSandbox)
     await sandbox.removeLeftovers(config.captureTimeoutMs + 60_000).catch((err: unknown) => log.warn({ err }, 'could not remove capture containers left from before'));
   const environments = new Environments(sandbox, config.systemImage);
+  const operations = new Operations(ctx, folders);
   const checkpoints = new Checkpoints(
     ctx,
     folders,
@@ -159,6 +160,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     sandbox,
     { systemImage: config.systemImage, timeoutMs: config.captureTimeoutMs, memoryMb: config.captureMemoryMb, quota: config.checkpointQuota },
     log.child({ component: 'capture' }),
+    (operationId, line) => operations.reportProgress(operationId, line),
   );
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
@@ -216,7 +218,6 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     calls.forget();
     for (const name of names) resolver.forgetAlias(folderId, name);
   });
-  const operations = new Operations(ctx, folders);
 
   const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
   const audit = new AuditTrail(ctx);

@@ -13,6 +13,8 @@ export interface CaptureRequest {
   memoryMb: number;
   /** Aborts the capture (the operation was cancelled). */
   signal?: AbortSignal;
+  /** Told what is being done before the cells run (the system image being built, say). */
+  onProgress?: (line: string) => void;
 }
 
 export type CaptureResult =

@@ -45,6 +45,8 @@ export class Checkpoints {
     private readonly sandbox: CaptureSandbox,
     private readonly settings: CaptureSettings,
     private readonly log: Logger,
+    /** Shows a line of what a capture is waiting for in its operation's metadata; '' clears it. */
+    private readonly reportProgress: (operationId: string, line: string) => Promise<void> = async () => undefined,
   ) {}
 
   /**
@@ -104,6 +106,7 @@ export class Checkpoints {
         timeoutMs: this.settings.timeoutMs,
         memoryMb: this.settings.memoryMb,
         signal,
+        onProgress: (line) => void this.reportProgress(opId, line),
       });
     } catch (err) {
       log.error({ err }, 'capture failed');
@@ -142,6 +145,7 @@ export class Checkpoints {
     } catch (err) {
       log.error({ err }, 'the outcome of the capture could not be stored');
     } finally {
+      void this.reportProgress(opId, '');
       if (result.ok) await result.cleanup();
     }
   }

@@ -36,7 +36,7 @@ export interface CaptureContainerOptions {
   /** Labels every container, as the docker runtime does, so that a test run removes only its own. */
   runId?: string;
   /** Makes sure an image is present (the docker runtime's ensureImage: pulls, or builds the system image). */
-  ensureImage(image: string): Promise<void>;
+  ensureImage(image: string, onProgress?: (line: string) => void): Promise<void>;
   /** Where the private directories bind-mounted into capture containers are made. */
   workDir: string;
   /** The worker script on this host. */
@@ -96,8 +96,8 @@ export class DockerCaptureSandbox implements CaptureSandbox {
   }
 
   /** The image's id (`sha256:…`), after making sure it is present; throws with the reason otherwise. */
-  private async imageId(image: string): Promise<string> {
-    await this.o.ensureImage(image);
+  private async imageId(image: string, onProgress?: (line: string) => void): Promise<string> {
+    await this.o.ensureImage(image, onProgress);
     return (await this.o.docker.getImage(image).inspect()).Id;
   }
 
@@ -137,7 +137,7 @@ export class DockerCaptureSandbox implements CaptureSandbox {
   async capture(r: CaptureRequest): Promise<CaptureResult> {
     let imageId: string;
     try {
-      imageId = await this.imageId(r.environmentImage);
+      imageId = await this.imageId(r.environmentImage, r.onProgress);
     } catch (err) {
       return { ok: false, message: `environment image ${r.environmentImage} is not available: ${engineMessageOf(err)}` };
     }
