@@ -115,7 +115,7 @@ describe('node API over HTTP/1.1', () => {
     const res = await request(proxy.port, { path: '/hello', headers: { 'x-node-id': 'nope' }, agent });
     assert.equal(res.status, 404);
     assert.equal(res.headers['content-type'], 'application/json');
-    assert.deepEqual(JSON.parse(res.body.toString()), { code: 5, message: 'node nope not found' });
+    assert.deepEqual(JSON.parse(res.body.toString()), { code: 5, message: 'node nope not found', details: [] });
   });
 
   it('answers 400 without a routing header', async () => {
@@ -127,7 +127,7 @@ describe('node API over HTTP/1.1', () => {
   it('answers 503 when the node has no healthy instance', async () => {
     const res = await request(proxy.port, { path: '/hello', headers: { 'x-node-id': 'empty' }, agent });
     assert.equal(res.status, 503);
-    assert.deepEqual(JSON.parse(res.body.toString()), { code: 14, message: 'node empty has no healthy instance' });
+    assert.deepEqual(JSON.parse(res.body.toString()), { code: 14, message: 'node empty has no healthy instance', details: [] });
   });
 
   it('reports each call to the metrics hook', async () => {
