@@ -124,6 +124,12 @@ export class OpenApiSchemas {
       // Registered before its fields are built: a message that holds itself refers to its own component.
       this.components[name] = {};
       this.components[name] = { type: 'object', ...this.describe(desc), properties: this.properties(desc) };
+      const oneofs = desc.oneofs.map((o) => {
+        const comment = this.comments.of(o);
+        return `Oneof \`${o.name}\`, at most one of ${o.fields.map((f) => `\`${f.jsonName}\``).join(', ')}${comment ? `: ${comment.replace(/\n/g, ' ')}` : '.'}`;
+      });
+      const description = [this.components[name]!.description, ...oneofs].filter((s) => s).join('\n\n');
+      if (description) this.components[name]!.description = description;
     }
     return ref(desc);
   }

@@ -186,6 +186,58 @@ class DocumentBuilder {
   }
 }
 
+/** Each checkpoint node's typed routes (`src/api/rest/typed-routes.ts`): their bodies are the node's own variables. */
+function typedRoutePaths(): Record<string, Schema> {
+  const nodeId = { name: 'node_id', in: 'path', required: true, schema: { type: 'string' } };
+  const error = (description: string): Schema => ({ description, content: { [JSON_TYPE]: { schema: STATUS_REF } } });
+  const errors = {
+    '400': error('INVALID_ARGUMENT (an input missing, unknown or of the wrong type) or FAILED_PRECONDITION (a Docker node, a suspended node).'),
+    '401': error('UNAUTHENTICATED.'),
+    '403': error('PERMISSION_DENIED.'),
+    '404': error('NOT_FOUND: no such node.'),
+    default: error('Any other error.'),
+  };
+  return {
+    '/v1/nodes/{node_id}/api:execute': {
+      post: {
+        tags: ['TypedRoutes'],
+        operationId: 'TypedRoute_Execute',
+        summary: "Runs a checkpoint node's served cell with the inputs as the body; the outputs are the answer.",
+        description: "The node's own document, `GET /v1/nodes/{node_id}/openapi.json`, types each input and output.",
+        parameters: [nodeId],
+        requestBody: { required: true, content: { [JSON_TYPE]: { schema: { type: 'object', additionalProperties: true, description: 'The input variables by name.' } } } },
+        responses: {
+          '200': { description: 'The output variables by name.', content: { [JSON_TYPE]: { schema: { type: 'object', additionalProperties: true } } } },
+          ...errors,
+          '409': error('ABORTED: the cell raised (details hold berth.v1.NodeExecutionErrorDetails).'),
+          '413': error('RESOURCE_EXHAUSTED: the request or response is over the size limit.'),
+          '415': error('INVALID_ARGUMENT: the body is not `application/json`.'),
+          '429': error('RESOURCE_EXHAUSTED: every instance is busy and the queue is full, or the key is over its rate.'),
+          '503': error('UNAVAILABLE: no instance is healthy.'),
+        },
+      },
+    },
+    '/v1/nodes/{node_id}/api.proto': {
+      get: {
+        tags: ['TypedRoutes'],
+        operationId: 'TypedRoute_GetProto',
+        summary: "A checkpoint node's typed gRPC service as a .proto file, for protoc.",
+        parameters: [nodeId],
+        responses: { '200': { description: 'The .proto source.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors },
+      },
+    },
+    '/v1/nodes/{node_id}/openapi.json': {
+      get: {
+        tags: ['TypedRoutes'],
+        operationId: 'TypedRoute_GetOpenApi',
+        summary: "The OpenAPI 3 document of a checkpoint node's typed route.",
+        parameters: [nodeId],
+        responses: { '200': { description: 'An OpenAPI 3 document.', content: { [JSON_TYPE]: { schema: { type: 'object' } } } }, ...errors },
+      },
+    },
+  };
+}
+
 /** The listener's own paths, outside the transcoded API. */
 function listenerPaths(): Record<string, Schema> {
   const status = (description: string, value: string): Schema => ({
@@ -258,10 +310,11 @@ export function controlPlaneOpenApi(registry: Registry, serviceNames: readonly s
         const comment = builder.comments.of(s);
         return { name: s.name, ...(comment ? { description: comment } : {}) };
       }),
+      { name: 'TypedRoutes', description: "Each checkpoint node's generated REST route, its .proto and its own OpenAPI document." },
       { name: 'Listener', description: 'Health and this document; no key needed.' },
     ],
     security: [{ apiKey: [] }],
-    paths: { ...Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))), ...listenerPaths() },
+    paths: { ...Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))), ...typedRoutePaths(), ...listenerPaths() },
     components: {
       securitySchemes: {
         apiKey: {
