@@ -183,6 +183,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       void syncTypedApis();
     },
     config.instanceQuota,
+    async () => (await runtime.capabilities()).gpuUnavailable,
   );
   const executor = new CheckpointExecutor(
     routing,
@@ -236,11 +237,20 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     browser,
     tls,
   });
-  const typedApis = new TypedApis(grpc.server, run, log.child({ component: 'typed-api' }), authorizeNodeCall, async (authorization, list) => {
-    const caller = await authenticator.authenticate(authorization);
-    const allowed = await Promise.all(list.map((n) => calls.mayCall(caller, n.id, undefined).then(() => true, () => false)));
-    return new Set(list.filter((_, i) => allowed[i]).map((n) => n.id));
+  const typedApis = new TypedApis({
+    server: grpc.server,
+    health: grpc.health,
+    execute: run,
+    log: log.child({ component: 'typed-api' }),
+    authorizeCall: authorizeNodeCall,
+    callableBy: async (authorization, list) => {
+      const caller = await authenticator.authenticate(authorization);
+      const allowed = await Promise.all(list.map((n) => calls.mayCall(caller, n.id, undefined).then(() => true, () => false)));
+      return new Set(list.filter((_, i) => allowed[i]).map((n) => n.id));
+    },
+    healthy: (nodeId) => (routing.get(nodeId)?.backends.length ?? 0) > 0,
   });
+  const stopHealthUpdates = routing.onChange((nodeId) => typedApis.healthChanged(nodeId));
   let syncing: Promise<void> | undefined;
   let syncAgain = false;
   /**
@@ -334,6 +344,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     nodeApiPort = (await nodeApi.listen(config.nodeApiPort, config.host)).port;
   } catch (err) {
     clearInterval(typedSync);
+    stopHealthUpdates();
     typedApis.close();
     executor.close();
     await grpc.close(0);
@@ -382,6 +393,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         await collector.stop();
         await authenticator.stop();
         await supervisor.stop();
+        stopHealthUpdates();
         typedApis.close();
         executor.close();
         await orm.close(true);

@@ -10,12 +10,12 @@ import {
   type ServerInterceptor,
   type ServiceDefinition,
 } from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { BrowserPolicy, type BrowserPolicyOptions } from '../gateway/browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../gateway/connection-timeouts';
 import type { Logger } from '../logger';
 import { grpcImplementation, serverDefinition, type MethodTable } from './adapter';
 import { createGrpcListener } from './grpc-listener';
+import { ServiceHealth } from './service-health';
 
 export interface GrpcServerOptions {
   /** Largest request and response, in bytes. */
@@ -33,7 +33,7 @@ export interface GrpcServerOptions {
 
 export interface GrpcServer {
   server: Server;
-  health: HealthImplementation;
+  health: ServiceHealth;
   listen(host: string, port: number): Promise<number>;
   /** Stops taking calls, lets calls in flight finish for up to `graceMs`, then cancels the rest. */
   close(graceMs: number): Promise<void>;
@@ -78,7 +78,7 @@ export function createGrpcServer(table: MethodTable, services: ServiceDefinition
     ...(timeouts.idleTimeoutMs > 0 ? { 'grpc.max_connection_idle_ms': timeouts.idleTimeoutMs } : {}),
   });
   for (const definition of services) server.addService(serverDefinition(definition), grpcImplementation(table, definition, log));
-  const health = new HealthImplementation({ '': 'NOT_SERVING' });
+  const health = new ServiceHealth({ '': 'NOT_SERVING' });
   health.addToServer(server);
   const listener = createGrpcListener(server, timeouts.headerTimeoutMs, options.tls);
   return {

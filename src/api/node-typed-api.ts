@@ -9,40 +9,19 @@ import {
   type JsonValue,
   type Message,
 } from '@bufbuild/protobuf';
-import {
-  FieldDescriptorProto_Label,
-  FieldDescriptorProto_Type,
-  FileDescriptorProtoSchema,
-  FileDescriptorSetSchema,
-  type FileDescriptorProto,
-} from '@bufbuild/protobuf/wkt';
+import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import path from 'node:path';
-import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { ReflectionService } from '@grpc/reflection';
 import type { CheckpointSource, Variable } from '../domain/node';
 import { nodeApiNames, nodeProtoSource, protoTypeOf, type WireValue } from '../domain/variables';
 import type { Logger } from '../logger';
 import { ValidationError } from '../domain/errors';
 import { guard, requestIdOf, type CallContext } from './adapter';
-import { descriptors } from './descriptors';
+import { BERTH_SERVICES, descriptors } from './descriptors';
+import type { ServiceHealth } from './service-health';
+import { ReflectionFiles } from './reflection-files';
 import { MalformedRequest } from './request-decoding';
-import { toServiceError, toStatusError, type StatusError } from './status';
-
-/** The reflection service's bidi stream, as far as filtering it is concerned. */
-type ReflectionHandler = (stream: {
-  metadata: { get(key: string): unknown[] };
-  write(message: unknown): boolean;
-  emit(event: 'error', err: { code: number; details: string }): boolean;
-}) => void;
-
-interface ReflectionResponse {
-  originalRequest?: { fileContainingSymbol?: string; fileByFilename?: string };
-  listServicesResponse?: { service: { name: string }[] };
-  fileDescriptorResponse?: unknown;
-  errorResponse?: { errorCode: number; errorMessage: string };
-}
+import { REFLECTION_SERVICES, serverReflection } from './server-reflection';
+import { toServiceError, type StatusError } from './status';
 
 /** A checkpoint node as far as its generated API is concerned. */
 export interface TypedNode {
@@ -81,10 +60,16 @@ function fieldsOf(vars: Variable[]) {
       number: i + 1,
       label: t.repeated ? FieldDescriptorProto_Label.REPEATED : FieldDescriptorProto_Label.OPTIONAL,
       type: message ? FieldDescriptorProto_Type.MESSAGE : SCALAR[t.type]!,
-      typeName: message ? `.${t.type}` : '',
+      // Unset for scalars (descriptor.proto is proto2: an empty name would be sent).
+      ...(message ? { typeName: `.${t.type}` } : {}),
       jsonName: v.name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
     };
   });
+}
+
+/** The file name of a node's typed API, in reflection and as `GET /v1/nodes/{id}/api.proto` serves it. */
+export function nodeProtoFileName(nodeId: string): string {
+  return `berth/nodes/${nodeId}/api.proto`;
 }
 
 /** The descriptor of a node's typed API, built from its declared variables (the same shape as its `.proto`). */
@@ -92,7 +77,7 @@ export function nodeFileDescriptor(node: TypedNode): FileDescriptorProto {
   const names = nodeApiNames(node.id, node.name);
   const all = [...node.source.inputVariables, ...node.source.outputVariables];
   return create(FileDescriptorProtoSchema, {
-    name: `berth/nodes/${node.id}.proto`,
+    name: nodeProtoFileName(node.id),
     package: names.package,
     syntax: 'proto3',
     dependency: all.some((v) => v.type === 'list' || v.type === 'dict') ? ['google/protobuf/struct.proto'] : [],
@@ -109,30 +94,41 @@ export function nodeFileDescriptor(node: TypedNode): FileDescriptorProto {
   });
 }
 
+/** What the typed services need from the rest of Berth. */
+export interface TypedApiDeps {
+  server: Server;
+  /** grpc.health.v1 of the server: each typed service has a status while its node lives. */
+  health: ServiceHealth;
+  execute: ExecuteJson;
+  log: Logger;
+  /** Throws unless the caller with this `authorization` may call the node (as the folder in `x-folder-id`, when sent). */
+  authorizeCall(authorization: string | undefined, nodeId: string, viaFolderId?: string): Promise<void>;
+  /**
+   * Which nodes the caller with this `authorization` may call: reflection
+   * shows it only their services. Throws (UNAUTHENTICATED) for a caller
+   * without a valid key.
+   */
+  callableBy(authorization: string | undefined, nodes: TypedNode[]): Promise<Set<string>>;
+  /** Whether the node has a healthy instance now. */
+  healthy(nodeId: string): boolean;
+}
+
 /**
  * The generated gRPC services of checkpoint nodes, registered on the running
- * server while their nodes live, and server reflection over the control plane
- * plus all of them (rebuilt when the set changes), so grpcurl and stubs in any
- * language see each node's typed service.
+ * server while their nodes live, each with its own file in server reflection
+ * (next to the compiled control-plane files) and its own grpc.health.v1
+ * status, so grpcurl and stubs in any language see each node's typed service.
  */
 export class TypedApis {
   private readonly registered = new Map<string, Registered>();
-  private reflectionDefinitions: ServiceDefinition[] = [];
+  private readonly files: ReflectionFiles;
 
-  constructor(
-    private readonly server: Server,
-    private readonly execute: ExecuteJson,
-    private readonly log: Logger,
-    /** Throws unless the caller with this `authorization` may call the node (as the folder in `x-folder-id`, when sent). */
-    private readonly authorizeCall: (authorization: string | undefined, nodeId: string, viaFolderId?: string) => Promise<void>,
-    /**
-     * Which nodes the caller with this `authorization` may call: reflection
-     * shows it only their services. Throws (UNAUTHENTICATED) for a caller
-     * without a valid key.
-     */
-    private readonly callableBy: (authorization: string | undefined, nodes: TypedNode[]) => Promise<Set<string>>,
-  ) {
-    this.rebuildReflection();
+  constructor(private readonly deps: TypedApiDeps) {
+    const { bytes, registry } = descriptors();
+    // Everything the listener serves is listed, grpc.health.v1 and reflection included, as grpcurl expects.
+    this.files = new ReflectionFiles(bytes, new Set([...BERTH_SERVICES, 'grpc.health.v1.Health', ...REFLECTION_SERVICES]));
+    for (const { definition, implementation } of serverReflection(registry, this.files, (authorization) => this.viewOf(authorization)))
+      this.deps.server.addService(definition, implementation);
   }
 
   /** The registered API of a node, if it has one. */
@@ -143,27 +139,43 @@ export class TypedApis {
 
   /** Makes the registered services match the given checkpoint nodes: adds, replaces and removes. */
   sync(nodes: TypedNode[]): void {
-    let changed = false;
     const wanted = new Map(nodes.map((n) => [n.id, n]));
     for (const [id, r] of this.registered) {
       const n = wanted.get(id);
       if (!n || keyOf(n) !== r.key) {
-        this.server.removeService(r.definition);
-        this.registered.delete(id);
-        changed = true;
-        this.log.info({ nodeId: id, service: `${r.names.package}.${r.names.service}` }, 'typed API removed');
+        this.unregister(r);
+        this.deps.log.info({ nodeId: id, service: fullName(r) }, 'typed API removed');
       }
     }
     for (const n of nodes) {
       if (this.registered.has(n.id)) continue;
       try {
         this.register(n);
-        changed = true;
       } catch (err) {
-        this.log.error({ err, nodeId: n.id }, 'cannot register the typed API of a node');
+        this.deps.log.error({ err, nodeId: n.id }, 'cannot register the typed API of a node');
       }
     }
-    if (changed) this.rebuildReflection();
+  }
+
+  /** The node's instances changed: its typed service is SERVING while one is healthy, NOT_SERVING otherwise. */
+  healthChanged(nodeId: string): void {
+    const r = this.registered.get(nodeId);
+    if (r) this.deps.health.setStatus(fullName(r), this.deps.healthy(nodeId) ? 'SERVING' : 'NOT_SERVING');
+  }
+
+  /** Which files the caller may see: all but the typed files of nodes it may not call. */
+  private async viewOf(authorization: string | undefined): Promise<(fileName: string) => boolean> {
+    const nodes = [...this.registered.values()];
+    const callable = await this.deps.callableBy(authorization, nodes.map((r) => r.node));
+    const hidden = new Set(nodes.filter((r) => !callable.has(r.node.id)).map((r) => r.file.name));
+    return (fileName) => !hidden.has(fileName);
+  }
+
+  private unregister(r: Registered): void {
+    this.deps.server.removeService(r.definition);
+    this.files.remove(r.file.name);
+    this.deps.health.forget(fullName(r));
+    this.registered.delete(r.node.id);
   }
 
   private register(node: TypedNode): void {
@@ -198,13 +210,13 @@ export class TypedApis {
         const requestId = requestIdOf(call.metadata.get('x-request-id')[0] as string | undefined);
         const controller = new AbortController();
         call.on('cancelled', () => controller.abort());
-        const ctx: CallContext = { requestId, log: this.log.child({ requestId, nodeId: node.id }), signal: controller.signal, headers: {} };
+        const ctx: CallContext = { requestId, log: this.deps.log.child({ requestId, nodeId: node.id }), signal: controller.signal, headers: {} };
         guard(path, ctx, async () => {
           const header = (name: string) => call.metadata.get(name)[0] as string | undefined;
-          await this.authorizeCall(header('authorization'), node.id, header('x-folder-id'));
+          await this.deps.authorizeCall(header('authorization'), node.id, header('x-folder-id'));
           if (call.request instanceof MalformedRequest) throw call.request.error;
           const json = toJson(input, call.request as Message, { useProtoFieldName: true, alwaysEmitImplicit: true, registry: base }) as Record<string, unknown>;
-          const outputs = await this.execute(node.id, json, controller.signal);
+          const outputs = await this.deps.execute(node.id, json, controller.signal);
           return fromJson(output, outputs as JsonValue, { ignoreUnknownFields: true, registry: base });
         }).then(
           (response) => callback(null, response),
@@ -212,68 +224,21 @@ export class TypedApis {
         );
       },
     };
-    this.server.addService(definition, impl);
+    this.deps.server.addService(definition, impl);
     const proto = nodeProtoSource(node);
-    this.registered.set(node.id, { key: keyOf(node), node, file, definition, proto, names });
-    this.log.info({ nodeId: node.id, service: `${names.package}.${names.service}` }, 'typed API registered');
-  }
-
-  private rebuildReflection(): void {
-    for (const d of this.reflectionDefinitions) this.server.removeService(d);
-    this.reflectionDefinitions = [];
-    const { set } = descriptors();
-    const merged = create(FileDescriptorSetSchema, { file: [...set.file, ...[...this.registered.values()].map((r) => r.file)] });
-    // Reflection describes all that the listener serves, grpc.health.v1 included, so that grpcurl lists it.
-    const health = loadSync('health/v1/health.proto', { includeDirs: [path.resolve(healthProtoPath, '..', '..', '..')] });
-    const pkg = { ...loadFileDescriptorSetFromBuffer(Buffer.from(toBinary(FileDescriptorSetSchema, merged))), ...health };
-    new ReflectionService(pkg).addToServer({
-      addService: (definition: ServiceDefinition, impl: UntypedServiceImplementation) => {
-        this.server.addService(definition, { ServerReflectionInfo: this.filteredReflection(impl.ServerReflectionInfo as ReflectionHandler) });
-        this.reflectionDefinitions.push(definition);
-      },
-    });
-  }
-
-  /**
-   * Reflection as the caller may see it: the typed services of nodes it may
-   * not call are not listed, and their files and symbols are not found. A
-   * caller without a valid key gets UNAUTHENTICATED.
-   */
-  private filteredReflection(inner: ReflectionHandler): ReflectionHandler {
-    return (stream) => {
-      const nodes = [...this.registered.values()];
-      this.callableBy(stream.metadata.get('authorization')[0] as string | undefined, nodes.map((r) => r.node)).then(
-        (callable) => {
-          const hidden = nodes.filter((r) => !callable.has(r.node.id));
-          const packages = new Set(hidden.map((r) => r.names.package));
-          const files = new Set(hidden.map((r) => r.file.name));
-          const hiddenSymbol = (symbol: string) => [...packages].some((p) => symbol === p || symbol.startsWith(`${p}.`));
-          const write = stream.write.bind(stream) as (message: ReflectionResponse) => boolean;
-          (stream as { write: unknown }).write = (message: ReflectionResponse) => {
-            const request = message.originalRequest ?? {};
-            if (message.listServicesResponse)
-              message.listServicesResponse.service = message.listServicesResponse.service.filter((s) => !hiddenSymbol(s.name));
-            else if ((request.fileContainingSymbol && hiddenSymbol(request.fileContainingSymbol)) || (request.fileByFilename && files.has(request.fileByFilename))) {
-              delete message.fileDescriptorResponse;
-              message.errorResponse = { errorCode: 5, errorMessage: `not found: ${request.fileContainingSymbol ?? request.fileByFilename}` };
-            }
-            return write(message);
-          };
-          inner(stream);
-        },
-        (err: unknown) => {
-          const status = toStatusError(err);
-          stream.emit('error', { code: status.code, details: status.message });
-        },
-      );
-    };
+    const registered: Registered = { key: keyOf(node), node, file, definition, proto, names };
+    this.registered.set(node.id, registered);
+    this.files.add(file);
+    this.healthChanged(node.id);
+    this.deps.log.info({ nodeId: node.id, service: `${names.package}.${names.service}` }, 'typed API registered');
   }
 
   close(): void {
-    for (const r of this.registered.values()) this.server.removeService(r.definition);
-    this.registered.clear();
+    for (const r of [...this.registered.values()]) this.unregister(r);
   }
 }
+
+const fullName = (r: Registered): string => `${r.names.package}.${r.names.service}`;
 
 /** A node's API changes with its name (the service name) and its declared variables. */
 function keyOf(n: TypedNode): string {

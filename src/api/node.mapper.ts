@@ -116,6 +116,13 @@ export function nodeSpecFromProto(p: NodeSpecProto | undefined, prefix = 'node.s
         failsThreshold: hc?.failsThreshold ?? 0,
         passesThreshold: hc?.passesThreshold ?? 0,
       },
+      security: {
+        user: d.security?.user ?? '',
+        capAdd: d.security?.capAdd ?? [],
+        capDrop: d.security?.capDrop ?? [],
+        readOnlyRootFilesystem: d.security?.readOnlyRootFilesystem ?? false,
+        tmpfs: (d.security?.tmpfs ?? []).map((m) => ({ path: m.path, sizeBytes: m.sizeBytes })),
+      },
     };
   } else {
     throw ValidationError.of(prefix, 'set one of checkpoint and docker');
@@ -174,6 +181,13 @@ export function nodeSpecToProto(s: NodeSpec): NodeSpecProto {
         interval: msToDuration(hc.intervalMs),
         failsThreshold: hc.failsThreshold,
         passesThreshold: hc.passesThreshold,
+      },
+      security: {
+        user: src.security.user,
+        capAdd: [...src.security.capAdd],
+        capDrop: [...src.security.capDrop],
+        readOnlyRootFilesystem: src.security.readOnlyRootFilesystem,
+        tmpfs: src.security.tmpfs.map((m) => ({ path: m.path, sizeBytes: m.sizeBytes })),
       },
     };
   }

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import { FailedPreconditionError, NotFoundError, QuotaExceededError, ValidationError } from '../domain/errors';
+import { FailedPreconditionError, NotFoundError, QuotaExceededError, UnavailableError, ValidationError } from '../domain/errors';
 import type { Instance } from '../domain/instance';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
-import { secretUsesOf, validateNode, withDefaults, type Node, type NodeInput } from '../domain/node';
+import { secretUsesOf, validateNode, withDefaults, type Node, type NodeInput, type NodeSpec } from '../domain/node';
 import type { Operation } from '../domain/operation';
 import { newId } from '../store/ids';
 import type { NodeView } from '../store/node.repository';
@@ -14,6 +14,13 @@ import { checkSecretUses } from './secrets';
 
 export type { NodeView } from '../store/node.repository';
 
+/**
+ * Why instances cannot get GPUs where this Berth runs them, as a sentence, or
+ * undefined when they can (the runtime's `capabilities()`); throws when the
+ * runtime cannot be asked.
+ */
+export type GpuUnavailable = () => Promise<string | undefined>;
+
 /** Node use cases. Instances are the supervisor's; these only change desired state. */
 export class Nodes {
   constructor(
@@ -23,7 +30,26 @@ export class Nodes {
     private readonly onChange: (nodeId: string) => void = () => undefined,
     /** Instances each folder's nodes may run together (the sum of their instance_range.max); 0: no quota. */
     private readonly instanceQuota = 0,
+    private readonly gpuUnavailable: GpuUnavailable = async () => 'no runtime that can give GPUs is known',
   ) {}
+
+  /**
+   * FAILED_PRECONDITION when the spec asks for GPUs the runtime cannot give:
+   * stored, such a node would only fail at every start. UNAVAILABLE when the
+   * runtime cannot be asked. Specs without GPUs never ask.
+   */
+  private async checkGpu(spec: NodeSpec): Promise<void> {
+    const gpu = spec.configuration.gpu;
+    if (gpu <= 0) return;
+    let reason: string | undefined;
+    try {
+      reason = await this.gpuUnavailable();
+    } catch (err) {
+      throw new UnavailableError(`cannot tell whether the runtime has GPUs: ${(err as Error).message}`, { cause: err });
+    }
+    if (reason !== undefined)
+      throw new FailedPreconditionError(`node.spec.configuration.gpu asks for ${gpu} GPU${gpu === 1 ? '' : 's'}, but ${reason}`, 'runtime', 'GPU_UNAVAILABLE');
+  }
 
   /**
    * RESOURCE_EXHAUSTED when the folder's nodes, with `nodeId` running up to
@@ -67,6 +93,7 @@ export class Nodes {
   async create(raw: NodeInput): Promise<Operation> {
     const input = { ...raw, spec: withDefaults(raw.spec) };
     validateNode(input);
+    await this.checkGpu(input.spec);
     const id = newId('nd');
     const op = await inTransaction(this.ctx, { kind: 'node', id }, async (s) => {
       // With a quota, creates in one folder are serial: each sees the others' reservations.
@@ -124,6 +151,8 @@ export class Nodes {
     if (next.spec.source.kind === 'checkpoint' && e.spec.source.kind === 'checkpoint' && next.spec.source.checkpointId !== e.spec.source.checkpointId)
       throw ValidationError.of('node.spec.checkpoint.checkpoint_id', 'is immutable; create a new node and switch an alias to it');
     validateNode(next);
+    // Only a change of the GPU count asks: a node stored with GPUs keeps its other updates when the runtime loses them.
+    if (next.spec.configuration.gpu !== e.spec.configuration.gpu) await this.checkGpu(next.spec);
     if (!e.suspended && next.spec.instanceRange.max > e.spec.instanceRange.max) await this.checkInstanceQuota(s, e.folderId, id, next.spec.instanceRange.max);
     // Deep equality, not JSON text: the database may hand JSON back with its keys reordered.
     const specChanged = !isDeepStrictEqual(next.spec, e.spec);

@@ -69,6 +69,18 @@ export const LIMITS = {
   memoryBytesMax: 2 ** 40,
   /** Smallest memory limit of a node besides 0 (no limit). */
   memoryBytesMin: 16 * 2 ** 20,
+  /** Characters of a Docker node's container user (`1000:1000`, `nginx`). */
+  containerUserChars: 64,
+  /** Entries of a Docker node's cap_add, and of its cap_drop. */
+  capabilityEntries: 64,
+  /** tmpfs mounts of a Docker node. */
+  tmpfsMounts: 16,
+  /** Characters of a tmpfs mount path. */
+  tmpfsPathChars: 256,
+  /** Smallest size of a tmpfs mount. */
+  tmpfsBytesMin: 2 ** 20,
+  /** Largest size of a tmpfs mount (16 GiB); what it holds counts toward the memory limit anyway. */
+  tmpfsBytesMax: 16 * 2 ** 30,
   /** Largest protobuf Duration (10,000 years, as google.protobuf.Duration allows). */
   durationSecondsMax: 315_576_000_000,
 } as const;

@@ -1,3 +1,4 @@
+import { checkSecurity, securityWithDefaults, type ContainerSecurity } from './container-security';
 import { LIMITS } from './limits';
 import { REGISTRY_KEYS, type SecretUse } from './secret';
 import { Violations, checkBytes, checkDescription, checkId, checkLabels, checkLength, checkName, checkPort, checkRange, quoted } from './validation';
@@ -76,6 +77,8 @@ export interface DockerSource {
   args: string[];
   telemetry: Telemetry | null;
   healthCheck: HealthCheck;
+  /** How the containers are confined beyond Berth's defaults. */
+  security: ContainerSecurity;
 }
 
 export interface NodeSpec {
@@ -212,7 +215,7 @@ export function withDefaults(spec: NodeSpec): NodeSpec {
       failsThreshold: hc.failsThreshold || DEFAULTS.failsThreshold,
       passesThreshold: hc.passesThreshold || DEFAULTS.passesThreshold,
     };
-    source = { ...source, endpoint, healthCheck };
+    source = { ...source, endpoint, healthCheck, security: securityWithDefaults(source.security) };
   }
   return { ...spec, source, instanceRange, autoscaling, maintenanceLimit };
 }
@@ -346,6 +349,7 @@ export function validateNode(input: NodeInput, prefix = 'node'): void {
       if (!src.telemetry.httpPath.startsWith('/')) v.add(`${d}.telemetry.http_path`, 'must start with "/"');
       checkLength(v, `${d}.telemetry.http_path`, src.telemetry.httpPath, LIMITS.pathChars);
     }
+    checkSecurity(v, `${d}.security`, src.security);
   }
   const c = spec.configuration;
   if (!(c.cpu >= 0 && c.cpu <= 64)) v.add(`${s}.configuration.cpu`, `is ${c.cpu}; must be from 0 to 64 cores`);

@@ -27,13 +27,26 @@ export interface NodeRoute {
  */
 export class RoutingTable {
   private readonly routes = new Map<string, NodeRoute>();
+  private readonly listeners = new Set<(nodeId: string) => void>();
 
   set(route: NodeRoute): void {
     this.routes.set(route.nodeId, route);
+    this.changed(route.nodeId);
   }
 
   delete(nodeId: string): void {
     this.routes.delete(nodeId);
+    this.changed(nodeId);
+  }
+
+  /** Calls `listener` after each change of a node's route; returns the way to stop. */
+  onChange(listener: (nodeId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(nodeId: string): void {
+    for (const listener of this.listeners) listener(nodeId);
   }
 
   get(nodeId: string): NodeRoute | undefined {
@@ -43,6 +56,8 @@ export class RoutingTable {
   /** Takes one instance out of balancing at once (e.g. its connection was refused). */
   dropBackend(nodeId: string, instanceId: string): void {
     const route = this.routes.get(nodeId);
-    if (route) this.routes.set(nodeId, { ...route, backends: route.backends.filter((b) => b.instanceId !== instanceId) });
+    if (!route) return;
+    this.routes.set(nodeId, { ...route, backends: route.backends.filter((b) => b.instanceId !== instanceId) });
+    this.changed(nodeId);
   }
 }

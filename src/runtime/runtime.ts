@@ -5,6 +5,8 @@
  * database and calls these idempotent steps.
  */
 
+import type { ContainerSecurity } from '../domain/container-security';
+
 /** Everything a runtime needs to start one instance of a node. */
 export interface InstanceSpec {
   /** Owning folder, node and instance: recorded as labels on whatever is created. */
@@ -30,6 +32,20 @@ export interface InstanceSpec {
   cpu: number;
   /** Memory limit in bytes, 0 = unlimited. */
   memoryBytes: number;
+  /**
+   * GPUs the instance gets (Docker: that many NVIDIA devices); absent or 0:
+   * none. Nodes that ask for GPUs are refused where
+   * {@link Runtime.capabilities} says there are none, so a runtime without
+   * GPUs never sees this above 0.
+   */
+  gpu?: number;
+  /**
+   * How the container is confined beyond the runtime's defaults; absent:
+   * the defaults (see `docker/container-spec.ts`). The process runtime
+   * ignores it: it runs host processes as Berth's own user, which is why it
+   * only runs where Berth is told host code is allowed.
+   */
+  security?: ContainerSecurity;
   /** Registry credentials for a pull, when the node names a registry secret. */
   registryAuth?: RegistryAuth;
   /**
@@ -125,6 +141,12 @@ export type RuntimeEvent =
 
 export type RuntimeEventListener = (event: RuntimeEvent) => void;
 
+/** What a runtime can give instances beyond CPU and memory. */
+export interface RuntimeCapabilities {
+  /** Why instances cannot get GPUs, as a sentence; undefined when they can. */
+  gpuUnavailable?: string;
+}
+
 export interface Runtime {
   readonly kind: 'docker' | 'process' | 'swarm';
 
@@ -175,4 +197,12 @@ export interface Runtime {
 
   /** The last lines of an instance's stdout/stderr, for reasons and logs. */
   tailLogs(instanceId: string, lines: number): Promise<string>;
+
+  /**
+   * What instances can get here (GPUs), asked before a node that needs it is
+   * stored, so that such a node is refused at once instead of failing later.
+   * Cached by the runtime; throws RuntimeUnavailableError when the engine
+   * cannot be asked.
+   */
+  capabilities(): Promise<RuntimeCapabilities>;
 }

@@ -1,4 +1,5 @@
 import type { Instance } from '../domain/instance';
+import { defaultSecurity } from '../domain/container-security';
 import type { Node, NodeSpec } from '../domain/node';
 import type { InstanceEntity } from './entities/instance.entity';
 import type { NodeEntity } from './entities/node.entity';
@@ -6,8 +7,8 @@ import type { NodeEntity } from './entities/node.entity';
 /** A stored spec in today's shape: fields added since it was written get their empty value. */
 function currentSpec(spec: NodeSpec): NodeSpec {
   const src = spec.source;
-  if (src.kind !== 'docker' || Array.isArray(src.envFromSecrets)) return spec;
-  return { ...spec, source: { ...src, envFromSecrets: [] } };
+  if (src.kind !== 'docker' || (Array.isArray(src.envFromSecrets) && src.security)) return spec;
+  return { ...spec, source: { ...src, envFromSecrets: src.envFromSecrets ?? [], security: src.security ?? defaultSecurity() } };
 }
 
 /** A node row as the domain sees it; shared by the API's and the supervisor's repositories. */

@@ -1,4 +1,5 @@
 import type { Checkpoint } from '../domain/checkpoint';
+import type { ContainerSecurity } from '../domain/container-security';
 import { FailedPreconditionError } from '../domain/errors';
 import { WORKER_TOKEN_ENV, workerAuthorization } from '../checkpoint/worker-token';
 import type { DockerSource, HealthCheck, Node } from '../domain/node';
@@ -17,6 +18,20 @@ const WORKER_HEALTH: HealthCheck = {
   intervalMs: 500,
   failsThreshold: 3,
   passesThreshold: 1,
+};
+
+/**
+ * Checkpoint workers run as the system image's `berth` user (10001:10001)
+ * with every capability dropped: the worker reads two mounted files and
+ * serves HTTP on an unprivileged port, so it needs nothing, and a notebook's
+ * code gets nothing either.
+ */
+export const WORKER_SECURITY: ContainerSecurity = {
+  user: '10001:10001',
+  capAdd: [],
+  capDrop: ['ALL'],
+  readOnlyRootFilesystem: false,
+  tmpfs: [],
 };
 
 export interface SpecSettings {
@@ -136,6 +151,7 @@ export async function instanceSpecOf(node: Node, instanceId: string, runtime: Ru
     generation: node.generation,
     cpu: node.spec.configuration.cpu,
     memoryBytes: node.spec.configuration.memoryBytes,
+    gpu: node.spec.configuration.gpu,
   };
   const src = node.spec.source;
   if (src.kind === 'docker') {
@@ -148,6 +164,7 @@ export async function instanceSpecOf(node: Node, instanceId: string, runtime: Ru
       // Berth's own variables last: they win over the node's.
       env: { ...src.env, ...(await secretEnvOf(node, settings)), BERTH_NODE_ID: node.id, BERTH_INSTANCE_ID: instanceId, BERTH_FOLDER_ID: node.folderId },
       ports: publishedPorts(src),
+      security: src.security,
       ...(registryAuth ? { registryAuth } : {}),
     };
   }
@@ -173,5 +190,6 @@ export async function instanceSpecOf(node: Node, instanceId: string, runtime: Ru
     },
     ports: [WORKER_PORT],
     mounts,
+    security: WORKER_SECURITY,
   };
 }

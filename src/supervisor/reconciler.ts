@@ -295,6 +295,9 @@ export class NodeReconciler {
     if (this.verified.get(node.id) !== key) {
       try {
         if (src.kind === 'checkpoint') await this.specs.checkpoint(src.checkpointId);
+        // Refused at CreateNode; a node stored before (or an engine that lost its GPU runtime) fails with the reason.
+        const gpuUnavailable = node.spec.configuration.gpu > 0 ? (await this.runtime.capabilities()).gpuUnavailable : undefined;
+        if (gpuUnavailable) return `the node asks for ${node.spec.configuration.gpu} GPU(s), but ${gpuUnavailable}`;
         // The secrets open (right key file, entries there) before any instance needs them.
         await secretEnvOf(node, this.specs);
         await this.runtime.ensureImage(imageOf(node, this.specs), await registryAuthOf(node, this.specs));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '../../src/domain/errors';
 import { DEFAULTS, secretUsesOf, validateNode, withDefaults, type DockerSource, type NodeInput, type NodeSpec } from '../../src/domain/node';
+import { defaultSecurity } from '../../src/domain/container-security';
 
 function dockerSpec(overrides: Partial<DockerSource> = {}, rest: Partial<NodeSpec> = {}): NodeSpec {
   return {
@@ -16,6 +17,7 @@ function dockerSpec(overrides: Partial<DockerSource> = {}, rest: Partial<NodeSpe
       args: [],
       telemetry: null,
       healthCheck: { type: 'http', port: 0, path: '', grpcService: '', timeoutMs: 0, intervalMs: 0, failsThreshold: 0, passesThreshold: 0 },
+      security: defaultSecurity(),
       ...overrides,
     },
     configuration: { cpu: 0, memoryBytes: 0, gpu: 0 },

@@ -5,6 +5,7 @@ import { initialNodeStatus, withDefaults, type InstanceState, type Node } from '
 import { attemptDeadlineMs, attemptTimedOut, nodeStatusOf, startAttemptOf } from '../../src/domain/node-status';
 import { planNode, type ObservedSummary, type PlanInput } from '../../src/domain/planner';
 import { decideScale } from '../../src/domain/autoscaler';
+import { defaultSecurity } from '../../src/domain/container-security';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 
@@ -33,6 +34,7 @@ function node(over: Partial<Node> = {}, range = { min: 2, max: 4 }, maintenanceL
         args: [],
         telemetry: null,
         healthCheck: { type: 'http', port: 0, path: '', grpcService: '', timeoutMs: 0, intervalMs: 0, failsThreshold: 0, passesThreshold: 0 },
+        security: defaultSecurity(),
       },
       configuration: { cpu: 0, memoryBytes: 0, gpu: 0 },
       instanceRange: range,

@@ -52,3 +52,19 @@ export function buildSystemImage(): Promise<string> {
   })();
   return systemImage;
 }
+
+/** The script that builds berth-test-nginx: Debian's nginx package, as it comes, on port 8080. */
+export const BUILD_NGINX_IMAGE_SCRIPT = resolve(__dirname, '../../scripts/build-nginx-image.sh');
+
+let nginxImage: Promise<string> | undefined;
+
+/** Builds (or finds) the stock nginx image and returns its tag; the first build takes a minute or two. */
+export function buildNginxImage(): Promise<string> {
+  nginxImage ??= (async () => {
+    const { stdout } = await promisify(execFile)('bash', [BUILD_NGINX_IMAGE_SCRIPT], { timeout: 10 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+    const tag = /^BERTH_TEST_NGINX_IMAGE=(\S+)$/m.exec(stdout)?.[1];
+    if (!tag) throw new Error(`${BUILD_NGINX_IMAGE_SCRIPT} printed no BERTH_TEST_NGINX_IMAGE line:\n${stdout}`);
+    return tag;
+  })();
+  return nginxImage;
+}

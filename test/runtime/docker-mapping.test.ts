@@ -7,7 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
-import { containerCreateOptions } from '../../src/runtime/docker/container-spec';
+import { defaultSecurity } from '../../src/domain/container-security';
+import { PIDS_LIMIT, containerCreateOptions } from '../../src/runtime/docker/container-spec';
+import { capabilitiesOf } from '../../src/runtime/docker/engine-capabilities';
+import { WORKER_SECURITY } from '../../src/supervisor/instance-spec';
 import { DockerEngineError, engineMessageOf, translateEngineError } from '../../src/runtime/docker/errors';
 import { LABELS, identityFromLabels, instanceLabels, scopeFilter } from '../../src/runtime/docker/labels';
 import { exitReason, observedState, toObservedInstance } from '../../src/runtime/docker/observed-instance';
@@ -93,12 +96,25 @@ describe('containerCreateOptions', () => {
     assert.equal(options.HostConfig?.MemorySwap, 512 * 1024 * 1024);
   });
 
-  it('runs without privileges and without a Docker restart policy', () => {
-    const host = containerCreateOptions(spec, placement).HostConfig;
-    assert.equal(host?.Privileged, false);
-    assert.deepEqual(host?.CapDrop, ['ALL']);
-    assert.deepEqual(host?.SecurityOpt, ['no-new-privileges']);
-    assert.deepEqual(host?.RestartPolicy, { Name: 'no' });
+  it('runs with Docker\'s default capabilities minus NET_RAW, no new privileges, a PID limit and no Docker restart policy', () => {
+    for (const options of [containerCreateOptions(spec, placement), containerCreateOptions({ ...spec, security: defaultSecurity() }, placement)]) {
+      const host = options.HostConfig;
+      assert.equal(host?.Privileged, false);
+      assert.deepEqual(host?.CapDrop, ['NET_RAW']);
+      assert.equal(host?.CapAdd, undefined);
+      assert.deepEqual(host?.SecurityOpt, ['no-new-privileges']);
+      assert.equal(host?.PidsLimit, PIDS_LIMIT);
+      assert.equal(PIDS_LIMIT, 4096);
+      assert.equal(host?.ReadonlyRootfs, false);
+      assert.equal(host?.Tmpfs, undefined);
+      assert.equal(host?.DeviceRequests, undefined);
+      assert.deepEqual(host?.RestartPolicy, { Name: 'no' });
+      assert.equal('User' in options, false, 'the image\'s own user');
+      // Nothing of the host: no privileged mode, no host network, no host paths but the read-only files of `mounts`.
+      assert.equal(host?.NetworkMode, 'net1');
+      assert.deepEqual(host?.Mounts, []);
+      assert.equal(host?.Binds, undefined);
+    }
   });
 
   it('passes the env and the instance identity, which the spec cannot override', () => {
@@ -146,6 +162,78 @@ describe('containerCreateOptions', () => {
       'berth.generation': '2',
       'berth.run_id': 'r1',
     });
+  });
+});
+
+describe('containerCreateOptions: what a node spec may change', () => {
+  const placement = { networkId: 'net1', hostIp: '127.0.0.1' };
+  const withSecurity = (over: Partial<ReturnType<typeof defaultSecurity>>) =>
+    containerCreateOptions({ ...spec, security: { ...defaultSecurity(), ...over } }, placement);
+
+  it('runs as the user the spec names', () => {
+    assert.equal(withSecurity({ user: '1000:1000' }).User, '1000:1000');
+    assert.equal(withSecurity({ user: 'nginx' }).User, 'nginx');
+  });
+
+  it('adds capabilities, and drops more besides NET_RAW', () => {
+    const host = withSecurity({ capAdd: ['SYS_NICE', 'IPC_LOCK'], capDrop: ['CHOWN', 'NET_RAW', 'MKNOD'] }).HostConfig;
+    assert.deepEqual(host?.CapAdd, ['SYS_NICE', 'IPC_LOCK']);
+    assert.deepEqual(host?.CapDrop, ['NET_RAW', 'CHOWN', 'MKNOD']);
+  });
+
+  it('keeps NET_RAW when the spec adds it back', () => {
+    const host = withSecurity({ capAdd: ['NET_RAW'] }).HostConfig;
+    assert.deepEqual(host?.CapAdd, ['NET_RAW']);
+    assert.deepEqual(host?.CapDrop, []);
+  });
+
+  it('drops everything but what is added when the spec drops ALL', () => {
+    const host = withSecurity({ capAdd: ['NET_BIND_SERVICE'], capDrop: ['ALL'] }).HostConfig;
+    assert.deepEqual(host?.CapAdd, ['NET_BIND_SERVICE']);
+    assert.deepEqual(host?.CapDrop, ['ALL']);
+  });
+
+  it('mounts the root filesystem read-only with size-limited tmpfs mounts', () => {
+    const host = withSecurity({
+      readOnlyRootFilesystem: true,
+      tmpfs: [
+        { path: '/run', sizeBytes: 64 * 2 ** 20 },
+        { path: '/var/lib/nginx', sizeBytes: 2 ** 20 },
+      ],
+    }).HostConfig;
+    assert.equal(host?.ReadonlyRootfs, true);
+    assert.deepEqual(host?.Tmpfs, {
+      '/run': 'rw,nosuid,nodev,noexec,size=67108864',
+      '/var/lib/nginx': 'rw,nosuid,nodev,noexec,size=1048576',
+    });
+    // Still confined as by default.
+    assert.deepEqual(host?.CapDrop, ['NET_RAW']);
+    assert.deepEqual(host?.SecurityOpt, ['no-new-privileges']);
+    assert.equal(host?.Privileged, false);
+  });
+
+  it('requests NVIDIA GPUs for a spec with gpu > 0, none at 0', () => {
+    assert.deepEqual(containerCreateOptions({ ...spec, gpu: 2 }, placement).HostConfig?.DeviceRequests, [
+      { Driver: 'nvidia', Count: 2, Capabilities: [['gpu']] },
+    ]);
+    assert.equal(containerCreateOptions({ ...spec, gpu: 0 }, placement).HostConfig?.DeviceRequests, undefined);
+  });
+
+  it('runs checkpoint workers as the berth user with every capability dropped', () => {
+    const options = containerCreateOptions({ ...spec, security: WORKER_SECURITY }, placement);
+    assert.equal(options.User, '10001:10001');
+    assert.deepEqual(options.HostConfig?.CapDrop, ['ALL']);
+    assert.equal(options.HostConfig?.CapAdd, undefined);
+    assert.deepEqual(options.HostConfig?.SecurityOpt, ['no-new-privileges']);
+    assert.equal(options.HostConfig?.PidsLimit, PIDS_LIMIT);
+  });
+});
+
+describe('engine capabilities', () => {
+  it('has GPUs only with the nvidia runtime', () => {
+    assert.deepEqual(capabilitiesOf({ Runtimes: { runc: {}, nvidia: {} } }), {});
+    assert.match(capabilitiesOf({ Runtimes: { runc: {}, 'io.containerd.runc.v2': {} } }).gpuUnavailable ?? '', /no GPU runtime: its runtimes are io\.containerd\.runc\.v2, runc, without nvidia/);
+    assert.match(capabilitiesOf({}).gpuUnavailable ?? '', /runtimes are none/);
   });
 });
 

@@ -239,8 +239,9 @@ test('DockerRuntime against the real engine', { timeout: 300_000 }, async (t) =>
     const unlimited = await docker.getContainer(second.runtimeId).inspect();
     const host = limited.HostConfig;
     assert.equal(host.Privileged, false);
-    assert.deepEqual(host.CapDrop, ['ALL']);
+    assert.deepEqual(host.CapDrop, ['NET_RAW']);
     assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);
+    assert.equal(host.PidsLimit, 4096);
     assert.equal(host.RestartPolicy?.Name, 'no');
     assert.equal(host.NanoCpus, 500_000_000);
     assert.equal(host.Memory, 256 * MiB);

@@ -462,11 +462,63 @@ export interface DockerNodeSpec {
    * node shows the references only; the values reach the containers alone.
    */
   envFromSecrets: EnvFromSecret[];
+  /**
+   * How the containers are confined beyond Berth's defaults (Docker's default
+   * capabilities minus NET_RAW, no-new-privileges, a limit of 4096 processes,
+   * the configuration's CPU and memory). Nothing here can ask for privileged
+   * mode, host mounts or the host network.
+   */
+  security: ContainerSecurity | undefined;
 }
 
 export interface DockerNodeSpec_EnvEntry {
   key: string;
   value: string;
+}
+
+/** What a Docker node may change about how its containers run. */
+export interface ContainerSecurity {
+  /**
+   * The user (and group) the image's process starts as: a name or number,
+   * e.g. `1000`, `1000:1000` or `nginx` (looked up in the image); default the
+   * image's own user. At most 64 characters.
+   */
+  user: string;
+  /**
+   * Capabilities added to the defaults, with or without the `CAP_` prefix:
+   * Docker's defaults (CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID,
+   * SETUID, SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, MKNOD, AUDIT_WRITE,
+   * SETFCAP), NET_RAW, IPC_LOCK and SYS_NICE. Any other (SYS_ADMIN,
+   * NET_ADMIN, SYS_PTRACE, SYS_MODULE…) is refused: it reaches beyond the
+   * container.
+   */
+  capAdd: string[];
+  /**
+   * Capabilities dropped besides NET_RAW, with or without the `CAP_` prefix;
+   * `ALL` drops every one (then only cap_add remains).
+   */
+  capDrop: string[];
+  /**
+   * Mounts the image's root filesystem read-only; writable places come from
+   * `tmpfs`.
+   */
+  readOnlyRootFilesystem: boolean;
+  /** In-memory filesystems (rw, nosuid, nodev, noexec), at most 16. */
+  tmpfs: TmpfsMount[];
+}
+
+/**
+ * An in-memory filesystem in each container; its contents count toward the
+ * memory limit and vanish with the container.
+ */
+export interface TmpfsMount {
+  /**
+   * Absolute path, e.g. `/run`; not `/` nor under /proc, /sys or /dev; each
+   * path once.
+   */
+  path: string;
+  /** Size limit in bytes, from 1 MiB to 16 GiB (default 64 MiB). */
+  sizeBytes: number;
 }
 
 /** An environment variable whose value is an entry of a secret. */
@@ -529,7 +581,12 @@ export interface ResourceConfiguration {
   cpu: number;
   /** Memory limit in bytes, 0 means no limit; at least 16 MiB when set. */
   memoryBytes: number;
-  /** GPUs, 0-8. */
+  /**
+   * GPUs, 0-8. Docker instances get this many NVIDIA GPUs; creating (or
+   * updating to) a node with GPUs fails with FAILED_PRECONDITION when the
+   * runtime has none to give (an engine without the `nvidia` runtime, or the
+   * process runtime).
+   */
   gpu: number;
 }
 
@@ -1436,6 +1493,7 @@ function createBaseDockerNodeSpec(): DockerNodeSpec {
     telemetry: undefined,
     healthCheck: undefined,
     envFromSecrets: [],
+    security: undefined,
   };
 }
 
@@ -1467,6 +1525,9 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
     }
     for (const v of message.envFromSecrets) {
       EnvFromSecret.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.security !== undefined) {
+      ContainerSecurity.encode(message.security, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1559,6 +1620,14 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
             message.envFromSecrets.push(EnvFromSecret.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.security = ContainerSecurity.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1607,6 +1676,7 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
         : globalThis.Array.isArray(object?.env_from_secrets)
         ? object.env_from_secrets.map((e: any) => EnvFromSecret.fromJSON(e))
         : [],
+      security: isSet(object.security) ? ContainerSecurity.fromJSON(object.security) : undefined,
     };
   },
 
@@ -1645,6 +1715,9 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
     if (message.envFromSecrets?.length) {
       obj.envFromSecrets = message.envFromSecrets.map((e) => EnvFromSecret.toJSON(e));
     }
+    if (message.security !== undefined) {
+      obj.security = ContainerSecurity.toJSON(message.security);
+    }
     return obj;
   },
 
@@ -1676,6 +1749,9 @@ export const DockerNodeSpec: MessageFns<DockerNodeSpec> = {
       ? HealthCheck.fromPartial(object.healthCheck)
       : undefined;
     message.envFromSecrets = object.envFromSecrets?.map((e) => EnvFromSecret.fromPartial(e)) || [];
+    message.security = (object.security !== undefined && object.security !== null)
+      ? ContainerSecurity.fromPartial(object.security)
+      : undefined;
     return message;
   },
 };
@@ -1761,6 +1837,240 @@ export const DockerNodeSpec_EnvEntry: MessageFns<DockerNodeSpec_EnvEntry> = {
     const message = createBaseDockerNodeSpec_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerSecurity(): ContainerSecurity {
+  return { user: "", capAdd: [], capDrop: [], readOnlyRootFilesystem: false, tmpfs: [] };
+}
+
+export const ContainerSecurity: MessageFns<ContainerSecurity> = {
+  encode(message: ContainerSecurity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    for (const v of message.capAdd) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.capDrop) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.readOnlyRootFilesystem !== false) {
+      writer.uint32(32).bool(message.readOnlyRootFilesystem);
+    }
+    for (const v of message.tmpfs) {
+      TmpfsMount.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerSecurity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerSecurity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.capAdd.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.capDrop.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.readOnlyRootFilesystem = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tmpfs.push(TmpfsMount.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerSecurity {
+    return {
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      capAdd: globalThis.Array.isArray(object?.capAdd)
+        ? object.capAdd.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_add)
+        ? object.cap_add.map((e: any) => globalThis.String(e))
+        : [],
+      capDrop: globalThis.Array.isArray(object?.capDrop)
+        ? object.capDrop.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_drop)
+        ? object.cap_drop.map((e: any) => globalThis.String(e))
+        : [],
+      readOnlyRootFilesystem: isSet(object.readOnlyRootFilesystem)
+        ? globalThis.Boolean(object.readOnlyRootFilesystem)
+        : isSet(object.read_only_root_filesystem)
+        ? globalThis.Boolean(object.read_only_root_filesystem)
+        : false,
+      tmpfs: globalThis.Array.isArray(object?.tmpfs) ? object.tmpfs.map((e: any) => TmpfsMount.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ContainerSecurity): unknown {
+    const obj: any = {};
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.capAdd?.length) {
+      obj.capAdd = message.capAdd;
+    }
+    if (message.capDrop?.length) {
+      obj.capDrop = message.capDrop;
+    }
+    if (message.readOnlyRootFilesystem !== false) {
+      obj.readOnlyRootFilesystem = message.readOnlyRootFilesystem;
+    }
+    if (message.tmpfs?.length) {
+      obj.tmpfs = message.tmpfs.map((e) => TmpfsMount.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerSecurity>): ContainerSecurity {
+    return ContainerSecurity.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerSecurity>): ContainerSecurity {
+    const message = createBaseContainerSecurity();
+    message.user = object.user ?? "";
+    message.capAdd = object.capAdd?.map((e) => e) || [];
+    message.capDrop = object.capDrop?.map((e) => e) || [];
+    message.readOnlyRootFilesystem = object.readOnlyRootFilesystem ?? false;
+    message.tmpfs = object.tmpfs?.map((e) => TmpfsMount.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTmpfsMount(): TmpfsMount {
+  return { path: "", sizeBytes: 0 };
+}
+
+export const TmpfsMount: MessageFns<TmpfsMount> = {
+  encode(message: TmpfsMount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(16).int64(message.sizeBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TmpfsMount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTmpfsMount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TmpfsMount {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: TmpfsMount): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TmpfsMount>): TmpfsMount {
+    return TmpfsMount.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TmpfsMount>): TmpfsMount {
+    const message = createBaseTmpfsMount();
+    message.path = object.path ?? "";
+    message.sizeBytes = object.sizeBytes ?? 0;
     return message;
   },
 };

@@ -1452,7 +1452,9 @@ export const NodeServiceService = {
    * (error: the reason, e.g. image missing or health check never passing).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
-   * secret), ALREADY_EXISTS (name taken in the folder).
+   * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
+   * (GPUs asked for and the runtime has none to give), UNAVAILABLE (the
+   * runtime could not be asked whether it has GPUs).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode: {
@@ -1498,7 +1500,7 @@ export const NodeServiceService = {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a GPU count changed to one the runtime cannot give), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode: {
@@ -1627,7 +1629,9 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * (error: the reason, e.g. image missing or health check never passing).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
-   * secret), ALREADY_EXISTS (name taken in the folder).
+   * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
+   * (GPUs asked for and the runtime has none to give), UNAVAILABLE (the
+   * runtime could not be asked whether it has GPUs).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode: handleUnaryCall<CreateNodeRequest, Operation>;
@@ -1649,7 +1653,7 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a GPU count changed to one the runtime cannot give), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode: handleUnaryCall<UpdateNodeRequest, Node>;
@@ -1710,7 +1714,9 @@ export interface NodeServiceClient extends Client {
    * (error: the reason, e.g. image missing or health check never passing).
    * Errors: INVALID_ARGUMENT (spec, with field violations; a secret in another
    * folder or without a key the node reads), NOT_FOUND (folder, checkpoint or
-   * secret), ALREADY_EXISTS (name taken in the folder).
+   * secret), ALREADY_EXISTS (name taken in the folder), FAILED_PRECONDITION
+   * (GPUs asked for and the runtime has none to give), UNAVAILABLE (the
+   * runtime could not be asked whether it has GPUs).
    * Not idempotent: a retry after success answers ALREADY_EXISTS.
    */
   createNode(
@@ -1771,7 +1777,7 @@ export interface NodeServiceClient extends Client {
    * never more than maintenance_limit at once. The spec kind is immutable.
    * Errors: INVALID_ARGUMENT, NOT_FOUND (the node, or a secret the spec
    * names), ALREADY_EXISTS (name taken), FAILED_PRECONDITION (node being
-   * deleted), ABORTED (stale etag or a concurrent write). Idempotent for the
+   * deleted; a GPU count changed to one the runtime cannot give), ABORTED (stale etag or a concurrent write). Idempotent for the
    * same request.
    */
   updateNode(

@@ -10,11 +10,13 @@ import {
   type ObservedInstance,
   type RegistryAuth,
   type Runtime,
+  type RuntimeCapabilities,
   type RuntimeEventListener,
 } from '../runtime';
 import { followEngineEvents } from './engine-events';
 import { pullFailure, pullImage } from './image-pull';
 import { containerCreateOptions } from './container-spec';
+import { EngineCapabilities, type EngineInfo } from './engine-capabilities';
 import {
   engineMessageOf,
   isConflict,
@@ -111,6 +113,7 @@ export class DockerRuntime implements Runtime {
   private readonly pullIdleTimeoutMs: number;
   private readonly pullMissing: boolean;
   private readonly networks: NodeNetworks;
+  private readonly engine: EngineCapabilities;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = options.docker ?? new Dockerode();
@@ -128,6 +131,11 @@ export class DockerRuntime implements Runtime {
       call: (operation, fn) => this.call(operation, fn),
       log: this.log,
     });
+    this.engine = new EngineCapabilities(() => this.call('info', () => this.docker.info() as Promise<EngineInfo>));
+  }
+
+  capabilities(): Promise<RuntimeCapabilities> {
+    return this.engine.get();
   }
 
   async ensureImage(image: string, auth?: RegistryAuth): Promise<void> {

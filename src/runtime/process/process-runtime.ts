@@ -11,6 +11,7 @@ import {
   type ObservedInstance,
   type RegistryAuth,
   type Runtime,
+  type RuntimeCapabilities,
   type RuntimeEvent,
   type RuntimeEventListener,
 } from '../runtime';
@@ -126,7 +127,10 @@ function spawned(child: ChildProcess): Promise<void> {
  * Limits: memory is enforced as an address-space limit through `prlimit` when
  * util-linux provides it (a generous limit is needed for runtimes that reserve
  * much virtual memory, such as the JVM or V8); CPU limits are not enforced.
- * There is no network isolation between instances.
+ * There is no network isolation between instances. A spec's `security`
+ * (user, capabilities, read-only root, tmpfs) is ignored: a process runs as
+ * Berth's own user with the host's filesystem, which is why this runtime
+ * runs only where host code is allowed. It has no GPUs to give.
  */
 export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
@@ -297,6 +301,11 @@ export class ProcessRuntime implements Runtime {
     return records
       .filter((r) => this.inScope(r))
       .map((r) => ({ kind: 'instance' as const, nodeId: r.nodeId, id: r.instanceId, createdAt: new Date(r.startedAt) }));
+  }
+
+  /** Processes get no GPUs: a node that asks for them is refused before it is stored. */
+  async capabilities(): Promise<RuntimeCapabilities> {
+    return { gpuUnavailable: 'this Berth runs instances as host processes (the process runtime), which cannot be given GPUs' };
   }
 
   /** The last lines of the instance's log file (stdout and stderr interleaved); '' when there is none. */
