@@ -25,6 +25,8 @@ import { createGrpcServer, type GrpcServer } from './api/grpc-server';
 import { nodeService, typedNodeOf, type RunCall } from './api/node-service';
 import { TypedApis } from './api/node-typed-api';
 import { typedRoutes } from './api/rest/typed-routes';
+import { openApiRoute } from './api/rest/openapi-route';
+import { controlPlaneOpenApi } from './api/rest/openapi';
 import type { CheckpointSource } from './domain/node';
 import { operationService } from './api/operation-service';
 import { secretService } from './api/secret-service';
@@ -309,6 +311,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     browser,
     tls: config.tls,
     extra: [
+      openApiRoute(() => controlPlaneOpenApi(registry, BERTH_SERVICES)),
       typedRoutes({
         registry,
         node: (id) => typedNodeOf(nodes, id),

@@ -1,4 +1,4 @@
-import { create, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { create, toBinary, toJson, type DescMessage, type JsonObject, type Message, type Registry } from '@bufbuild/protobuf';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { status as Code, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
@@ -103,9 +103,23 @@ export function toServiceError(err: StatusError): Partial<ServiceError> {
 }
 
 /**
- * gRPC code → HTTP status, as grpc-gateway maps them, with 412 for
- * FAILED_PRECONDITION. The one table for every HTTP answer Berth gives: the
- * REST control plane, the typed routes and the node API.
+ * A status as grpc-gateway's JSON error body: google.rpc.Status in proto3
+ * JSON, `{"code", "message", "details"}`, each detail with its `@type`.
+ */
+export function statusJson(err: StatusError, registry: Registry = descriptors().registry): JsonObject {
+  const desc = registry.getMessage('google.rpc.Status')!;
+  const status = create(desc, { code: err.code, message: err.message, details: err.details } as never);
+  return toJson(desc, status as Message, { registry, alwaysEmitImplicit: true }) as JsonObject;
+}
+
+/**
+ * gRPC code → HTTP status, exactly as grpc-gateway v2's HTTPStatusFromCode
+ * maps them (FAILED_PRECONDITION and OUT_OF_RANGE are 400, as there). The one
+ * table for every HTTP answer Berth gives: the REST control plane, the typed
+ * routes and the node API. Where an answer says more than its code, the
+ * refusal carries its own HTTP status ({@link StatusError.httpStatus}): 413
+ * for a body over the size limit, 415 for a body that is not JSON; both are
+ * HTTP-level refusals that gRPC has no code for.
  */
 const HTTP_STATUS: Record<number, number> = {
   [Code.OK]: 200,
@@ -117,7 +131,7 @@ const HTTP_STATUS: Record<number, number> = {
   [Code.ALREADY_EXISTS]: 409,
   [Code.PERMISSION_DENIED]: 403,
   [Code.RESOURCE_EXHAUSTED]: 429,
-  [Code.FAILED_PRECONDITION]: 412,
+  [Code.FAILED_PRECONDITION]: 400,
   [Code.ABORTED]: 409,
   [Code.OUT_OF_RANGE]: 400,
   [Code.UNIMPLEMENTED]: 501,

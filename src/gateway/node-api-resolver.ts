@@ -1,7 +1,7 @@
 import { pickTarget } from '../domain/alias';
 import type { Aliases } from '../control/aliases';
 import type { Nodes } from '../control/nodes';
-import { StatusError, toStatusError } from '../api/status';
+import { StatusError, statusJson, toStatusError } from '../api/status';
 import { NotFoundError } from '../domain/errors';
 import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './node-api';
 import type { RoutingTable } from './routing-table';
@@ -24,7 +24,7 @@ function refusal(err: unknown): never {
   if (err instanceof NodeApiError) throw err;
   const status = toStatusError(err);
   if (status.code === GrpcCode.INTERNAL && !(err instanceof StatusError)) throw err;
-  throw new NodeApiError(status.code, status.message, status.httpStatus, { cause: err, retryAfterSeconds: status.retryAfterSeconds });
+  throw new NodeApiError(status.code, status.message, status.httpStatus, { cause: err, retryAfterSeconds: status.retryAfterSeconds, details: statusJson(status).details as unknown[] });
 }
 
 /**

@@ -91,9 +91,9 @@ function cases(fx: Fixture): BadCase[] {
   r('CreateNode with cap_add that is not a list', 'POST', '/v1/nodes', restNode({ capAdd: 'SYS_NICE' }), /cap_?[aA]dd/);
 
   // GPUs: this Berth (the process runtime) has none to give, so a node asking for them is refused at once.
-  r('CreateNode with a GPU', 'POST', '/v1/nodes', restNode({}, { configuration: { gpu: 1 } }), undefined, Code.FAILED_PRECONDITION, 412);
+  r('CreateNode with a GPU', 'POST', '/v1/nodes', restNode({}, { configuration: { gpu: 1 } }), undefined, Code.FAILED_PRECONDITION, 400);
   g('CreateNode with a GPU', 'createNode', grpcNode({}, { configuration: { gpu: 1 } }), undefined, Code.FAILED_PRECONDITION);
-  r('UpdateNode to a GPU', 'PATCH', `/v1/nodes/${node.id}?update_mask=spec.configuration.gpu`, { spec: { configuration: { gpu: 2 } } }, undefined, Code.FAILED_PRECONDITION, 412);
+  r('UpdateNode to a GPU', 'PATCH', `/v1/nodes/${node.id}?update_mask=spec.configuration.gpu`, { spec: { configuration: { gpu: 2 } } }, undefined, Code.FAILED_PRECONDITION, 400);
   g(
     'UpdateNode to a GPU',
     'updateNode',

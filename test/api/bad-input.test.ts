@@ -649,24 +649,24 @@ for (const db of DATABASES) {
       }
     });
 
-    it('answers 412 / FAILED_PRECONDITION for deletes that would break something', async (ctx) => {
+    it('answers FAILED_PRECONDITION (400) for deletes that would break something', async (ctx) => {
       if (!t) return ctx.skip('PostgreSQL is not available');
       const f = await mkFolder('preconditions');
       const node = await mkNode(f.id, 'web');
       const alias = await mkAlias(f.id, 'prod', [{ nodeId: node.id, weight: 100 }]);
       const s = watch(f.id);
-      await refused(s, () => viaRest('DELETE', `/v1/nodes/${node.id}`, undefined, 412), Code.FAILED_PRECONDITION, undefined, 'alias "prod"');
+      await refused(s, () => viaRest('DELETE', `/v1/nodes/${node.id}`, undefined, 400), Code.FAILED_PRECONDITION, undefined, 'alias "prod"');
       await refused(s, () => viaGrpc(c.nodes, 'deleteNode', DeleteNodeRequest.fromPartial({ nodeId: node.id })), Code.FAILED_PRECONDITION, undefined, 'alias "prod"');
-      await refused(s, () => viaRest('DELETE', `/v1/folders/${f.id}`, undefined, 412), Code.FAILED_PRECONDITION, undefined, /still holds 1 nodes/);
+      await refused(s, () => viaRest('DELETE', `/v1/folders/${f.id}`, undefined, 400), Code.FAILED_PRECONDITION, undefined, /still holds 1 nodes/);
       await refused(s, () => viaGrpc(c.folders, 'deleteFolder', DeleteFolderRequest.fromPartial({ folderId: f.id })), Code.FAILED_PRECONDITION);
-      await refused(s, () => viaRest('DELETE', '/v1/folders/default', undefined, 412), Code.FAILED_PRECONDITION, undefined, /default folder/);
+      await refused(s, () => viaRest('DELETE', '/v1/folders/default', undefined, 400), Code.FAILED_PRECONDITION, undefined, /default folder/);
       await refused(s, () => viaGrpc(c.folders, 'deleteFolder', DeleteFolderRequest.fromPartial({ folderId: 'default' })), Code.FAILED_PRECONDITION, undefined, /default folder/);
       // A done operation cannot be cancelled.
       assert.equal((await rest(h(), 'DELETE', `/v1/aliases/${alias.id}`)).status, 200);
       const deleted = await rest(h(), 'DELETE', `/v1/nodes/${node.id}`);
       assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
       assert.equal(deleted.body.done, true);
-      await refused(s, () => viaRest('POST', `/v1/operations/${deleted.body.id}:cancel`, {}, 412), Code.FAILED_PRECONDITION, undefined, /already done/);
+      await refused(s, () => viaRest('POST', `/v1/operations/${deleted.body.id}:cancel`, {}, 400), Code.FAILED_PRECONDITION, undefined, /already done/);
       await refused(s, () => viaGrpc(c.operations, 'cancelOperation', CancelOperationRequest.fromPartial({ operationId: deleted.body.id })), Code.FAILED_PRECONDITION);
       // With the node gone the folder is empty and may go.
       assert.equal((await rest(h(), 'DELETE', `/v1/folders/${f.id}`)).status, 200);

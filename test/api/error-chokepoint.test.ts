@@ -68,7 +68,7 @@ describe('the error chokepoint', () => {
 
   it('has one gRPC → HTTP table, which the node API uses too', () => {
     for (let code = 0; code <= 16; code++) assert.equal(new NodeApiError(code, 'refused').httpStatus, httpStatusForCode(code), `code ${Code[code]}`);
-    assert.equal(httpStatusForCode(Code.FAILED_PRECONDITION), 412);
+    assert.equal(httpStatusForCode(Code.FAILED_PRECONDITION), 400);
     assert.equal(httpStatusForCode(Code.UNAVAILABLE), 503);
     assert.equal(httpStatusForCode(99), 500);
   });

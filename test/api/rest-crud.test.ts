@@ -149,12 +149,14 @@ for (const db of DATABASES) {
 
       // Delete: the alias first (a node behind an alias cannot go), then nodes, then the folder.
       const blocked = await rest(t.http, 'DELETE', `/v1/nodes/${nodeId}`);
-      assert.equal(blocked.status, 412);
+      assert.equal(blocked.status, 400);
+      assert.equal(blocked.body.code, 9, 'FAILED_PRECONDITION');
       assert.match(blocked.body.message, /alias "prod"/);
       assert.equal((await rest(t.http, 'DELETE', `/v1/aliases/${aliasId}`)).status, 200);
       assert.equal((await rest(t.http, 'GET', `/v1/aliases/${aliasId}`)).status, 404);
       const folderBusy = await rest(t.http, 'DELETE', `/v1/folders/${folderId}`);
-      assert.equal(folderBusy.status, 412);
+      assert.equal(folderBusy.status, 400);
+      assert.equal(folderBusy.body.code, 9, 'FAILED_PRECONDITION');
       for (const n of (await rest(t.http, 'GET', `/v1/nodes?folder_id=${folderId}`)).body.nodes) {
         const del = await rest(t.http, 'DELETE', `/v1/nodes/${n.id}`);
         assert.equal(del.status, 200, JSON.stringify(del.body));
@@ -197,7 +199,8 @@ for (const db of DATABASES) {
       assert.equal(cancelled.body.done, true);
       assert.equal(cancelled.body.error.code, 1);
       const again = await rest(h, 'POST', `/v1/operations/${created.body.id}:cancel`, {});
-      assert.equal(again.status, 412);
+      assert.equal(again.status, 400);
+      assert.equal(again.body.code, 9, 'FAILED_PRECONDITION');
       // The capture stopped: the checkpoint is not pinned.
       let state = '';
       for (let i = 0; i < 50 && state !== 'CHECKPOINT_STATE_FAILED'; i++) {

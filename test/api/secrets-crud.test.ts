@@ -79,7 +79,8 @@ for (const db of DATABASES) {
       assert.deepEqual(versioned.body.entries, [{ key: 'USER' }, { key: 'HOST' }], 'a version replaces every entry');
 
       const notEmpty = await call('DELETE', `/v1/folders/${folder.id}`);
-      assert.equal(notEmpty.status, 412);
+      assert.equal(notEmpty.status, 400);
+      assert.equal(notEmpty.body.code, Code.FAILED_PRECONDITION);
       assert.match(notEmpty.body.message, /3 secrets/);
 
       const c = clients(t.grpc);

@@ -1,6 +1,6 @@
 /**
  * A call to a node that will not serve until someone acts is
- * FAILED_PRECONDITION / 412 naming the node and its state, which clients do
+ * FAILED_PRECONDITION (HTTP 400, as grpc-gateway maps it) naming the node and its state, which clients do
  * not retry; a node that merely has no healthy instance stays UNAVAILABLE /
  * 503. Regression: a call to a suspended node answered 503 "has no healthy
  * instance", and clients retried it forever; a checkpoint node called on the
@@ -107,14 +107,16 @@ describe('calls to suspended, checkpoint and starting nodes', () => {
     await suspend(nodeId);
     const says = new RegExp(`${nodeId} is suspended`);
     const viaRest = await rest(t.http, 'POST', `/v1/nodes/${nodeId}:execute`, { input: { x: 1 } });
-    assert.equal(viaRest.status, 412, JSON.stringify(viaRest.body));
+    assert.equal(viaRest.status, 400, JSON.stringify(viaRest.body));
     assert.equal(viaRest.body.code, Code.FAILED_PRECONDITION);
     assert.match(viaRest.body.message, says);
     const viaTypedRoute = await rest(t.http, 'POST', `/v1/nodes/${nodeId}/api:execute`, { x: 1 });
-    assert.equal(viaTypedRoute.status, 412, JSON.stringify(viaTypedRoute.body));
+    assert.equal(viaTypedRoute.status, 400, JSON.stringify(viaTypedRoute.body));
+    assert.equal(viaTypedRoute.body.code, Code.FAILED_PRECONDITION);
     assert.match(viaTypedRoute.body.message, says);
     const viaAliasRest = await rest(t.http, 'POST', '/v1/aliases/plus-alias:execute', { folderId: 'default', input: { x: 1 } });
-    assert.equal(viaAliasRest.status, 412, JSON.stringify(viaAliasRest.body));
+    assert.equal(viaAliasRest.status, 400, JSON.stringify(viaAliasRest.body));
+    assert.equal(viaAliasRest.body.code, Code.FAILED_PRECONDITION);
     const viaGrpc = await grpcError(unary(c.nodes, 'execute', NodeExecutionRequest.fromPartial({ nodeId, input: { x: 1 } })));
     assert.equal(viaGrpc.code, Code.FAILED_PRECONDITION, viaGrpc.details);
     assert.match(viaGrpc.details, says);
@@ -148,13 +150,15 @@ describe('calls to suspended, checkpoint and starting nodes', () => {
     for (const headers of ways) {
       const res = await fetch(`${nodeApi()}/`, { headers });
       const body = await res.text();
-      assert.equal(res.status, 412, `${JSON.stringify(headers)}: ${body}`);
+      assert.equal(res.status, 400, `${JSON.stringify(headers)}: ${body}`);
+      assert.equal(JSON.parse(body).code, Code.FAILED_PRECONDITION);
       assert.match(body, new RegExp(`${nodeId} is suspended`));
       const grpcRes = await rawCall(`127.0.0.1:${t.berth.nodeApiPort}`, '/any.Service/Method', headers);
       assert.equal(grpcRes?.code, Code.FAILED_PRECONDITION, grpcRes?.details);
       assert.match(grpcRes!.details, /is suspended/);
     }
     const execute = await rest(t.http, 'POST', `/v1/nodes/${nodeId}:execute`, { input: {} });
-    assert.equal(execute.status, 412, JSON.stringify(execute.body));
+    assert.equal(execute.status, 400, JSON.stringify(execute.body));
+    assert.equal(execute.body.code, Code.FAILED_PRECONDITION);
   });
 });

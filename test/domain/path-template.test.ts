@@ -108,7 +108,7 @@ describe('route selection over the berth.v1 annotations', () => {
   for (const [method, path, grpcPath, vars] of cases) {
     it(`${method} ${path} → ${grpcPath.split('/').pop()}`, () => {
       const found = findRoute(routes, method, path);
-      assert.ok(found && found !== 'method-not-allowed', `no route for ${method} ${path}`);
+      assert.ok(found && 'route' in found, `no route for ${method} ${path}`);
       assert.equal(found.route.method.path, grpcPath);
       assert.deepEqual(found.vars, vars);
     });
@@ -117,11 +117,12 @@ describe('route selection over the berth.v1 annotations', () => {
   /** What findRoute answers, small enough to print when an assertion fails. */
   const outcome = (method: string, path: string): string => {
     const found = findRoute(routes, method, path);
-    return typeof found === 'object' ? `${found.route.method.path} ${JSON.stringify(found.vars)}` : String(found);
+    if (found === undefined) return 'undefined';
+    return 'route' in found ? `${found.route.method.path} ${JSON.stringify(found.vars)}` : `method-not-allowed (allow ${[...found.allow].sort().join(', ')})`;
   };
 
-  it('answers method-not-allowed for a known path with another method, and nothing for an unknown path', () => {
-    assert.equal(outcome('PUT', '/v1/folders'), 'method-not-allowed');
+  it('answers method-not-allowed with the methods the path takes for a known path with another method, and nothing for an unknown path', () => {
+    assert.equal(outcome('PUT', '/v1/folders'), 'method-not-allowed (allow GET, POST)');
     assert.equal(outcome('GET', '/v1/unknown'), 'undefined');
     assert.equal(outcome('GET', '/v1/nodes/nd1/unknown'), 'undefined');
   });
@@ -130,14 +131,14 @@ describe('route selection over the berth.v1 annotations', () => {
   // resource route, so `GET /v1/operations/op1:wait` read an operation named
   // "op1:wait" (404) and `DELETE /v1/nodes/nd1:execute` tried to delete "nd1:execute".
   it('treats a declared verb as the verb, whatever the method', () => {
-    assert.equal(outcome('GET', '/v1/operations/op1:wait'), 'method-not-allowed');
-    assert.equal(outcome('GET', '/v1/nodes/nd1:execute'), 'method-not-allowed');
-    assert.equal(outcome('DELETE', '/v1/nodes/nd1:execute'), 'method-not-allowed');
-    assert.equal(outcome('PATCH', '/v1/aliases/prod:execute'), 'method-not-allowed');
+    assert.equal(outcome('GET', '/v1/operations/op1:wait'), 'method-not-allowed (allow POST)');
+    assert.equal(outcome('GET', '/v1/nodes/nd1:execute'), 'method-not-allowed (allow POST)');
+    assert.equal(outcome('DELETE', '/v1/nodes/nd1:execute'), 'method-not-allowed (allow POST)');
+    assert.equal(outcome('PATCH', '/v1/aliases/prod:execute'), 'method-not-allowed (allow POST)');
   });
 
   it('keeps an undeclared verb as part of the id', () => {
     assert.equal(outcome('GET', '/v1/nodes/a:b'), '/berth.v1.NodeService/GetNode {"node_id":"a:b"}');
-    assert.equal(outcome('POST', '/v1/nodes/nd1:explode'), 'method-not-allowed');
+    assert.equal(outcome('POST', '/v1/nodes/nd1:explode'), 'method-not-allowed (allow DELETE, GET, PATCH)');
   });
 });

@@ -212,7 +212,7 @@ describe('capture in the environment image (docker runtime)', () => {
   it('refuses a node whose environment image lacks a package the checkpoint needs, naming both images', async () => {
     assert.ok(checkpoint, 'the capture ran');
     const res = await rest(t!.http, 'POST', '/v1/nodes', nodeBody(checkpoint.id, 'iris-no-sklearn', noSklearn));
-    assert.equal(res.status, 412, JSON.stringify(res.body));
+    assert.equal(res.status, 400, JSON.stringify(res.body));
     assert.equal(res.body.code, 9, JSON.stringify(res.body));
     const message = res.body.message as string;
     console.log(`CreateNode refused: ${message}`);
@@ -221,7 +221,7 @@ describe('capture in the environment image (docker runtime)', () => {
 
     // Nor may an update move a running node there; the node keeps its environment.
     const update = await rest(t!.http, 'PATCH', `/v1/nodes/${irisNode}?update_mask=spec.checkpoint.environment_image`, { spec: { checkpoint: { environmentImage: noSklearn } } });
-    assert.equal(update.status, 412, JSON.stringify(update.body));
+    assert.equal(update.status, 400, JSON.stringify(update.body));
     assert.match(update.body.message, /has no scikit-learn$/);
     const node = await rest(t!.http, 'GET', `/v1/nodes/${irisNode}`);
     assert.equal(node.body.spec.checkpoint.environmentImage ?? '', '');

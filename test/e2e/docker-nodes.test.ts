@@ -281,10 +281,12 @@ describe('Docker nodes on the real engine', () => {
     assert.equal(suspended.body.done, true, JSON.stringify(suspended.body));
     assert.equal((await rest(http, 'GET', `/v1/nodes/${web}`)).body.status.state, 'NODE_STATE_SUSPENDED');
     assert.deepEqual(await instances(web), []);
-    // Suspended is a state to act on, not an outage to retry: 412 / FAILED_PRECONDITION naming it.
+    // Suspended is a state to act on, not an outage to retry: FAILED_PRECONDITION (400) naming it.
     const whileSuspended = await fetch(`${nodeApi}/whoami`, { headers: { 'x-node-id': web } });
-    assert.equal(whileSuspended.status, 412);
-    assert.match(await whileSuspended.text(), /is suspended/);
+    assert.equal(whileSuspended.status, 400);
+    const suspendedBody = await whileSuspended.text();
+    assert.match(suspendedBody, /is suspended/);
+    assert.equal(JSON.parse(suspendedBody).code, 9, 'FAILED_PRECONDITION');
     const resume = await rest(http, 'POST', `/v1/nodes/${web}:resume`, {});
     const resumed = await rest(http, 'POST', `/v1/operations/${resume.body.id}:wait`, { timeout: '30s' });
     assert.equal(resumed.body.done, true);

@@ -212,9 +212,11 @@ describe('a secret as registry credentials and as an environment variable', () =
         const next = await call('POST', `/v1/secrets/${appSecret.id}:addVersion`, { entries: [{ key: 'token', value: token }] });
         assert.equal(next.body.version, '2');
         const refused = await call('POST', `/v1/secrets/${appSecret.id}:addVersion`, { entries: [{ key: 'other', value: token }] });
-        assert.equal(refused.status, 412, 'a node reads "token": a version without it is refused');
+        assert.equal(refused.status, 400, 'a node reads "token": a version without it is refused');
+        assert.equal(refused.body.code, 9, 'FAILED_PRECONDITION');
         const inUse = await call('DELETE', `/v1/secrets/${registrySecret.id}`);
-        assert.equal(inUse.status, 412, JSON.stringify(inUse.body));
+        assert.equal(inUse.status, 400, JSON.stringify(inUse.body));
+        assert.equal(inUse.body.code, 9, 'FAILED_PRECONDITION');
         assert.match(inUse.body.message, /"private"/);
         const grpc = clients(t.grpc);
         try {

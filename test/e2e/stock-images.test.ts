@@ -157,7 +157,7 @@ describe('stock images run as they are', () => {
     assert.ok(!('nvidia' in (info.Runtimes ?? {})), 'this test expects an engine without the nvidia runtime');
     const body = node('gpu', nginx);
     const refused = await rest(t!.http, 'POST', '/v1/nodes', { ...body, spec: { ...body.spec, configuration: { gpu: 1 } } });
-    assert.equal(refused.status, 412, JSON.stringify(refused.body));
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
     assert.equal(refused.body.code, Code.FAILED_PRECONDITION);
     assert.match(refused.body.message, /asks for 1 GPU, but the Docker engine has no GPU runtime/);
     const c = clients(t!.grpc);

@@ -94,7 +94,7 @@ describe('node API over h2c', () => {
   it('answers 404 JSON to an HTTP caller of an unknown node', async () => {
     const res = await h2request(session, { ':path': '/', 'x-node-id': 'nope' });
     assert.equal(res.headers[':status'], 404);
-    assert.deepEqual(JSON.parse(res.body.toString()), { code: 5, message: 'node nope not found' });
+    assert.deepEqual(JSON.parse(res.body.toString()), { code: 5, message: 'node nope not found', details: [] });
   });
 
   it('answers a trailers-only NOT_FOUND to a gRPC caller of an unknown node', async () => {

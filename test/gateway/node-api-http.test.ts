@@ -120,7 +120,7 @@ describe('node API over HTTP/1.1', () => {
     const res = await request(proxy.port, { path: '/hello', headers: { 'x-node-id': 'nope' }, agent });
     assert.equal(res.status, 404);
     assert.equal(res.headers['content-type'], 'application/json');
-    assert.deepEqual(JSON.parse(res.body.toString()), { code: 5, message: 'node nope not found' });
+    assert.deepEqual(JSON.parse(res.body.toString()), { code: 5, message: 'node nope not found', details: [] });
     assert.equal(res.headers['x-berth-instance-id'], undefined);
     assert.equal(res.headers['x-berth-node-id'], undefined, 'no node was resolved');
   });
@@ -134,7 +134,7 @@ describe('node API over HTTP/1.1', () => {
   it('answers 503 when the node has no healthy instance', async () => {
     const res = await request(proxy.port, { path: '/hello', headers: { 'x-node-id': 'empty' }, agent });
     assert.equal(res.status, 503);
-    assert.deepEqual(JSON.parse(res.body.toString()), { code: 14, message: 'node empty has no healthy instance' });
+    assert.deepEqual(JSON.parse(res.body.toString()), { code: 14, message: 'node empty has no healthy instance', details: [] });
     assert.equal(res.headers['x-berth-node-id'], 'empty', "Berth's own answer names the node it resolved");
     assert.equal(res.headers['x-berth-instance-id'], undefined, '...and no instance, since none answered');
   });

@@ -1,10 +1,11 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { toJson, type JsonObject, type JsonValue, type Message, type Registry, create } from '@bufbuild/protobuf';
+import type { JsonValue, Registry } from '@bufbuild/protobuf';
+import { status as Code } from '@grpc/grpc-js';
 import { guard, requestIdOf, type CallContext } from '../adapter';
 import { carriesSecrets, NOT_QUOTED } from '../redaction';
-import { httpStatusOf, toStatusError, type StatusError } from '../status';
+import { httpStatusOf, statusJson, toStatusError, type StatusError } from '../status';
 import { PermissionDeniedError, QuotaExceededError, ValidationError } from '../../domain/errors';
 import type { Logger } from '../../logger';
 import { BrowserPolicy, type BrowserPolicyOptions } from '../../gateway/browser-policy';
@@ -66,6 +67,15 @@ export interface HttpServer {
   close(graceMs: number): Promise<void>;
 }
 
+/**
+ * Answers a method that the path does not take: 405 with `Allow` naming the
+ * methods it does, and as grpc-gateway does, UNIMPLEMENTED in the body.
+ */
+export function sendMethodNotAllowed(res: ServerResponse, method: string | undefined, path: string, allow: readonly string[]): void {
+  const message = `${method} is not allowed on ${path}; it takes ${allow.join(', ')}`;
+  sendJson(res, 405, { code: Code.UNIMPLEMENTED, message, details: [] }, { allow: allow.join(', ') });
+}
+
 export function sendJson(res: ServerResponse, status: number, body: JsonValue, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
@@ -74,9 +84,7 @@ export function sendJson(res: ServerResponse, status: number, body: JsonValue, h
 
 /** The JSON error body: google.rpc.Status in proto3 JSON, details with their @type. */
 export function errorJson(registry: Registry, err: StatusError): JsonValue {
-  const desc = registry.getMessage('google.rpc.Status')!;
-  const status = create(desc, { code: err.code, message: err.message, details: err.details } as never);
-  return toJson(desc, status as Message, { registry, alwaysEmitImplicit: true });
+  return statusJson(err, registry);
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -148,8 +156,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     if (url.pathname === '/readyz') return options.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
     for (const extra of options.extra ?? []) if (await extra(req, res, url, requestId)) return;
     const found = findRoute(options.routes(), req.method ?? 'GET', url.pathname);
-    if (found === undefined) return sendJson(res, 404, { code: 5, message: `no route for ${req.method} ${url.pathname}`, details: [] });
-    if (found === 'method-not-allowed') return sendJson(res, 405, { code: 12, message: `${req.method} is not allowed on ${url.pathname}`, details: [] });
+    if (found === undefined) return sendJson(res, 404, { code: Code.NOT_FOUND, message: `no route for ${req.method} ${url.pathname}`, details: [] });
+    if ('allow' in found) return sendMethodNotAllowed(res, req.method, url.pathname, found.allow);
     const ctx: CallContext = {
       requestId,
       log: log.child({ requestId }),
@@ -173,7 +181,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, 'http handler failed');
-      if (!res.headersSent) sendJson(res, 500, { code: 13, message: 'internal error', details: [] });
+      if (!res.headersSent) sendJson(res, 500, { code: Code.INTERNAL, message: 'internal error', details: [] });
       else res.destroy();
     });
   };

@@ -1,12 +1,10 @@
 import {
   fromBinary,
   fromJson,
-  getOption,
   toBinary,
   toJson,
   type DescField,
   type DescMessage,
-  type DescMethod,
   type JsonObject,
   type JsonValue,
   type Message,
@@ -17,6 +15,7 @@ import { carriesSecrets, NOT_QUOTED } from '../redaction';
 import { decodeRequest } from '../request-decoding';
 import { StatusError, toStatusError } from '../status';
 import { ValidationError, type FieldViolation } from '../../domain/errors';
+import { httpBindings } from './http-rules';
 import { compileTemplate, matchTemplate, type PathTemplate } from './path-template';
 
 /** One HTTP binding of a gRPC method, read from its google.api.http option. */
@@ -31,39 +30,24 @@ export interface Route {
   responseBody: string;
 }
 
-interface HttpRuleShape {
-  pattern: { case: string | undefined; value?: unknown };
-  body: string;
-  responseBody: string;
-  additionalBindings: HttpRuleShape[];
-}
-
 /**
- * Builds the REST routes of the given services from the google.api.http
- * annotations in the descriptors: nothing here names a Berth method.
+ * Builds the REST routes of the given services from their google.api.http
+ * bindings ({@link httpBindings}), for the methods the table serves.
  */
 export function buildRoutes(registry: Registry, serviceNames: readonly string[], table: MethodTable): Route[] {
-  const httpExt = registry.getExtension('google.api.http');
-  if (!httpExt) throw new Error('google.api.http is missing from the descriptor set');
   const routes: Route[] = [];
-  for (const name of serviceNames) {
-    const service = registry.getService(name);
-    if (!service) throw new Error(`service ${name} is missing from the descriptor set`);
-    for (const m of service.methods) {
-      const bound = table.get(`/${service.typeName}/${m.name}`);
-      if (!bound) continue;
-      const rule = (getOption as (e: DescMethod, x: unknown) => unknown)(m, httpExt) as HttpRuleShape | undefined;
-      if (!rule?.pattern.case) continue;
-      for (const r of [rule, ...rule.additionalBindings]) {
-        const c = r.pattern.case;
-        if (!c) continue;
-        const [httpMethod, path] = c === 'custom' ? [(r.pattern.value as { kind: string }).kind, (r.pattern.value as { path: string }).path] : [c.toUpperCase(), r.pattern.value as string];
-        routes.push({ httpMethod, template: compileTemplate(path), method: bound, input: m.input, output: m.output, body: r.body, responseBody: r.responseBody });
-      }
-    }
+  for (const b of httpBindings(registry, serviceNames)) {
+    const bound = table.get(`/${b.service.typeName}/${b.method.name}`);
+    if (!bound) continue;
+    routes.push({ httpMethod: b.httpMethod, template: compileTemplate(b.path), method: bound, input: b.method.input, output: b.method.output, body: b.body, responseBody: b.responseBody });
   }
   // Most literal segments first, so `/v1/nodes/{id}:execute` wins over `/v1/nodes/{id}`.
   return routes.sort((a, b) => b.template.literals - a.template.literals);
+}
+
+/** A path that some route serves, asked with a method none of them takes: the methods they take. */
+export interface MethodNotAllowed {
+  allow: string[];
 }
 
 /**
@@ -71,20 +55,21 @@ export function buildRoutes(registry: Registry, serviceNames: readonly string[],
  * route declares (`:execute`, `:wait`) is that verb's path, as in Envoy's
  * transcoder: `GET /v1/operations/x:wait` is method-not-allowed, not GetOperation
  * of an operation named `x:wait`. An unknown verb stays part of the segment.
+ * A path served only under other methods answers those methods (for `Allow`).
  */
-export function findRoute(routes: Route[], httpMethod: string, path: string): { route: Route; vars: Record<string, string> } | 'method-not-allowed' | undefined {
+export function findRoute(routes: Route[], httpMethod: string, path: string): { route: Route; vars: Record<string, string> } | MethodNotAllowed | undefined {
   const last = path.slice(path.lastIndexOf('/') + 1);
   const suffix = last.includes(':') ? last.slice(last.lastIndexOf(':') + 1) : '';
   const verb = suffix && routes.some((r) => r.template.verb === suffix) ? suffix : '';
-  let pathMatched = false;
+  const allow = new Set<string>();
   for (const route of routes) {
     if (route.template.verb !== verb) continue;
     const vars = matchTemplate(route.template, path);
     if (!vars) continue;
     if (route.httpMethod === httpMethod) return { route, vars };
-    pathMatched = true;
+    allow.add(route.httpMethod);
   }
-  return pathMatched ? 'method-not-allowed' : undefined;
+  return allow.size > 0 ? { allow: [...allow] } : undefined;
 }
 
 /** A malformed HTTP request: INVALID_ARGUMENT with a BadRequest naming the field. */

@@ -6,7 +6,7 @@ import { guard, type CallContext } from '../adapter';
 import { ValidationError } from '../../domain/errors';
 import { nodeProtoSource, type WireValue } from '../../domain/variables';
 import type { Logger } from '../../logger';
-import { callerSignal, readJsonBody, sendError, sendJson, type ExtraHandler } from './http-server';
+import { callerSignal, readJsonBody, sendError, sendJson, sendMethodNotAllowed, type ExtraHandler } from './http-server';
 import { requireJsonContentType } from './read-body';
 
 export interface TypedRouteDeps {
@@ -36,7 +36,7 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
     const [, nodeId, what] = m as unknown as [string, string, string];
     const method = what === 'api:execute' ? 'POST' : 'GET';
     if (req.method !== method) {
-      sendJson(res, 405, { code: 12, message: `${req.method} is not allowed on ${url.pathname}; use ${method}`, details: [] });
+      sendMethodNotAllowed(res, req.method, url.pathname, [method]);
       return true;
     }
     const signal = callerSignal(res);

@@ -57,7 +57,7 @@ export interface Caller {
   fail(error: NodeApiError, added?: Record<string, string>): void;
 }
 
-/** The JSON body HTTP callers get for a refusal: `{"code":5,"message":"node X not found"}`. */
+/** The JSON body HTTP callers get for a refusal, as grpc-gateway's: `{"code":5,"message":"node X not found","details":[]}`. */
 export function errorJson(error: NodeApiError): string {
-  return JSON.stringify({ code: error.code, message: error.message });
+  return JSON.stringify({ code: error.code, message: error.message, details: error.details });
 }

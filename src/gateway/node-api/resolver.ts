@@ -56,9 +56,10 @@ export interface NodeApiResolver {
 
 /**
  * A refusal of a node-API call, carrying the gRPC code that gRPC callers get
- * in `grpc-status`; HTTP callers get the matching HTTP status (or
- * `httpStatus` when a more precise one exists, such as 413 for a body over
- * the limit) and a JSON body `{"code", "message"}`.
+ * in `grpc-status`; HTTP callers get the matching HTTP status from the one
+ * status table (or `httpStatus` when a more precise one exists, such as 413
+ * for a body over the limit) and grpc-gateway's JSON body
+ * `{"code", "message", "details"}`.
  */
 export class NodeApiError extends Error {
   override readonly name = 'NodeApiError';
@@ -69,12 +70,16 @@ export class NodeApiError extends Error {
     readonly code: number,
     message: string,
     httpStatus?: number,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
+    options?: { cause?: unknown; retryAfterSeconds?: number; details?: readonly unknown[] },
   ) {
     super(message, options);
     this.httpStatus = httpStatus ?? httpStatusForCode(code);
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.details = options?.details ?? [];
   }
+
+  /** google.rpc.Status details in proto3 JSON (each with its `@type`), as HTTP callers get them. */
+  readonly details: readonly unknown[];
 
   /** A rate limit's wait: sent as `retry-after` to every caller. */
   readonly retryAfterSeconds?: number;
