@@ -15,6 +15,10 @@
 # missing) the image is built anew unless IMAGE exists by the time the build
 # lock is held (another process just built it).
 #
+# The root file system debootstrap makes is kept (one, the newest, next to the
+# package cache), so that building the image again after it was removed only
+# imports it; --no-cache makes it anew.
+#
 # Progress goes to stderr; lines `[n/5] …` mark the stages.
 set -euo pipefail
 
@@ -25,21 +29,25 @@ PACKAGES=python3,ca-certificates,python3-numpy,python3-pandas,python3-sklearn,py
 LOCK=${BERTH_SYSTEM_IMAGE_LOCK:-/tmp/berth-system-image.lock}
 # Downloaded packages are kept here, so that a rebuild does not fetch them again.
 CACHE=${BERTH_SYSTEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth/debs}
+ROOTFS_DIR=${BERTH_SYSTEM_ROOTFS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth/rootfs}
 DOCKERFILE_DIR=$(cd "$(dirname "$0")/../images/python" && pwd)
 
 target=
+reuse_rootfs=1
 while [ $# -gt 0 ]; do
   case $1 in
     --tag) target=${2:?--tag needs an image name}; shift 2 ;;
     --tag=*) target=${1#--tag=}; shift ;;
     --cache-dir) CACHE=${2:?--cache-dir needs a folder}; shift 2 ;;
     --cache-dir=*) CACHE=${1#--cache-dir=}; shift ;;
-    *) echo "unknown argument: $1 (usage: $0 [--tag IMAGE] [--cache-dir DIR])" >&2; exit 2 ;;
+    --no-cache) reuse_rootfs=0; shift ;;
+    *) echo "unknown argument: $1 (usage: $0 [--tag IMAGE] [--cache-dir DIR] [--no-cache])" >&2; exit 2 ;;
   esac
 done
 
 hash=$(printf '%s\n' "$SUITE" "$MIRROR" "$PACKAGES" "$(cat "$0")" | sha256sum | cut -c1-12)
 tag=${target:-berth-python:$hash}
+rootfs=$ROOTFS_DIR/rootfs-$hash.tar
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -47,27 +55,44 @@ exec 9>"$LOCK"
 echo "[1/5] waiting for the build lock $LOCK" >&2
 flock 9
 
-build_debootstrap() {
-  root=$(mktemp -d /tmp/berth-python-root.XXXXXX)
-  trap 'rm -rf "$root"' EXIT
-  echo "[2/5] downloading and unpacking Debian packages with debootstrap ($SUITE from $MIRROR, cache $CACHE)" >&2
-  mkdir -p "$CACHE"
-  debootstrap --variant=minbase --cache-dir="$CACHE" --include="$PACKAGES" "$SUITE" "$root" "$MIRROR" >&2
-  echo "[3/5] trimming the root (apt lists, docs, locales) and adding the berth user" >&2
-  # Smaller and reproducible enough: no apt lists, docs or caches in the image.
-  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/*
-  # Instances run unprivileged.
-  grep -q '^berth:' "$root/etc/passwd" || echo 'berth:x:10001:10001:berth:/tmp:/usr/sbin/nologin' >>"$root/etc/passwd"
-  grep -q '^berth:' "$root/etc/group" || echo 'berth:x:10001:' >>"$root/etc/group"
+import_rootfs() {
   echo "[4/5] importing the root into the Docker engine as $tag" >&2
-  tar -C "$root" -c . | docker import \
+  docker import \
     --change 'ENV PYTHONUNBUFFERED=1 LANG=C.UTF-8' \
     --change 'USER 10001:10001' \
     --change 'WORKDIR /tmp' \
     --change 'CMD ["python3"]' \
-    - "$tag" >&2
+    "$rootfs" "$tag" >&2
+}
+
+build_debootstrap() {
+  if [ "$reuse_rootfs" = 1 ] && [ -f "$rootfs" ]; then
+    echo "[2/5] reusing the root file system made earlier from the same inputs ($rootfs)" >&2
+    echo "[3/5] nothing to trim" >&2
+    import_rootfs
+    return
+  fi
+  root=$(mktemp -d /tmp/berth-python-root.XXXXXX)
+  trap 'rm -rf "$root" "$rootfs.part"' EXIT
+  echo "[2/5] downloading and unpacking Debian packages with debootstrap ($SUITE from $MIRROR, cache $CACHE)" >&2
+  mkdir -p "$CACHE" "$ROOTFS_DIR"
+  debootstrap --variant=minbase --cache-dir="$CACHE" --include="$PACKAGES" "$SUITE" "$root" "$MIRROR" >&2
+  echo "[3/5] trimming the root (apt lists, docs, locales, C headers and compilers) and adding the berth user" >&2
+  # Smaller and reproducible enough: no apt lists, docs or caches in the image.
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/* "$root"/usr/share/info/*
+  # scipy's packaging pulls in a C/C++ tool chain it needs only to be built; an image without a network compiles nothing.
+  rm -rf "$root"/usr/include/* "$root"/usr/lib/gcc "$root"/usr/libexec/gcc
+  find "$root"/usr/lib -name '*.a' -type f -delete
+  # Instances run unprivileged.
+  grep -q '^berth:' "$root/etc/passwd" || echo 'berth:x:10001:10001:berth:/tmp:/usr/sbin/nologin' >>"$root/etc/passwd"
+  grep -q '^berth:' "$root/etc/group" || echo 'berth:x:10001:' >>"$root/etc/group"
+  # Only the newest root is kept.
+  find "$ROOTFS_DIR" -maxdepth 1 -name 'rootfs-*.tar' ! -name "rootfs-$hash.tar" -delete
+  tar -C "$root" -cf "$rootfs.part" .
+  mv "$rootfs.part" "$rootfs"
   rm -rf "$root"
   trap - EXIT
+  import_rootfs
 }
 
 build_dockerfile() {

@@ -45,6 +45,8 @@ export interface CaptureSandbox {
    * --python under the process runtime (`environment` is ignored).
    */
   probe(environment: string, modules: string[]): Promise<EnvironmentFacts>;
+  /** Whether the environment is there now, without making it (under the process runtime, always). */
+  isPresent(environment: string): Promise<boolean>;
 }
 
 interface WorkerError {

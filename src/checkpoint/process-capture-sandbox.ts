@@ -19,6 +19,10 @@ export class ProcessCaptureSandbox implements CaptureSandbox {
     return captureCheckpoint({ python: this.python, cells: r.cells, served: r.served, timeoutMs: r.timeoutMs, memoryMb: r.memoryMb, signal: r.signal });
   }
 
+  async isPresent(): Promise<boolean> {
+    return true;
+  }
+
   probe(_environment: string, modules: string[]): Promise<EnvironmentFacts> {
     const label = `--python ${this.python}`;
     return new Promise((resolve) => {

@@ -20,6 +20,9 @@ export class Environments {
   async checkRestorable(checkpoint: Checkpoint, environmentImage: string, node?: string): Promise<void> {
     if (checkpoint.state !== 'ready') return;
     const image = checkpointImageOf(environmentImage, checkpoint, this.systemImage);
+    // The system image, removed since the capture, is built again for the node's instances
+    // (minutes): the node is not held up for it, and Berth's standard environment is taken as it is.
+    if (image === this.systemImage && !(await this.sandbox.isPresent(image))) return;
     const facts = await this.sandbox.probe(image, Object.keys(checkpoint.moduleVersions));
     const mismatch = restoreMismatch(checkpoint, facts);
     if (mismatch) throw new FailedPreconditionError(mismatch, node ? `nodes/${node}` : `checkpoints/${checkpoint.id}`, 'ENVIRONMENT_MISMATCH');

@@ -10,7 +10,7 @@ import {
   type CaptureSandbox,
 } from '../../checkpoint/capture-sandbox';
 import type { EnvironmentFacts } from '../../domain/environment';
-import { RuntimeUnavailableError } from '../runtime';
+import { ImageUnavailableError, RuntimeUnavailableError } from '../runtime';
 import { engineMessageOf, isNotFound, translateEngineError } from './errors';
 import { LABELS } from './labels';
 
@@ -139,6 +139,7 @@ export class DockerCaptureSandbox implements CaptureSandbox {
     try {
       imageId = await this.imageId(r.environmentImage, r.onProgress);
     } catch (err) {
+      if (err instanceof ImageUnavailableError) return { ok: false, message: err.message };
       return { ok: false, message: `environment image ${r.environmentImage} is not available: ${engineMessageOf(err)}` };
     }
     await mkdir(this.o.workDir, { recursive: true });
@@ -191,6 +192,16 @@ export class DockerCaptureSandbox implements CaptureSandbox {
     } catch (err) {
       await cleanup();
       throw err;
+    }
+  }
+
+  async isPresent(image: string): Promise<boolean> {
+    try {
+      await this.o.docker.getImage(image).inspect();
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw translateEngineError(err, `inspect image ${image}`);
     }
   }
 
