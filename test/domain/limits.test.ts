@@ -35,6 +35,7 @@ function dockerNode(docker: Record<string, unknown> = {}, configuration: Record<
       args: [],
       telemetry: null,
       healthCheck: { type: 'http', port: 0, path: '', grpcService: '', timeoutMs: 0, intervalMs: 0, failsThreshold: 0, passesThreshold: 0 },
+      security: { user: '', capAdd: [], capDrop: [], readOnlyRootFilesystem: false, tmpfs: [] },
       ...docker,
     } as never,
     configuration: { cpu: 0, memoryBytes: 0, gpu: 0, ...configuration },
