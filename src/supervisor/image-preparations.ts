@@ -36,11 +36,16 @@ export class ImagePreparations {
     private readonly waitInPassMs = WAIT_IN_PASS_MS,
   ) {}
 
-  /** Whether the image is there; throws what ensureImage threw when it could not be made. */
-  async readiness(image: string, auth: RegistryAuth | undefined): Promise<ImageReadiness> {
+  /**
+   * Whether the image is there; throws what ensureImage threw when it could
+   * not be made. A failure that settled before `attemptSinceMs` (the asking
+   * node's start attempt began after it: a resume, an update) is not its
+   * verdict: the image is asked for again.
+   */
+  async readiness(image: string, auth: RegistryAuth | undefined, attemptSinceMs = 0): Promise<ImageReadiness> {
     const key = JSON.stringify([image, auth ?? null]);
     let prep = this.preparations.get(key);
-    if (prep?.settled && this.now() - prep.settled.atMs > REMEMBER_MS) {
+    if (prep?.settled && (this.now() - prep.settled.atMs > REMEMBER_MS || prep.settled.atMs < attemptSinceMs)) {
       this.preparations.delete(key);
       prep = undefined;
     }

@@ -349,7 +349,7 @@ export class NodeReconciler {
         // The secrets open (right key file, entries there) before any instance needs them.
         await secretEnvOf(node, this.specs);
         const image = await imageOf(node, this.specs);
-        const readiness = await this.images.readiness(image, await registryAuthOf(node, this.specs));
+        const readiness = await this.images.readiness(image, await registryAuthOf(node, this.specs), attempt.since.getTime());
         if (!readiness.ready) return { preparing: readiness.progress || `waiting for the image ${image}` };
         this.verified.set(node.id, key);
       } catch (err) {
