@@ -86,9 +86,18 @@ export class TypedMessages {
     this.registry = base;
   }
 
-  /** A request as the worker's inputs: every field by its variable name, unset ones at their defaults. */
+  /**
+   * A request as the worker's inputs: every field by its variable name, unset
+   * ones at their defaults (an unset list or dict is empty, as protobuf
+   * leaves a message field out of its JSON).
+   */
   inputsOf(request: Message): Record<string, unknown> {
-    return toJson(this.input, request, { useProtoFieldName: true, alwaysEmitImplicit: true, registry: this.registry }) as Record<string, unknown>;
+    const json = toJson(this.input, request, { useProtoFieldName: true, alwaysEmitImplicit: true, registry: this.registry }) as Record<string, unknown>;
+    for (const field of this.input.fields) {
+      if (field.fieldKind !== 'message' || field.name in json) continue;
+      json[field.name] = field.message.typeName === 'google.protobuf.ListValue' ? [] : {};
+    }
+    return json;
   }
 
   /** The worker's outputs as the response; an output the message cannot hold (an int beyond int64) is the cell's fault. */

@@ -119,7 +119,7 @@ export function nodeProtoSource(node: { id: string; name: string; folderId: stri
     '// The typed API of a Berth checkpoint node.',
     `// Node "${node.name}" (${node.id}) in folder "${node.folderName}" (${node.folderId}), restored from checkpoint ${checkpointId}.`,
     '// Names follow the folder and node names, so a node replaced by one of the same name keeps this API.',
-    '// Call it on Berth\'s gRPC port, or over REST: POST /v1/nodes/' + node.id + '/api:execute with the request as JSON.',
+    '// Call it on Berth\'s gRPC port, or over REST: POST /v1/nodes/' + node.id + '/api:execute with the request in protobuf JSON.',
     '',
     'syntax = "proto3";',
     '',
