@@ -1,10 +1,11 @@
-import { create, createFileRegistry, fromJson, toJson, type DescMessage, type JsonValue, type Message, type Registry } from '@bufbuild/protobuf';
+import { create, createFileRegistry, fromJson, toJson, type DescField, type DescMessage, type JsonValue, type Message, type Registry } from '@bufbuild/protobuf';
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import type { CheckpointSource, Variable } from '../domain/node';
 import { nodeApiNames, type NodeApiNames } from '../domain/node-api-names';
 import { jsonNameOf } from '../domain/variable-names';
 import { protoTypeOf, type WireValue } from '../domain/variables';
 import { FailedPreconditionError, ValidationError } from '../domain/errors';
+import { Violations } from '../domain/validation';
 import { descriptors } from './descriptors';
 
 /** A checkpoint node as far as its generated API is concerned. */
@@ -109,12 +110,32 @@ export class TypedMessages {
     }
   }
 
-  /** A typed REST body (protobuf JSON: lowerCamel or variable names, int64 as strings or numbers) as a request. */
+  /**
+   * A typed REST body (protobuf JSON: lowerCamel or variable names, int64 as
+   * strings or numbers) as a request; a field that does not fit is named
+   * `input.<variable>`, as the other ways of calling name it.
+   */
   requestFromJson(body: unknown): Message {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.of('body', `must be a JSON object: ${this.input.typeName} in protobuf JSON`);
+    const v = new Violations();
+    const variables = this.input.fields.map((f) => f.name).join(', ') || 'none';
+    for (const [key, value] of Object.entries(body)) {
+      const field = this.input.fields.find((f) => f.jsonName === key || f.name === key);
+      if (!field) {
+        v.add(`input.${key}`, `is not an input of this node; its inputs are ${variables}`);
+        continue;
+      }
+      try {
+        fromJson(this.input, { [key]: value } as JsonValue, { registry: this.registry });
+      } catch (err) {
+        v.add(`input.${field.name}`, `is not a valid ${fieldTypeOf(field)} in protobuf JSON: ${(err as Error).message.replace(/^cannot decode field [\w.]+ from JSON: /, '')}`);
+      }
+    }
+    v.throwIfAny();
     try {
       return fromJson(this.input, body as JsonValue, { registry: this.registry });
     } catch (err) {
+      // A field named twice (as "aB" and "a_b"), for one.
       throw ValidationError.of('body', `is not a valid ${this.input.typeName} in protobuf JSON: ${(err as Error).message}`);
     }
   }
@@ -123,4 +144,22 @@ export class TypedMessages {
   responseToJson(response: Message): JsonValue {
     return toJson(this.output, response, { alwaysEmitImplicit: true, registry: this.registry });
   }
+}
+
+/** A field's protobuf type as a caller reads it, e.g. `int64`, `repeated double`, `google.protobuf.Struct`. */
+function fieldTypeOf(field: DescField): string {
+  const type = field.fieldKind === 'message' || (field.fieldKind === 'list' && field.listKind === 'message') ? field.message!.typeName : protoScalarName(field);
+  return field.fieldKind === 'list' ? `repeated ${type}` : type;
+}
+
+function protoScalarName(field: DescField): string {
+  return field.proto.type === FieldDescriptorProto_Type.INT64
+    ? 'int64'
+    : field.proto.type === FieldDescriptorProto_Type.DOUBLE
+      ? 'double'
+      : field.proto.type === FieldDescriptorProto_Type.BOOL
+        ? 'bool'
+        : field.proto.type === FieldDescriptorProto_Type.BYTES
+          ? 'bytes (base64)'
+          : 'string';
 }

@@ -82,11 +82,20 @@ describe('the typed REST route in protobuf JSON', () => {
     assert.deepEqual(again, answer);
   });
 
-  it('refuses a body that is not the request message, naming the body', () => {
-    for (const body of [{ nope: 1 }, { bigN: 'ten' }, { flag: 'yes' }, [], null]) {
+  it('refuses a body that is not the request message, naming the input that does not fit', () => {
+    const cases: Array<[body: unknown, fields: string[]]> = [
+      [{ nope: 1 }, ['input.nope']],
+      [{ bigN: 'ten', flag: 'yes' }, ['input.big_n', 'input.flag']],
+      [{ ids: [1, 'a'] }, ['input.ids']],
+      [{ meta: 3 }, ['input.meta']],
+      [{ bigN: 1, big_n: 2 }, ['body']],
+      [[], ['body']],
+      [null, ['body']],
+    ];
+    for (const [body, fields] of cases) {
       assert.throws(
         () => m.requestFromJson(body),
-        (err: unknown) => err instanceof ValidationError && err.violations[0]!.field === 'body',
+        (err: unknown) => err instanceof ValidationError && assert.deepEqual(err.violations.map((v) => v.field), fields) === undefined,
         JSON.stringify(body),
       );
     }
