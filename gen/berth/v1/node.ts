@@ -704,7 +704,11 @@ export interface NodeApi {
   nodeId: string;
   /** The `.proto` source of the node's typed service. */
   protoFile: string;
-  /** Its protobuf package, e.g. `berth.nodes.n3k2`. */
+  /**
+   * Its protobuf package, named after the folder and the node (not the node's
+   * id, so a node replaced by one of the same name keeps its API), e.g.
+   * `berth.nodes.team_a.price_model.v1`.
+   */
   package: string;
   /** The fully-qualified service name. */
   service: string;
