@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '../../src/domain/errors';
 import { validateNode, withDefaults, type NodeInput, type Variable } from '../../src/domain/node';
-import { nodeApiNames } from '../../src/domain/node-api-names';
+import { nodeApiNames, packageComponent } from '../../src/domain/node-api-names';
 import { jsonNameOf, variableNameProblem } from '../../src/domain/variable-names';
 
 function checkpointNode(inputVariables: Variable[], outputVariables: Variable[] = [{ name: 'y', type: 'int' }]): NodeInput {
@@ -99,9 +99,27 @@ describe('node API names', () => {
       service: 'PriceModelService',
       file: 'berth/nodes/team_a/price_model/v1/api.proto',
     });
-    assert.deepEqual(nodeApiNames('default', 'm2-x'), { package: 'berth.nodes.default.m2_x.v1', service: 'M2XService', file: 'berth/nodes/default/m2_x/v1/api.proto' });
-    assert.equal(nodeApiNames('ml', 'xn--p1ai').package, 'berth.nodes.ml.xn_p1ai.r_n_2.v1');
-    assert.equal(nodeApiNames('ml', 'xn--p1ai').file, 'berth/nodes/ml/xn_p1ai/r_n_2/v1/api.proto');
+    assert.deepEqual(nodeApiNames('ml', 'm2-x'), { package: 'berth.nodes.ml.m2_x.v1', service: 'M2XService', file: 'berth/nodes/ml/m2_x/v1/api.proto' });
+  });
+
+  it('keep clear of "__" and of words a language reserves, one to one', () => {
+    const cases: Array<[label: string, component: string]> = [
+      ['xn--p1ai', 'xn_h2_p1ai'],
+      ['a---b-c', 'a_h3_b_c'],
+      ['a-h2', 'a_hh2'],
+      ['h2', 'hh2'],
+      // "default" is a C++ and Java keyword: `namespace default` and `package berth.nodes.default` do not compile.
+      ['default', 'default_pb'],
+      ['default-pb', 'default_pb_pb'],
+      ['class', 'class_pb'],
+      ['linux', 'linux_pb'],
+      ['import', 'import_pb'],
+      ['fun', 'fun_pb'],
+      ['defaults', 'defaults'],
+      ['price-model', 'price_model'],
+    ];
+    for (const [label, component] of cases) assert.equal(packageComponent(label), component, label);
+    assert.equal(nodeApiNames('default', 'price-model').file, 'berth/nodes/default_pb/price_model/v1/api.proto');
   });
 
   it('differ for the same node name in two folders', () => {
@@ -114,18 +132,20 @@ describe('node API names', () => {
     const grow = (prefix: string): void => {
       if (prefix.length > 0 && !prefix.endsWith('-')) labels.push(prefix);
       if (prefix.length === 5) return;
-      for (const c of prefix === '' ? ['a', 'b'] : ['a', '1', '-']) grow(prefix + c);
+      for (const c of prefix === '' ? ['a', 'h'] : ['a', 'h', '1', '-']) grow(prefix + c);
     };
     grow('');
+    labels.push('default', 'default-pb', 'default-pb-pb', 'do', 'do-pb', 'as', 'as-pb', 'in', 'if-pb-pb');
+    assert.equal(new Set(labels.map(packageComponent)).size, new Set(labels).size, 'two labels share a component');
     const seen = new Map<string, string>();
-    const sample = labels.filter((_, i) => i % 7 === 0);
+    const sample = labels.filter((l, i) => i % 29 === 0 || l.includes('pb') || l.includes('--'));
     for (const folder of sample)
       for (const node of labels) {
         const p = nodeApiNames(folder, node).package;
         const pair = `${folder}/${node}`;
         assert.equal(seen.get(p) ?? pair, pair, `${pair} and ${seen.get(p)} share ${p}`);
         seen.set(p, pair);
-        assert.match(p, /^berth\.nodes(\.[a-z][a-z0-9]*(_[a-z0-9]+)*)+\.v1$/, p);
+        assert.match(p, /^berth\.nodes(\.[a-z][a-z0-9]*(_[a-z0-9]+)*){2}\.v1$/, p);
       }
     assert.ok(seen.size > 3000, `only ${seen.size} pairs`);
   });

@@ -34,8 +34,8 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const UNKNOWN_NODE = 'nd000000000000000000';
 const DETAILS_TYPE = 'type.googleapis.com/berth.v1.NodeExecutionErrorDetails';
-/** The typed API's package: named after the folder ("default") and the node ("price-model"), not the node's id. */
-const PACKAGE = 'berth.nodes.default.price_model.v1';
+/** The typed API's package: named after the folder ("default", a C++ and Java keyword, hence "_pb") and the node ("price-model"), not the node's id. */
+const PACKAGE = 'berth.nodes.default_pb.price_model.v1';
 
 /** The fixture notebook, its training cell writing to `marker`. */
 function notebook(marker: string): string {
@@ -443,7 +443,7 @@ describe('checkpoint nodes on the process runtime', () => {
     const files = (described.file_descriptor_response.file_descriptor_proto as Buffer[]).map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
     const file = files.find((f) => f.package === PACKAGE);
     assert.ok(file, `no file of package ${PACKAGE}: ${files.map((f) => f.name).join(', ')}`);
-    assert.equal(file.name, 'berth/nodes/default/price_model/v1/api.proto');
+    assert.equal(file.name, 'berth/nodes/default_pb/price_model/v1/api.proto');
     assert.deepEqual(file.service.map((s) => s.name), ['PriceModelService']);
     assert.deepEqual(file.service[0]!.method.map((m) => [m.name, m.inputType, m.outputType]), [
       ['Execute', `.${PACKAGE}.ExecuteRequest`, `.${PACKAGE}.ExecuteResponse`],

@@ -54,7 +54,7 @@ describe('server reflection from the compiled descriptors', () => {
   let key = '';
   let nodeId = '';
   /** The typed service's file: named after the folder and node, its directory matching its package. */
-  const TYPED_FILE = 'berth/nodes/default/tagger/v1/api.proto';
+  const TYPED_FILE = 'berth/nodes/default_pb/tagger/v1/api.proto';
   let service = '';
   const md = () => {
     const m = new grpc.Metadata();

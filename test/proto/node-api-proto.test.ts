@@ -91,12 +91,31 @@ describe('the .proto of a checkpoint node', () => {
 
   it('lets two nodes of one name in two folders, and names with "--", live side by side', () => {
     const vars: Variable[] = [{ name: 'x', type: 'int' }];
-    const nodes = [node('team-a', 'model', vars, vars), node('team-b', 'model', vars, vars), node('team--b', 'model', vars, vars), node('team-b', 'mo--del', vars, vars)];
+    const nodes = [
+      node('team-a', 'model', vars, vars),
+      node('team-b', 'model', vars, vars),
+      node('team--b', 'model', vars, vars),
+      node('team-b', 'mo--del', vars, vars),
+      node('default', 'class', vars, vars),
+      node('default-pb', 'class', vars, vars),
+    ];
     const { dir, files } = writeProtos(nodes);
     assert.equal(new Set(files).size, nodes.length);
     bufLint(dir);
     // One protoc run over all of them: a clash of packages or types would fail it.
     protocAll(dir, files);
+  });
+
+  it('keeps words C++, Java and Python reserve out of the package (protoc uses it as namespace, package and import path)', () => {
+    const { dir, files } = writeProtos([node('default', 'import', [{ name: 'x', type: 'int' }], [{ name: 'y', type: 'int' }])]);
+    assert.deepEqual(files, ['berth/nodes/default_pb/import_pb/v1/api.proto']);
+    const cpp = mkdtempSync(path.join(work, 'cpp-ns-'));
+    const java = mkdtempSync(path.join(work, 'java-pkg-'));
+    const r = run(PROTOC, ['-I', dir, `--cpp_out=${cpp}`, `--java_out=${java}`, ...files], dir);
+    assert.equal(r.status, 0, r.output);
+    const header = readFileSync(path.join(cpp, 'berth/nodes/default_pb/import_pb/v1/api.pb.h'), 'utf8');
+    assert.match(header, /namespace default_pb \{/);
+    assert.match(readFileSync(path.join(java, 'berth/nodes/default_pb/import_pb/v1/Api.java'), 'utf8'), /^package berth\.nodes\.default_pb\.import_pb\.v1;$/m);
   });
 
   it('compiles with field names that are keywords of other languages (protoc renames them)', () => {
