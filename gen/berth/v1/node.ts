@@ -423,7 +423,12 @@ export interface CheckpointNodeSpec {
 
 /** A declared variable of a checkpoint node. */
 export interface Variable {
-  /** A Python identifier. */
+  /**
+   * A global of the served cell and a field of the node's generated messages:
+   * lower_snake_case (a-z, 0-9 and single "_" between them, starting with a
+   * letter, e.g. `price_2`), not a Python keyword, and no two of the inputs
+   * (or of the outputs) with the same JSON name (`a_1` and `a1`).
+   */
   name: string;
   type: VariableType;
 }
