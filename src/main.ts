@@ -134,6 +134,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const ctx: ControlContext = { orm, now: () => new Date() };
   const folders = new Folders(ctx);
   await folders.ensureDefault();
+  /** Generated APIs are named after their folders (names are unique server-wide). */
+  const folderName = async (folderId: string): Promise<string> => (await folders.get(folderId)).name;
   const authenticator = new Authenticator(ctx, config.auth, log.child({ component: 'auth' }));
   const calls = new CallAccess(ctx);
   const iam = new Iam(ctx, () => authenticator.forget());
@@ -231,7 +233,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     .add(FolderServiceService, folderService(folders))
     .add(IamServiceService, iamService(iam))
     .add(AuditServiceService, auditService(audit))
-    .add(NodeServiceService, nodeService(nodes, aliases, run))
+    .add(NodeServiceService, nodeService(nodes, aliases, run, folderName))
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
     .add(OperationServiceService, operationService(operations, nodes, checkpoints))
@@ -288,7 +290,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     }
     syncing = nodes
       .checkpointNodes()
-      .then((list) => typedApis.sync(list.map((n) => ({ id: n.id, name: n.name, folderId: n.folderId, source: n.spec.source as CheckpointSource }))))
+      .then(async (list) => {
+        const names = new Map(await Promise.all([...new Set(list.map((n) => n.folderId))].map(async (id) => [id, await folderName(id)] as const)));
+        typedApis.sync(list.map((n) => ({ id: n.id, name: n.name, folderId: n.folderId, folderName: names.get(n.folderId)!, source: n.spec.source as CheckpointSource })));
+      })
       .catch((err: unknown) => log.error({ err }, 'cannot sync the typed APIs'))
       .finally(() => {
         syncing = undefined;
@@ -314,7 +319,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       openApiRoute(() => controlPlaneOpenApi(registry, BERTH_SERVICES)),
       typedRoutes({
         registry,
-        node: (id) => typedNodeOf(nodes, id),
+        node: (id) => typedNodeOf(nodes, folderName, id),
         run,
         maxBodyBytes: config.maxMessageBytes,
         log: log.child({ component: 'http' }),

@@ -11,20 +11,24 @@ import { operationView } from './operation-view';
 import { nodeOpenApi } from './node-openapi';
 import type { TypedNode } from './node-typed-api';
 import { pickTarget } from '../domain/alias';
-import { nodeApiNames, nodeProtoSource, type WireValue } from '../domain/variables';
+import { nodeProtoSource, type WireValue } from '../domain/variables';
+import { nodeApiNames } from '../domain/node-api-names';
 
 /** What Execute runs: one call of a checkpoint node with JSON inputs (see CheckpointExecutor.run). */
 export type RunCall = (nodeId: string, input: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, WireValue>>;
 
+/** The name of the folder with this id (its generated APIs' packages hold it). */
+export type FolderName = (folderId: string) => Promise<string>;
+
 /** A checkpoint node as its generated API sees it; FAILED_PRECONDITION for a Docker node. */
-export async function typedNodeOf(nodes: Nodes, nodeId: string): Promise<TypedNode> {
+export async function typedNodeOf(nodes: Nodes, folderName: FolderName, nodeId: string): Promise<TypedNode> {
   const node = await nodes.get(nodeId);
   if (node.spec.source.kind !== 'checkpoint')
     throw new FailedPreconditionError(`node ${nodeId} is a Docker node; it serves its image's own API through the node API`, `nodes/${nodeId}`);
-  return { id: node.id, name: node.name, folderId: node.folderId, source: node.spec.source };
+  return { id: node.id, name: node.name, folderId: node.folderId, folderName: await folderName(node.folderId), source: node.spec.source };
 }
 
-export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall): ServiceHandlers<typeof NodeServiceService> {
+export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall, folderName: FolderName): ServiceHandlers<typeof NodeServiceService> {
   return {
     async createNode(req) {
       if (!req.node) throw ValidationError.of('node', 'is required');
@@ -64,8 +68,8 @@ export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall): Servi
       return { instances: page.items.map(instanceToProto), nextPageToken: page.nextPageToken };
     },
     async getNodeApi(req) {
-      const node = await typedNodeOf(nodes, required(req.nodeId, 'node_id'));
-      const names = nodeApiNames(node.id, node.name);
+      const node = await typedNodeOf(nodes, folderName, required(req.nodeId, 'node_id'));
+      const names = nodeApiNames(node.folderName, node.name);
       return {
         nodeId: node.id,
         protoFile: nodeProtoSource(node),

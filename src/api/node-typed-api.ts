@@ -1,18 +1,8 @@
-import {
-  create,
-  createFileRegistry,
-  fromBinary,
-  toBinary,
-  toJson,
-  fromJson,
-  type DescMessage,
-  type JsonValue,
-  type Message,
-} from '@bufbuild/protobuf';
-import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
+import { fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
+import type { FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { CheckpointSource, Variable } from '../domain/node';
-import { nodeApiNames, nodeProtoSource, protoTypeOf, type WireValue } from '../domain/variables';
+import type { NodeApiNames } from '../domain/node-api-names';
+import { nodeProtoSource, type WireValue } from '../domain/variables';
 import type { Logger } from '../logger';
 import { ValidationError } from '../domain/errors';
 import { guard, requestIdOf, type CallContext } from './adapter';
@@ -22,14 +12,9 @@ import { ReflectionFiles } from './reflection-files';
 import { MalformedRequest } from './request-decoding';
 import { REFLECTION_SERVICES, serverReflection } from './server-reflection';
 import { toServiceError, type StatusError } from './status';
+import { TypedMessages, type TypedNode } from './typed-json';
 
-/** A checkpoint node as far as its generated API is concerned. */
-export interface TypedNode {
-  id: string;
-  name: string;
-  folderId: string;
-  source: CheckpointSource;
-}
+export type { TypedNode } from './typed-json';
 
 /** What callers of a node's typed API run: Execute with JSON inputs, JSON outputs. */
 export type ExecuteJson = (nodeId: string, input: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, WireValue>>;
@@ -40,58 +25,7 @@ interface Registered {
   file: FileDescriptorProto;
   definition: ServiceDefinition;
   proto: string;
-  names: { package: string; service: string };
-}
-
-const SCALAR: Record<string, FieldDescriptorProto_Type> = {
-  int64: FieldDescriptorProto_Type.INT64,
-  double: FieldDescriptorProto_Type.DOUBLE,
-  string: FieldDescriptorProto_Type.STRING,
-  bool: FieldDescriptorProto_Type.BOOL,
-  bytes: FieldDescriptorProto_Type.BYTES,
-};
-
-function fieldsOf(vars: Variable[]) {
-  return vars.map((v, i) => {
-    const t = protoTypeOf(v.type);
-    const message = t.type.startsWith('google.');
-    return {
-      name: v.name,
-      number: i + 1,
-      label: t.repeated ? FieldDescriptorProto_Label.REPEATED : FieldDescriptorProto_Label.OPTIONAL,
-      type: message ? FieldDescriptorProto_Type.MESSAGE : SCALAR[t.type]!,
-      // Unset for scalars (descriptor.proto is proto2: an empty name would be sent).
-      ...(message ? { typeName: `.${t.type}` } : {}),
-      jsonName: v.name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
-    };
-  });
-}
-
-/** The file name of a node's typed API, in reflection and as `GET /v1/nodes/{id}/api.proto` serves it. */
-export function nodeProtoFileName(nodeId: string): string {
-  return `berth/nodes/${nodeId}/api.proto`;
-}
-
-/** The descriptor of a node's typed API, built from its declared variables (the same shape as its `.proto`). */
-export function nodeFileDescriptor(node: TypedNode): FileDescriptorProto {
-  const names = nodeApiNames(node.id, node.name);
-  const all = [...node.source.inputVariables, ...node.source.outputVariables];
-  return create(FileDescriptorProtoSchema, {
-    name: nodeProtoFileName(node.id),
-    package: names.package,
-    syntax: 'proto3',
-    dependency: all.some((v) => v.type === 'list' || v.type === 'dict') ? ['google/protobuf/struct.proto'] : [],
-    messageType: [
-      { name: 'ExecuteRequest', field: fieldsOf(node.source.inputVariables) },
-      { name: 'ExecuteResponse', field: fieldsOf(node.source.outputVariables) },
-    ],
-    service: [
-      {
-        name: names.service,
-        method: [{ name: 'Execute', inputType: `.${names.package}.ExecuteRequest`, outputType: `.${names.package}.ExecuteResponse` }],
-      },
-    ],
-  });
+  names: NodeApiNames;
 }
 
 /** What the typed services need from the rest of Berth. */
@@ -179,12 +113,8 @@ export class TypedApis {
   }
 
   private register(node: TypedNode): void {
-    const file = nodeFileDescriptor(node);
-    const { registry: base } = descriptors();
-    const registry = createFileRegistry(file, (name) => base.getFile(name));
-    const names = nodeApiNames(node.id, node.name);
-    const input = registry.getMessage(`${names.package}.ExecuteRequest`) as DescMessage;
-    const output = registry.getMessage(`${names.package}.ExecuteResponse`) as DescMessage;
+    const messages = new TypedMessages(node);
+    const { file, names, input, output } = messages;
     const path = `/${names.package}.${names.service}/Execute`;
     const definition: ServiceDefinition = {
       Execute: {
@@ -215,9 +145,8 @@ export class TypedApis {
           const header = (name: string) => call.metadata.get(name)[0] as string | undefined;
           await this.deps.authorizeCall(header('authorization'), node.id, header('x-folder-id'));
           if (call.request instanceof MalformedRequest) throw call.request.error;
-          const json = toJson(input, call.request as Message, { useProtoFieldName: true, alwaysEmitImplicit: true, registry: base }) as Record<string, unknown>;
-          const outputs = await this.deps.execute(node.id, json, controller.signal);
-          return fromJson(output, outputs as JsonValue, { ignoreUnknownFields: true, registry: base });
+          const outputs = await this.deps.execute(node.id, messages.inputsOf(call.request as Message), controller.signal);
+          return messages.responseOf(node.id, outputs);
         }).then(
           (response) => callback(null, response),
           (err: StatusError) => callback(toServiceError(err)),
@@ -240,7 +169,7 @@ export class TypedApis {
 
 const fullName = (r: Registered): string => `${r.names.package}.${r.names.service}`;
 
-/** A node's API changes with its name (the service name) and its declared variables. */
+/** A node's API changes with its folder's name and its own (the package and service) and its declared variables. */
 function keyOf(n: TypedNode): string {
-  return JSON.stringify([n.name, n.source.inputVariables, n.source.outputVariables]);
+  return JSON.stringify([n.folderName, n.name, n.source.inputVariables, n.source.outputVariables]);
 }

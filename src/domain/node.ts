@@ -1,5 +1,6 @@
 import { checkSecurity, securityWithDefaults, type ContainerSecurity } from './container-security';
 import { LIMITS } from './limits';
+import { checkVariableNames } from './variable-names';
 import { REGISTRY_KEYS, type SecretUse } from './secret';
 import { Violations, checkBytes, checkDescription, checkId, checkLabels, checkLength, checkName, checkPort, checkRange, quoted } from './validation';
 
@@ -220,17 +221,21 @@ export function withDefaults(spec: NodeSpec): NodeSpec {
   return { ...spec, source, instanceRange, autoscaling, maintenanceLimit };
 }
 
-const PY_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
 
 function checkVariables(v: Violations, field: string, variables: Variable[]): void {
-  const seen = new Set<string>();
   if (variables.length > LIMITS.variables) v.add(field, `declares ${variables.length} variables; at most ${LIMITS.variables}`);
-  variables.slice(0, LIMITS.variables).forEach((variable, i) => {
-    if (variable.name.length > LIMITS.variableNameChars) v.add(`${field}[${i}].name`, `is ${variable.name.length} characters long; at most ${LIMITS.variableNameChars}`);
-    else if (!PY_IDENTIFIER.test(variable.name)) v.add(`${field}[${i}].name`, `${quoted(variable.name)} is not a Python identifier`);
-    else if (seen.has(variable.name)) v.add(`${field}[${i}].name`, `${quoted(variable.name)} is declared twice`);
-    seen.add(variable.name);
+  const listed = variables.slice(0, LIMITS.variables);
+  const long = new Set<number>();
+  listed.forEach((variable, i) => {
+    if (variable.name.length > LIMITS.variableNameChars) {
+      long.add(i);
+      v.add(`${field}[${i}].name`, `is ${variable.name.length} characters long; at most ${LIMITS.variableNameChars}`);
+    }
+  });
+  // A name over the limit is reported once; the others are checked as the generated API needs them.
+  checkVariableNames(v, field, listed.map((variable, i) => (long.has(i) ? undefined : variable.name)));
+  listed.forEach((variable, i) => {
     if (!(VARIABLE_TYPES as readonly string[]).includes(variable.type)) v.add(`${field}[${i}].type`, 'is required');
   });
 }

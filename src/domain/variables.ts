@@ -1,5 +1,6 @@
 import { Violations } from './validation';
 import type { CheckpointSource, Variable, VariableType } from './node';
+import { nodeApiNames } from './node-api-names';
 
 /** A JSON value as checkpoint workers exchange them: bytes are base64 strings. */
 export type WireValue = null | boolean | number | string | WireValue[] | { [key: string]: WireValue };
@@ -7,12 +8,28 @@ export type WireValue = null | boolean | number | string | WireValue[] | { [key:
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * An int as a number, or as a decimal string when it is beyond 2^53 (a JSON
+ * number would round it; the worker reads both): the value stays exact from
+ * the caller to the cell. Ints are int64, as the generated API declares them.
+ */
+function intValue(value: unknown): { ok: true; value: WireValue } | { ok: false; why: string } {
+  let n: bigint;
+  if (typeof value === 'number' && Number.isInteger(value)) n = BigInt(value);
+  else if (typeof value === 'bigint') n = value;
+  else if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) n = BigInt(value);
+  else return { ok: false, why: 'an integer' };
+  if (n < INT64_MIN || n > INT64_MAX) return { ok: false, why: 'an integer in the int64 range' };
+  return { ok: true, value: n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString() };
+}
+
 function scalar(type: VariableType, value: unknown): { ok: true; value: WireValue } | { ok: false; why: string } {
   switch (type) {
-    case 'int': {
-      const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-      return typeof n === 'number' && Number.isInteger(n) ? { ok: true, value: n } : { ok: false, why: 'an integer' };
-    }
+    case 'int':
+      return intValue(value);
     case 'float':
       if (typeof value === 'number') return { ok: true, value };
       if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return { ok: true, value };
@@ -86,23 +103,9 @@ export function protoTypeOf(type: VariableType): { repeated: boolean; type: stri
   return m ? { repeated: true, type: base(m[1]!) } : { repeated: false, type: base(type) };
 }
 
-/**
- * Names of a node's generated API: a package per node id (stable for the
- * node's life) and a service named after the node, e.g. node "price-model"
- * → `berth.nodes.nd123.PriceModelService`.
- */
-export function nodeApiNames(nodeId: string, nodeName: string): { package: string; service: string } {
-  const pascal = nodeName
-    .split('-')
-    .filter(Boolean)
-    .map((p) => p[0]!.toUpperCase() + p.slice(1))
-    .join('');
-  return { package: `berth.nodes.${nodeId}`, service: `${pascal || 'Node'}Service` };
-}
-
 /** The `.proto` source of a checkpoint node's typed service. */
-export function nodeProtoSource(node: { id: string; name: string; folderId: string; source: CheckpointSource }): string {
-  const names = nodeApiNames(node.id, node.name);
+export function nodeProtoSource(node: { id: string; name: string; folderId: string; folderName: string; source: CheckpointSource }): string {
+  const names = nodeApiNames(node.folderName, node.name);
   const { inputVariables: inputs, outputVariables: outputs, checkpointId } = node.source;
   const needsStruct = [...inputs, ...outputs].some((v) => v.type === 'list' || v.type === 'dict');
   const fields = (vars: Variable[]): string =>
@@ -114,15 +117,18 @@ export function nodeProtoSource(node: { id: string; name: string; folderId: stri
       .join('\n');
   return [
     '// The typed API of a Berth checkpoint node.',
-    `// Node "${node.name}" (${node.id}) in folder ${node.folderId}, restored from checkpoint ${checkpointId}.`,
-    '// Call it on Berth\'s gRPC port, or over REST: POST /v1/nodes/' + node.id + '/api:execute with the request as JSON.',
+    `// Node "${node.name}" (${node.id}) in folder "${node.folderName}" (${node.folderId}), restored from checkpoint ${checkpointId}.`,
+    '// Names follow the folder and node names, so a node replaced by one of the same name keeps this API.',
+    '// Call it on Berth\'s gRPC port, or over REST: POST /v1/nodes/' + node.id + '/api:execute with the request in protobuf JSON.',
+    '',
     'syntax = "proto3";',
     '',
     `package ${names.package};`,
     '',
     ...(needsStruct ? ['import "google/protobuf/struct.proto";', ''] : []),
-    '// Runs the served cell once: inputs are bound as globals, outputs are read back.',
+    `// The served cell of node "${node.name}".`,
     `service ${names.service} {`,
+    '  // Runs the served cell once: inputs are bound as globals, outputs are read back.',
     '  rpc Execute(ExecuteRequest) returns (ExecuteResponse);',
     '}',
     '',

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { CheckpointSource, Node } from '../domain/node';
 import { checkInputs } from '../domain/variables';
+import { parseJsonExact } from '../domain/exact-json';
 import {
   DeadlineExceededError,
   FailedPreconditionError,
@@ -267,7 +268,7 @@ export class CheckpointExecutor {
           });
           res.on('end', () => {
             try {
-              resolve({ status: res.statusCode ?? 500, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as WorkerAnswer });
+              resolve({ status: res.statusCode ?? 500, body: parseJsonExact(Buffer.concat(chunks).toString('utf8')) as WorkerAnswer });
             } catch (err) {
               reject(new UnavailableError(`the worker sent an answer that is not JSON: ${(err as Error).message}`));
             }

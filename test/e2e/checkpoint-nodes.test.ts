@@ -34,6 +34,8 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const UNKNOWN_NODE = 'nd000000000000000000';
 const DETAILS_TYPE = 'type.googleapis.com/berth.v1.NodeExecutionErrorDetails';
+/** The typed API's package: named after the folder ("default", a C++ and Java keyword, hence "_pb") and the node ("price-model"), not the node's id. */
+const PACKAGE = 'berth.nodes.default_pb.price_model.v1';
 
 /** The fixture notebook, its training cell writing to `marker`. */
 function notebook(marker: string): string {
@@ -387,7 +389,7 @@ describe('checkpoint nodes on the process runtime', () => {
     assert.match(protoRes.headers.get('content-type') ?? '', /^text\/plain/);
     const proto = await protoRes.text();
     assert.match(proto, /syntax = "proto3";/);
-    assert.ok(proto.includes(`package berth.nodes.${nodeId};`), proto);
+    assert.ok(proto.includes(`package ${PACKAGE};`), proto);
     assert.ok(proto.includes('service PriceModelService {'), proto);
     assert.ok(proto.includes('rpc Execute(ExecuteRequest) returns (ExecuteResponse);'), proto);
     for (const field of ['double x = 1;', 'string name = 2;', 'double y = 1;', 'string label = 2;', 'int64 counter = 3;', 'string instance = 4;'])
@@ -395,8 +397,8 @@ describe('checkpoint nodes on the process runtime', () => {
 
     const api = await unary<Partial<GetNodeApiRequest>, NodeApi>(b.rpc.nodes, 'getNodeApi', { nodeId });
     assert.equal(api.protoFile, proto);
-    assert.equal(api.package, `berth.nodes.${nodeId}`);
-    assert.equal(api.service, `berth.nodes.${nodeId}.PriceModelService`);
+    assert.equal(api.package, PACKAGE);
+    assert.equal(api.service, `${PACKAGE}.PriceModelService`);
 
     const openapi = await rest(b.http, 'GET', `/v1/nodes/${nodeId}/openapi.json`);
     assert.equal(openapi.status, 200);
@@ -408,10 +410,12 @@ describe('checkpoint nodes on the process runtime', () => {
     const schemas = doc.components.schemas;
     assert.equal(schemas.Inputs.properties.x.type, 'number');
     assert.equal(schemas.Inputs.properties.name.type, 'string');
-    assert.deepEqual([...schemas.Inputs.required].sort(), ['name', 'x']);
+    // protobuf JSON: a request may leave fields out (their defaults), a response has them all; int64 is a string.
+    assert.equal(schemas.Inputs.required, undefined);
+    assert.deepEqual([...schemas.Outputs.required].sort(), ['counter', 'instance', 'label', 'y']);
     assert.equal(schemas.Outputs.properties.y.type, 'number');
     assert.equal(schemas.Outputs.properties.label.type, 'string');
-    assert.equal(schemas.Outputs.properties.counter.type, 'integer');
+    assert.deepEqual([schemas.Outputs.properties.counter.type, schemas.Outputs.properties.counter.format], ['string', 'int64']);
     assert.equal(schemas.Outputs.properties.instance.type, 'string');
 
     // As curl would, following the document: the inputs as a plain JSON body.
@@ -419,8 +423,9 @@ describe('checkpoint nodes on the process runtime', () => {
     assert.equal(typed.status, 200, JSON.stringify(typed.body));
     assert.equal(typed.body.y, 5);
     assert.equal(typed.body.label, 'Q');
-    assert.equal(typed.body.counter, counted[typed.body.instance]! + 1);
-    counted[typed.body.instance] = typed.body.counter;
+    // int64 in protobuf JSON: a decimal string.
+    assert.equal(typed.body.counter, String(counted[typed.body.instance]! + 1));
+    counted[typed.body.instance] = Number(typed.body.counter);
     const typedBad = await rest(b.http, 'POST', `/v1/nodes/${nodeId}/api:execute`, { x: 'two', name: 'q' });
     assert.equal(typedBad.status, 400);
     assert.deepEqual(restViolations(typedBad.body), ['input.x']);
@@ -430,17 +435,18 @@ describe('checkpoint nodes on the process runtime', () => {
   });
 
   it('lists the typed service through server reflection, with its typed fields', async () => {
-    const service = `berth.nodes.${nodeId}.PriceModelService`;
+    const service = `${PACKAGE}.PriceModelService`;
     const [listed, described] = await reflect(b.grpcAddress, [{ list_services: '' }, { file_containing_symbol: service }]);
     const services = servicesOf(listed);
     assert.ok(services.includes(service), `${service} is not listed: ${services.join(', ')}`);
     assert.ok(services.includes('berth.v1.NodeService'));
     const files = (described.file_descriptor_response.file_descriptor_proto as Buffer[]).map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
-    const file = files.find((f) => f.package === `berth.nodes.${nodeId}`);
-    assert.ok(file, `no file of package berth.nodes.${nodeId}: ${files.map((f) => f.name).join(', ')}`);
+    const file = files.find((f) => f.package === PACKAGE);
+    assert.ok(file, `no file of package ${PACKAGE}: ${files.map((f) => f.name).join(', ')}`);
+    assert.equal(file.name, 'berth/nodes/default_pb/price_model/v1/api.proto');
     assert.deepEqual(file.service.map((s) => s.name), ['PriceModelService']);
     assert.deepEqual(file.service[0]!.method.map((m) => [m.name, m.inputType, m.outputType]), [
-      ['Execute', `.berth.nodes.${nodeId}.ExecuteRequest`, `.berth.nodes.${nodeId}.ExecuteResponse`],
+      ['Execute', `.${PACKAGE}.ExecuteRequest`, `.${PACKAGE}.ExecuteResponse`],
     ]);
     const request = file.messageType.find((m) => m.name === 'ExecuteRequest')!;
     assert.deepEqual(
@@ -508,10 +514,12 @@ describe('checkpoint nodes on the process runtime', () => {
     const again = await startNode(b, checkpoint.id, 2);
     assert.notEqual(again.nodeId, old);
     nodeId = again.nodeId;
-    // The old node's typed service is gone from the server, the new one's is there.
-    await waitFor('reflection to list only the new typed service', async () => {
+    // The new node has the old one's typed API (the same folder and name), so stubs keep working.
+    const api = await unary<Partial<GetNodeApiRequest>, NodeApi>(b.rpc.nodes, 'getNodeApi', { nodeId });
+    assert.equal(api.service, `${PACKAGE}.PriceModelService`);
+    await waitFor('reflection to list the typed service again', async () => {
       const services = servicesOf((await reflect(b.grpcAddress, [{ list_services: '' }]))[0]);
-      return services.includes(`berth.nodes.${nodeId}.PriceModelService`) && !services.includes(`berth.nodes.${old}.PriceModelService`);
+      return services.includes(`${PACKAGE}.PriceModelService`);
     });
     const seen = await countCalls(b, nodeId, 3);
     for (const values of seen.values()) assert.ok(values.includes(1), 'each instance starts counting at 1 again');

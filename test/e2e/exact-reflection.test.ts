@@ -53,6 +53,8 @@ describe('server reflection from the compiled descriptors', () => {
   let t: TestBerth;
   let key = '';
   let nodeId = '';
+  /** The typed service's file: named after the folder and node, its directory matching its package. */
+  const TYPED_FILE = 'berth/nodes/default_pb/tagger/v1/api.proto';
   let service = '';
   const md = () => {
     const m = new grpc.Metadata();
@@ -172,7 +174,7 @@ describe('server reflection from the compiled descriptors', () => {
   it('serves the typed service in a file of its own, the same as its api.proto compiled, importing struct.proto', async () => {
     const [answer] = await reflect(t.grpc, [{ file_containing_symbol: service }], md());
     const [file, ...dependencies] = decode(answer);
-    assert.equal(file!.name, `berth/nodes/${nodeId}/api.proto`);
+    assert.equal(file!.name, TYPED_FILE);
     assert.deepEqual(file!.dependency, ['google/protobuf/struct.proto']);
     assert.deepEqual(dependencies.map((d) => d.name), ['google/protobuf/struct.proto']);
     assert.deepEqual(shape(dependencies[0]!), shape(file_google_protobuf_struct.proto));
@@ -182,8 +184,8 @@ describe('server reflection from the compiled descriptors', () => {
     assert.equal(source.status, 200);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-api-proto-'));
     try {
-      mkdirSync(path.join(dir, 'berth', 'nodes', nodeId), { recursive: true });
-      writeFileSync(path.join(dir, 'berth', 'nodes', nodeId, 'api.proto'), source.body as string);
+      mkdirSync(path.join(dir, path.dirname(TYPED_FILE)), { recursive: true });
+      writeFileSync(path.join(dir, TYPED_FILE), source.body as string);
       execFileSync(BUF, ['build', dir, '--exclude-imports', '--exclude-source-info', '-o', path.join(dir, 'out.binpb')], { stdio: 'pipe' });
       const built = fromBinary(FileDescriptorSetSchema, readFileSync(path.join(dir, 'out.binpb'))).file;
       assert.deepEqual(built.map(json), [json(file!)]);
@@ -217,7 +219,7 @@ describe('server reflection from the compiled descriptors', () => {
     assert.equal(seen.caller.principal.name, 'admin', JSON.stringify(seen.caller));
     assert.match(seen.caller.principal.create_time, /^\d{4}-\d\d-\d\dT/);
     assert.ok(seen.nodes.includes(nodeId));
-    assert.equal(seen.typed.file, `berth/nodes/${nodeId}/api.proto`);
+    assert.equal(seen.typed.file, TYPED_FILE);
     assert.deepEqual(seen.typed.dependencies, ['google/protobuf/struct.proto']);
     assert.deepEqual(seen.typed.response, { y: 5, count: '3', seen: { first: 'a' } });
   });
@@ -229,7 +231,7 @@ describe('server reflection from the compiled descriptors', () => {
     const op = await ok('DELETE', `/v1/nodes/${nodeId}`);
     await wait(op.id);
     await waitFor('the typed service to be unknown', async () => JSON.stringify(await grpcHealth(t.grpc, service)) === JSON.stringify({ code: grpc.status.NOT_FOUND }));
-    const [answer] = await reflect(t.grpc, [{ file_by_filename: `berth/nodes/${nodeId}/api.proto` }], md());
+    const [answer] = await reflect(t.grpc, [{ file_by_filename: TYPED_FILE }], md());
     assert.equal(answer.error_response?.error_code, grpc.status.NOT_FOUND);
   });
 });

@@ -7,7 +7,7 @@ import { metadataOf } from './iam';
 
 /** A client of a checkpoint node's own gRPC service, made from its `.proto` as any user's stubs are. */
 export interface TypedClient {
-  /** The service's full name, `berth.nodes.<node id>.<Name>Service`. */
+  /** The service's full name, `berth.nodes.<folder>.<node>.v1.<Name>Service`. */
   service: string;
   execute(request: Record<string, unknown>, headers?: Record<string, string>): Promise<Record<string, unknown>>;
   close(): void;

@@ -423,7 +423,12 @@ export interface CheckpointNodeSpec {
 
 /** A declared variable of a checkpoint node. */
 export interface Variable {
-  /** A Python identifier. */
+  /**
+   * A global of the served cell and a field of the node's generated messages:
+   * lower_snake_case (a-z, 0-9 and single "_" between them, starting with a
+   * letter, e.g. `price_2`), not a Python keyword, and no two of the inputs
+   * (or of the outputs) with the same JSON name (`a_1` and `a1`).
+   */
   name: string;
   type: VariableType;
 }
@@ -704,7 +709,11 @@ export interface NodeApi {
   nodeId: string;
   /** The `.proto` source of the node's typed service. */
   protoFile: string;
-  /** Its protobuf package, e.g. `berth.nodes.n3k2`. */
+  /**
+   * Its protobuf package, named after the folder and the node (not the node's
+   * id, so a node replaced by one of the same name keeps its API), e.g.
+   * `berth.nodes.team_a.price_model.v1`.
+   */
   package: string;
   /** The fully-qualified service name. */
   service: string;

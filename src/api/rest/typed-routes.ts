@@ -6,8 +6,10 @@ import { guard, type CallContext } from '../adapter';
 import { ValidationError } from '../../domain/errors';
 import { nodeProtoSource, type WireValue } from '../../domain/variables';
 import type { Logger } from '../../logger';
-import { callerSignal, readJsonBody, sendError, sendJson, sendMethodNotAllowed, type ExtraHandler } from './http-server';
-import { requireJsonContentType } from './read-body';
+import { parseJsonExact } from '../../domain/exact-json';
+import { TypedMessages } from '../typed-json';
+import { callerSignal, sendError, sendJson, sendMethodNotAllowed, type ExtraHandler } from './http-server';
+import { readBody, requireJsonContentType } from './read-body';
 
 export interface TypedRouteDeps {
   registry: Registry;
@@ -25,9 +27,30 @@ export interface TypedRouteDeps {
 
 const ROUTE = /^\/v1\/nodes\/([a-z0-9]{1,64})\/(api\.proto|openapi\.json|api:execute)$/;
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The JSON body of a typed call ({} when empty), integers beyond 2^53 kept exact as strings. */
+async function readExactJsonBody(req: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
+  const raw = await readBody(req, maxBodyBytes);
+  if (raw.length === 0) return {};
+  let text: string;
+  try {
+    text = strictUtf8.decode(raw);
+  } catch {
+    throw ValidationError.of('body', 'is not valid UTF-8');
+  }
+  try {
+    return parseJsonExact(text);
+  } catch (err) {
+    throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 /**
  * The REST side of each checkpoint node's generated API: its `.proto`, its
- * OpenAPI document, and the typed route (inputs as the body, outputs as the answer).
+ * OpenAPI document, and the typed route: the request message as the body and
+ * the response message as the answer, both in protobuf JSON (the encoding
+ * grpc-gateway and every protobuf runtime use for them).
  */
 export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
   return async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<boolean> => {
@@ -48,9 +71,11 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
         const via = req.headers['x-folder-id'];
         await deps.authorize(req.headers.authorization, nodeId, what === 'api:execute' ? 'call' : 'read', typeof via === 'string' && via !== '' ? via : undefined);
         if (what === 'api:execute') {
-          const body = (await readJsonBody(req, deps.maxBodyBytes)) ?? {};
-          if (body === null || typeof body !== 'object' || Array.isArray(body)) throw ValidationError.of('body', 'must be a JSON object of the input variables');
-          sendJson(res, 200, (await deps.run(nodeId, body as Record<string, unknown>, signal)) as JsonValue);
+          const body = await readExactJsonBody(req, deps.maxBodyBytes);
+          const messages = new TypedMessages(await deps.node(nodeId));
+          const request = messages.requestFromJson(body);
+          const outputs = await deps.run(nodeId, messages.inputsOf(request), signal);
+          sendJson(res, 200, messages.responseToJson(messages.responseOf(nodeId, outputs)));
           return;
         }
         const node = await deps.node(nodeId);
