@@ -94,9 +94,10 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * when it is not UTF-8 or not JSON (a lone surrogate escape such as
  * `"\ud800"` parses, and is refused later with the field that holds it).
  * With `quiet` (a request that carries secret values) the refusal leaves out
- * the parser's message, which quotes a piece of the body.
+ * the parser's message, which quotes a piece of the body. `parse` reads the
+ * decoded text (the typed routes keep integers beyond 2^53 exact).
  */
-function parseJsonBody(raw: Buffer, quiet = false): JsonValue | undefined {
+export function parseJsonBody<T = JsonValue>(raw: Buffer, quiet = false, parse: (text: string) => T = JSON.parse): T | undefined {
   if (raw.length === 0) return undefined;
   let text: string;
   try {
@@ -105,7 +106,7 @@ function parseJsonBody(raw: Buffer, quiet = false): JsonValue | undefined {
     throw ValidationError.of('body', 'is not valid UTF-8');
   }
   try {
-    return JSON.parse(text) as JsonValue;
+    return parse(text);
   } catch (err) {
     throw ValidationError.of('body', `is not valid JSON${quiet ? ` (${NOT_QUOTED})` : `: ${(err as Error).message}`}`);
   }

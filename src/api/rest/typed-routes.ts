@@ -3,12 +3,11 @@ import type { JsonValue, Registry } from '@bufbuild/protobuf';
 import { nodeOpenApi } from '../node-openapi';
 import type { TypedNode } from '../node-typed-api';
 import { guard, type CallContext } from '../adapter';
-import { ValidationError } from '../../domain/errors';
 import { nodeProtoSource, type WireValue } from '../../domain/variables';
 import type { Logger } from '../../logger';
 import { parseJsonExact } from '../../domain/exact-json';
 import { TypedMessages } from '../typed-json';
-import { callerSignal, sendError, sendJson, sendMethodNotAllowed, type ExtraHandler } from './http-server';
+import { callerSignal, parseJsonBody, sendError, sendJson, sendMethodNotAllowed, type ExtraHandler } from './http-server';
 import { readBody, requireJsonContentType } from './read-body';
 
 export interface TypedRouteDeps {
@@ -27,23 +26,9 @@ export interface TypedRouteDeps {
 
 const ROUTE = /^\/v1\/nodes\/([a-z0-9]{1,64})\/(api\.proto|openapi\.json|api:execute)$/;
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** The JSON body of a typed call ({} when empty), integers beyond 2^53 kept exact as strings. */
 async function readExactJsonBody(req: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
-  const raw = await readBody(req, maxBodyBytes);
-  if (raw.length === 0) return {};
-  let text: string;
-  try {
-    text = strictUtf8.decode(raw);
-  } catch {
-    throw ValidationError.of('body', 'is not valid UTF-8');
-  }
-  try {
-    return parseJsonExact(text);
-  } catch (err) {
-    throw ValidationError.of('body', `is not valid JSON: ${(err as Error).message}`);
-  }
+  return parseJsonBody(await readBody(req, maxBodyBytes), false, parseJsonExact) ?? {};
 }
 
 /**
