@@ -69,6 +69,10 @@ export function nodeFileDescriptor(node: TypedNode): FileDescriptorProto {
  * the worker's JSON (variable names, ints beyond 2^53 as strings) and
  * protobuf JSON (lowerCamel names, int64 as strings) of the typed REST route.
  */
+/** How many nodes' messages {@link TypedMessages.of} keeps (the oldest goes first). */
+const MESSAGES_KEPT = 256;
+const MESSAGES = new Map<string, TypedMessages>();
+
 export class TypedMessages {
   readonly names: NodeApiNames;
   readonly file: FileDescriptorProto;
@@ -76,6 +80,22 @@ export class TypedMessages {
   readonly output: DescMessage;
   /** Resolves google.protobuf types for JSON. */
   readonly registry: Registry;
+
+  /**
+   * The messages of a node, made once per API shape: building a descriptor
+   * and a registry costs far more than a call, and the typed route reads the
+   * node afresh on every call. A changed node has another key.
+   */
+  static of(node: TypedNode): TypedMessages {
+    const key = JSON.stringify([node.id, node.name, node.folderId, node.folderName, node.source]);
+    let messages = MESSAGES.get(key);
+    if (!messages) {
+      messages = new TypedMessages(node);
+      if (MESSAGES.size >= MESSAGES_KEPT) MESSAGES.delete(MESSAGES.keys().next().value as string);
+      MESSAGES.set(key, messages);
+    }
+    return messages;
+  }
 
   constructor(node: TypedNode) {
     this.names = nodeApiNames(node.folderName, node.name);

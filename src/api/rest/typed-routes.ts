@@ -57,7 +57,7 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
         await deps.authorize(req.headers.authorization, nodeId, what === 'api:execute' ? 'call' : 'read', typeof via === 'string' && via !== '' ? via : undefined);
         if (what === 'api:execute') {
           const body = await readExactJsonBody(req, deps.maxBodyBytes);
-          const messages = new TypedMessages(await deps.node(nodeId));
+          const messages = TypedMessages.of(await deps.node(nodeId));
           const request = messages.requestFromJson(body);
           const outputs = await deps.run(nodeId, messages.inputsOf(request), signal);
           sendJson(res, 200, messages.responseToJson(messages.responseOf(nodeId, outputs)));
