@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -16,6 +16,9 @@ const BUF = path.join(ROOT, 'node_modules', '.bin', 'buf');
 const PROTOC = '/usr/bin/protoc';
 /** The languages protoc generates without plugins. */
 const LANGUAGES = ['cpp', 'python', 'java', 'ruby', 'csharp'];
+/** Go's messages and gRPC service come from plugins (Debian's protoc-gen-go and protoc-gen-go-grpc). */
+const PROTOC_GEN_GO = '/usr/bin/protoc-gen-go';
+const PROTOC_GEN_GO_GRPC = '/usr/bin/protoc-gen-go-grpc';
 
 const work = mkdtempSync(path.join(tmpdir(), 'berth-node-proto-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -52,7 +55,8 @@ function bufLint(dir: string): void {
   assert.equal(r.output.trim(), '');
 }
 
-function protocAll(dir: string, files: string[]): void {
+/** Compiles the files for every language; returns the directory of the Go output. */
+function protocAll(dir: string, files: string[]): string {
   for (const lang of LANGUAGES) {
     const out = mkdtempSync(path.join(work, `${lang}-`));
     // C# writes files by their base name (every node's is Api.cs) unless told to lay them out by namespace.
@@ -60,16 +64,67 @@ function protocAll(dir: string, files: string[]): void {
     const r = run(PROTOC, ['-I', dir, '-I', '/usr/include', `--${lang}_out=${out}`, ...options, ...files], dir);
     assert.equal(r.status, 0, `protoc --${lang}_out:\n${r.output}`);
   }
+  return protocGo(dir, files);
+}
+
+/**
+ * Go: the messages and the gRPC service of every file, checked for the
+ * node's service and messages. The .proto has no `go_package` (its import
+ * path is the caller's choice, as for every other language), so each file
+ * is given one with an `M` option: its own directory, which makes the Go
+ * package `v1` and the output lie next to where the .proto would. The
+ * struct.proto it imports carries its own go_package, Go's well-known
+ * `structpb`.
+ */
+function protocGo(dir: string, files: string[]): string {
+  const out = mkdtempSync(path.join(work, 'go-'));
+  const importPaths = files.map((file) => `M${file}=${path.posix.dirname(file)}`);
+  const r = run(
+    PROTOC,
+    [
+      '-I', dir, '-I', '/usr/include',
+      `--plugin=protoc-gen-go=${PROTOC_GEN_GO}`, `--plugin=protoc-gen-go-grpc=${PROTOC_GEN_GO_GRPC}`,
+      `--go_out=${out}`, ...importPaths.map((m) => `--go_opt=${m}`),
+      `--go-grpc_out=${out}`, ...importPaths.map((m) => `--go-grpc_opt=${m}`),
+      ...files,
+    ],
+    dir,
+  );
+  assert.equal(r.status, 0, `protoc --go_out --go-grpc_out:\n${r.output}`);
+  for (const file of files) {
+    const proto = readFileSync(path.join(dir, file), 'utf8');
+    const service = /^service (\w+) \{$/m.exec(proto)?.[1];
+    assert.ok(service, `a service in ${file}`);
+    const base = path.join(out, file.replace(/\.proto$/, ''));
+    assert.ok(existsSync(`${base}.pb.go`) && existsSync(`${base}_grpc.pb.go`), `Go files of ${file}`);
+    const messages = readFileSync(`${base}.pb.go`, 'utf8');
+    assert.match(messages, /^package v1$/m);
+    assert.match(messages, /^type ExecuteRequest struct \{$/m);
+    assert.match(messages, /^type ExecuteResponse struct \{$/m);
+    if (/google\.protobuf\.(Struct|Value|ListValue)\b/.test(proto)) {
+      assert.match(messages, /^\tstructpb "google\.golang\.org\/protobuf\/types\/known\/structpb"$/m);
+    }
+    const grpc = readFileSync(`${base}_grpc.pb.go`, 'utf8');
+    assert.match(grpc, /^package v1$/m);
+    assert.match(grpc, new RegExp(`^type ${service}Client interface \\{$`, 'm'));
+    assert.match(grpc, new RegExp(`^type ${service}Server interface \\{$`, 'm'));
+    assert.match(grpc, /^\tExecute\(ctx context\.Context, in \*ExecuteRequest, opts \.\.\.grpc\.CallOption\) \(\*ExecuteResponse, error\)$/m);
+  }
+  return out;
 }
 
 const ALL = node('team-a', 'price-model-2', everyType('in'), everyType('out'));
 
 describe('the .proto of a checkpoint node', () => {
-  it('passes buf lint (STANDARD, formerly DEFAULT, rules) and compiles for C++, Python, Java, Ruby and C# with every variable type', () => {
+  it('passes buf lint (STANDARD, formerly DEFAULT, rules) and compiles for C++, Python, Java, Ruby, C# and Go with every variable type', () => {
     const { dir, files } = writeProtos([ALL]);
     assert.deepEqual(files, ['berth/nodes/team_a/price_model_2/v1/api.proto']);
     bufLint(dir);
-    protocAll(dir, files);
+    const go = protocAll(dir, files);
+    // dict, list and the like are google.protobuf.Struct and friends: Go's structpb, not a package of the node's own.
+    const messages = readFileSync(path.join(go, 'berth/nodes/team_a/price_model_2/v1/api.pb.go'), 'utf8');
+    assert.match(messages, /\*structpb\.Struct\b/);
+    assert.match(messages, /^\tstructpb "google\.golang\.org\/protobuf\/types\/known\/structpb"$/m);
   });
 
   it('describes the same messages as the descriptor served in reflection', () => {
