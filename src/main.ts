@@ -22,12 +22,11 @@ import { checkpointService } from './api/checkpoint-service';
 import { BERTH_SERVICES, descriptors } from './api/descriptors';
 import { folderService } from './api/folder-service';
 import { createGrpcServer, type GrpcServer } from './api/grpc-server';
-import { nodeService, typedNodeOf, type RunCall } from './api/node-service';
-import { TypedApis } from './api/node-typed-api';
+import { nodeService, typedAliasOf, typedNodeOf, type RunCall } from './api/node-service';
+import { TypedApiService } from './api/typed-api-service';
 import { typedRoutes } from './api/rest/typed-routes';
 import { openApiRoute } from './api/rest/openapi-route';
 import { controlPlaneOpenApi } from './api/rest/openapi';
-import type { CheckpointSource } from './domain/node';
 import { operationService } from './api/operation-service';
 import { secretService } from './api/secret-service';
 import { assertHostCodeAllowed, type Config } from './config';
@@ -205,7 +204,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     (nodeId) => {
       calls.forget();
       supervisor.notify(nodeId);
-      void syncTypedApis();
+      void typed.sync();
     },
     config.instanceQuota,
     async () => (await runtime.capabilities()).gpuUnavailable,
@@ -221,6 +220,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const aliases = new Aliases(ctx, folders, (folderId, names) => {
     calls.forget();
     for (const name of names) resolver.forgetAlias(folderId, name);
+    void typed.sync();
   });
 
   const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
@@ -262,50 +262,21 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     browser,
     tls,
   });
-  const typedApis = new TypedApis({
+  const typed = new TypedApiService({
     server: grpc.server,
     health: grpc.health,
-    execute: run,
-    log: log.child({ component: 'typed-api' }),
-    authorizeCall: authorizeNodeCall,
-    callableBy: async (authorization, list) => {
-      const caller = await authenticator.authenticate(authorization);
-      const allowed = await Promise.all(list.map((n) => calls.mayCall(caller, n.id, undefined).then(() => true, () => false)));
-      return new Set(list.filter((_, i) => allowed[i]).map((n) => n.id));
-    },
+    nodes,
+    aliases,
+    folderName,
+    run,
+    calls,
+    authenticator,
     healthy: (nodeId) => (routing.get(nodeId)?.backends.length ?? 0) > 0,
+    log: log.child({ component: 'typed-api' }),
+    resyncMs: config.resyncMs,
   });
-  const stopHealthUpdates = routing.onChange((nodeId) => typedApis.healthChanged(nodeId));
-  let syncing: Promise<void> | undefined;
-  let syncAgain = false;
-  /**
-   * The generated services follow the checkpoint nodes in the database (any
-   * process may change them). A change during a sync runs one more after it,
-   * since the running one may have read the nodes before the change.
-   */
-  const syncTypedApis = (): Promise<void> => {
-    if (syncing) {
-      syncAgain = true;
-      return syncing;
-    }
-    syncing = nodes
-      .checkpointNodes()
-      .then(async (list) => {
-        const names = new Map(await Promise.all([...new Set(list.map((n) => n.folderId))].map(async (id) => [id, await folderName(id)] as const)));
-        typedApis.sync(list.map((n) => ({ id: n.id, name: n.name, folderId: n.folderId, folderName: names.get(n.folderId)!, source: n.spec.source as CheckpointSource })));
-      })
-      .catch((err: unknown) => log.error({ err }, 'cannot sync the typed APIs'))
-      .finally(() => {
-        syncing = undefined;
-        if (syncAgain) {
-          syncAgain = false;
-          void syncTypedApis();
-        }
-      });
-    return syncing;
-  };
-  await syncTypedApis();
-  const typedSync = setInterval(() => void syncTypedApis(), config.resyncMs);
+  const stopHealthUpdates = routing.onChange((nodeId) => typed.apis.healthChanged(nodeId));
+  await typed.start();
   const http: HttpServer = createHttpServer({
     registry,
     routes: () => routes,
@@ -320,12 +291,20 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       typedRoutes({
         registry,
         node: (id) => typedNodeOf(nodes, folderName, id),
+        alias: (id) => typedAliasOf(aliases, nodes, folderName, id),
+        runAlias: (id, input, signal) => typed.runAlias(id, input, signal),
         run,
         maxBodyBytes: config.maxMessageBytes,
         log: log.child({ component: 'http' }),
         authorize: async (authorization, nodeId, action, viaFolderId) => {
           if (action === 'call') return authorizeNodeCall(authorization, nodeId, viaFolderId);
           await guardian.check(NodeServiceService.getNodeApi.path, { nodeId }, await authenticator.authenticate(authorization));
+        },
+        authorizeAlias: async (authorization, aliasId, action) => {
+          const caller = await authenticator.authenticate(authorization);
+          if (action === 'read') return guardian.check(AliasServiceService.getAlias.path, { aliasId }, caller);
+          const alias = await aliases.get(aliasId);
+          await calls.alias(caller, alias.folderId, alias.name);
         },
       }),
     ],
@@ -371,9 +350,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     httpPort = await http.listen(config.host, config.httpPort);
     nodeApiPort = (await nodeApi.listen(config.nodeApiPort, config.host)).port;
   } catch (err) {
-    clearInterval(typedSync);
     stopHealthUpdates();
-    typedApis.close();
+    typed.close();
     executor.close();
     await grpc.close(0);
     await http.close(0);
@@ -417,12 +395,11 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'NOT_SERVING');
         await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs), nodeApi.close()]);
         // Instances keep running: the next start adopts them.
-        clearInterval(typedSync);
+        typed.close();
         await collector.stop();
         await authenticator.stop();
         await supervisor.stop();
         stopHealthUpdates();
-        typedApis.close();
         executor.close();
         await orm.close(true);
         log.info('stopped');

@@ -1,5 +1,5 @@
 import type { Variable, VariableType } from '../domain/node';
-import { nodeApiNames } from '../domain/node-api-names';
+import { aliasShape, nodeShape, type ApiShape, type TypedAlias } from '../domain/typed-api';
 import { jsonNameOf } from '../domain/variable-names';
 import type { TypedNode } from './node-typed-api';
 
@@ -61,17 +61,41 @@ const ERROR = {
  * names, int64 as strings), each property typed as declared.
  */
 export function nodeOpenApi(node: TypedNode): Record<string, unknown> {
-  const names = nodeApiNames(node.folderName, node.name);
+  const shape = nodeShape(node);
+  return typedOpenApi(shape, {
+    title: `${node.name} (Berth checkpoint node)`,
+    version: node.source.checkpointId,
+    description: `The typed REST route of node ${node.id}; the same call is ${shape.names.package}.${shape.names.service}/Execute over gRPC.`,
+    path: `/v1/nodes/${node.id}/api:execute`,
+    notFound: 'No such node.',
+  });
+}
+
+/**
+ * The OpenAPI 3 document of an alias's typed REST route: the same whichever
+ * compatible node the alias points to (its fields in name order).
+ */
+export function aliasOpenApi(alias: TypedAlias): Record<string, unknown> {
+  const shape = aliasShape(alias);
+  return typedOpenApi(shape, {
+    title: `${alias.name} (Berth alias)`,
+    version: 'v1',
+    description:
+      `The typed REST route of alias ${alias.id}; the same call is ${shape.names.package}.${shape.names.service}/Execute over gRPC. ` +
+      'Each call goes to one of the nodes the alias points to, picked by weight; the x-berth-node-id header of the answer names it.',
+    path: `/v1/aliases/${alias.id}/api:execute`,
+    notFound: 'No such alias, or no such node behind it.',
+  });
+}
+
+function typedOpenApi(shape: ApiShape, o: { title: string; version: string; description: string; path: string; notFound: string }): Record<string, unknown> {
+  const { names } = shape;
   const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
   return {
     openapi: '3.0.3',
-    info: {
-      title: `${node.name} (Berth checkpoint node)`,
-      version: node.source.checkpointId,
-      description: `The typed REST route of node ${node.id}; the same call is ${names.package}.${names.service}/Execute over gRPC.`,
-    },
+    info: { title: o.title, version: o.version, description: o.description },
     paths: {
-      [`/v1/nodes/${node.id}/api:execute`]: {
+      [o.path]: {
         post: {
           operationId: 'execute',
           summary: 'Runs the served cell once with the inputs bound as globals and returns the outputs.',
@@ -80,7 +104,7 @@ export function nodeOpenApi(node: TypedNode): Record<string, unknown> {
           responses: {
             '200': { description: 'The output variables.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Outputs' } } } },
             '400': error('The body is not the request in protobuf JSON, or an input is of the wrong type (the field is named in details).'),
-            '404': error('No such node.'),
+            '404': error(o.notFound),
             '409': error('The cell raised: details hold berth.v1.NodeExecutionErrorDetails {errorName, errorMessage, traceback}.'),
             '413': error('The request or response is over the size limit.'),
             '429': error('Every instance is busy and the queue is full.'),
@@ -91,8 +115,8 @@ export function nodeOpenApi(node: TypedNode): Record<string, unknown> {
     },
     components: {
       schemas: {
-        Inputs: objectOf(node.source.inputVariables, false),
-        Outputs: objectOf(node.source.outputVariables, true),
+        Inputs: objectOf(shape.inputs, false),
+        Outputs: objectOf(shape.outputs, true),
         Error: ERROR,
       },
     },

@@ -9,8 +9,8 @@ import { applyFieldMask } from './field-mask';
 import { instanceToProto, nodeInputFromProto, nodeToProto } from './node.mapper';
 import { operationView } from './operation-view';
 import { nodeOpenApi } from './node-openapi';
-import type { TypedNode } from './node-typed-api';
-import { pickTarget } from '../domain/alias';
+import type { TypedAlias, TypedNode } from './node-typed-api';
+import { pickTarget, type Alias } from '../domain/alias';
 import { nodeProtoSource, type WireValue } from '../domain/variables';
 import { nodeApiNames } from '../domain/node-api-names';
 
@@ -26,6 +26,27 @@ export async function typedNodeOf(nodes: Nodes, folderName: FolderName, nodeId: 
   if (node.spec.source.kind !== 'checkpoint')
     throw new FailedPreconditionError(`node ${nodeId} is a Docker node; it serves its image's own API through the node API`, `nodes/${nodeId}`);
   return { id: node.id, name: node.name, folderId: node.folderId, folderName: await folderName(node.folderId), source: node.spec.source };
+}
+
+/**
+ * An alias in front of checkpoint nodes as its generated API sees it: the
+ * inputs and outputs its targets share (checked whenever they change);
+ * FAILED_PRECONDITION for an alias of Docker nodes.
+ */
+export async function typedAliasOf(aliases: Aliases, nodes: Nodes, folderName: FolderName, aliasId: string): Promise<TypedAlias> {
+  const alias = await aliases.get(aliasId);
+  const first = await nodes.get(alias.targets[0]!.nodeId);
+  if (first.spec.source.kind !== 'checkpoint')
+    throw new FailedPreconditionError(`alias ${aliasId} points to Docker nodes; it serves their image's own API through the node API (x-node-alias)`, `aliases/${aliasId}`);
+  const { inputVariables: inputs, outputVariables: outputs } = first.spec.source;
+  return { id: alias.id, name: alias.name, folderId: alias.folderId, folderName: await folderName(alias.folderId), inputs, outputs };
+}
+
+/** The node an alias sends a call to, picked by weight. */
+export function aliasTargetOf(alias: Alias): string {
+  const target = pickTarget(alias.targets, Math.random());
+  if (!target) throw new UnavailableError(`alias ${JSON.stringify(alias.name)} has no target with weight`);
+  return target.nodeId;
 }
 
 export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall, folderName: FolderName): ServiceHandlers<typeof NodeServiceService> {
@@ -83,9 +104,8 @@ export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall, folder
     },
     async executeAlias(req, ctx) {
       const alias = await aliases.getByName(required(req.folderId, 'folder_id'), required(req.aliasName, 'alias_name'));
-      const target = pickTarget(alias.targets, Math.random());
-      if (!target) throw new UnavailableError(`alias ${JSON.stringify(alias.name)} has no target with weight`);
-      return { output: await run(target.nodeId, req.input ?? {}, ctx.signal), nodeId: target.nodeId };
+      const nodeId = aliasTargetOf(alias);
+      return { output: await run(nodeId, req.input ?? {}, ctx.signal), nodeId };
     },
   };
 }

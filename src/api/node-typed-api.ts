@@ -1,8 +1,10 @@
 import { fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
 import type { FileDescriptorProto } from '@bufbuild/protobuf/wkt';
-import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Metadata, type Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { NodeApiNames } from '../domain/node-api-names';
-import { nodeProtoSource, type WireValue } from '../domain/variables';
+import type { AliasTarget } from '../domain/alias';
+import type { TypedAlias, TypedNode } from '../domain/typed-api';
+import { aliasProtoSource, nodeProtoSource, type WireValue } from '../domain/variables';
 import type { Logger } from '../logger';
 import { ValidationError } from '../domain/errors';
 import { guard, requestIdOf, type CallContext } from './adapter';
@@ -12,16 +14,29 @@ import { ReflectionFiles } from './reflection-files';
 import { MalformedRequest } from './request-decoding';
 import { REFLECTION_SERVICES, serverReflection } from './server-reflection';
 import { toServiceError, type StatusError } from './status';
-import { TypedMessages, type TypedNode } from './typed-json';
+import { TypedMessages } from './typed-json';
 
-export type { TypedNode } from './typed-json';
+export type { TypedAlias, TypedNode } from '../domain/typed-api';
 
 /** What callers of a node's typed API run: Execute with JSON inputs, JSON outputs. */
 export type ExecuteJson = (nodeId: string, input: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, WireValue>>;
 
+/** A call through an alias: the outputs and the node the alias picked. */
+export type ExecuteAliasJson = (aliasId: string, input: Record<string, unknown>, signal: AbortSignal) => Promise<{ outputs: Record<string, WireValue>; nodeId: string }>;
+
+/** An alias with a typed API: its own shape, and the targets it had when last synced (for its health status). */
+export interface TypedAliasEntry extends TypedAlias {
+  targets: AliasTarget[];
+}
+
+/** Whose typed service it is: a node's or an alias's. */
+export type TypedSubject = { kind: 'node'; node: TypedNode } | { kind: 'alias'; alias: TypedAliasEntry };
+
 interface Registered {
+  /** `node:<id>` or `alias:<id>`. */
+  id: string;
   key: string;
-  node: TypedNode;
+  subject: TypedSubject;
   file: FileDescriptorProto;
   definition: ServiceDefinition;
   proto: string;
@@ -31,27 +46,35 @@ interface Registered {
 /** What the typed services need from the rest of Berth. */
 export interface TypedApiDeps {
   server: Server;
-  /** grpc.health.v1 of the server: each typed service has a status while its node lives. */
+  /** grpc.health.v1 of the server: each typed service has a status while its node or alias lives. */
   health: ServiceHealth;
   execute: ExecuteJson;
+  executeAlias: ExecuteAliasJson;
   log: Logger;
   /** Throws unless the caller with this `authorization` may call the node (as the folder in `x-folder-id`, when sent). */
   authorizeCall(authorization: string | undefined, nodeId: string, viaFolderId?: string): Promise<void>;
+  /** Throws unless the caller with this `authorization` may call through the alias. */
+  authorizeAliasCall(authorization: string | undefined, alias: TypedAlias): Promise<void>;
   /**
-   * Which nodes the caller with this `authorization` may call: reflection
-   * shows it only their services. Throws (UNAUTHENTICATED) for a caller
-   * without a valid key.
+   * Which of these nodes and aliases the caller with this `authorization`
+   * may call (their `node:<id>` and `alias:<id>`): reflection shows it only
+   * their services. Throws (UNAUTHENTICATED) for a caller without a valid key.
    */
-  callableBy(authorization: string | undefined, nodes: TypedNode[]): Promise<Set<string>>;
+  callableBy(authorization: string | undefined, subjects: TypedSubject[]): Promise<Set<string>>;
   /** Whether the node has a healthy instance now. */
   healthy(nodeId: string): boolean;
 }
 
+const idOf = (s: TypedSubject): string => (s.kind === 'node' ? `node:${s.node.id}` : `alias:${s.alias.id}`);
+
 /**
- * The generated gRPC services of checkpoint nodes, registered on the running
- * server while their nodes live, each with its own file in server reflection
- * (next to the compiled control-plane files) and its own grpc.health.v1
- * status, so grpcurl and stubs in any language see each node's typed service.
+ * The generated gRPC services of checkpoint nodes and of the aliases in
+ * front of them, registered on the running server while they live, each with
+ * its own file in server reflection (next to the compiled control-plane
+ * files) and its own grpc.health.v1 status, so grpcurl and stubs in any
+ * language see each typed service. An alias's service stays registered as it
+ * is while the alias switches between compatible nodes: each call picks its
+ * node afresh.
  */
 export class TypedApis {
   private readonly registered = new Map<string, Registered>();
@@ -67,41 +90,67 @@ export class TypedApis {
 
   /** The registered API of a node, if it has one. */
   get(nodeId: string): { proto: string; package: string; service: string } | undefined {
-    const r = this.registered.get(nodeId);
+    return this.view(`node:${nodeId}`);
+  }
+
+  /** The registered API of an alias, if it has one. */
+  getAlias(aliasId: string): { proto: string; package: string; service: string } | undefined {
+    return this.view(`alias:${aliasId}`);
+  }
+
+  private view(id: string): { proto: string; package: string; service: string } | undefined {
+    const r = this.registered.get(id);
     return r ? { proto: r.proto, package: r.names.package, service: r.names.service } : undefined;
   }
 
-  /** Makes the registered services match the given checkpoint nodes: adds, replaces and removes. */
-  sync(nodes: TypedNode[]): void {
-    const wanted = new Map(nodes.map((n) => [n.id, n]));
+  /** Makes the registered services match the given checkpoint nodes and aliases: adds, replaces and removes. */
+  sync(nodes: TypedNode[], aliases: TypedAliasEntry[] = []): void {
+    const subjects: TypedSubject[] = [...nodes.map((node) => ({ kind: 'node' as const, node })), ...aliases.map((alias) => ({ kind: 'alias' as const, alias }))];
+    const wanted = new Map(subjects.map((s) => [idOf(s), s]));
     for (const [id, r] of this.registered) {
-      const n = wanted.get(id);
-      if (!n || keyOf(n) !== r.key) {
+      const s = wanted.get(id);
+      if (!s || keyOf(s) !== r.key) {
         this.unregister(r);
-        this.deps.log.info({ nodeId: id, service: fullName(r) }, 'typed API removed');
+        this.deps.log.info({ subject: id, service: fullName(r) }, 'typed API removed');
+      } else if (s.kind === 'alias') {
+        // Same API, maybe other targets: its health follows them.
+        r.subject = s;
+        this.refreshHealth(r);
       }
     }
-    for (const n of nodes) {
-      if (this.registered.has(n.id)) continue;
+    for (const s of subjects) {
+      if (this.registered.has(idOf(s))) continue;
       try {
-        this.register(n);
+        this.register(s);
       } catch (err) {
-        this.deps.log.error({ err, nodeId: n.id }, 'cannot register the typed API of a node');
+        this.deps.log.error({ err, subject: idOf(s) }, 'cannot register a typed API');
       }
     }
   }
 
-  /** The node's instances changed: its typed service is SERVING while one is healthy, NOT_SERVING otherwise. */
+  /**
+   * The node's instances changed: its typed service, and those of the aliases
+   * pointing to it, are SERVING while a node they call has a healthy
+   * instance, NOT_SERVING otherwise.
+   */
   healthChanged(nodeId: string): void {
-    const r = this.registered.get(nodeId);
-    if (r) this.deps.health.setStatus(fullName(r), this.deps.healthy(nodeId) ? 'SERVING' : 'NOT_SERVING');
+    const own = this.registered.get(`node:${nodeId}`);
+    if (own) this.refreshHealth(own);
+    for (const r of this.registered.values())
+      if (r.subject.kind === 'alias' && r.subject.alias.targets.some((t) => t.nodeId === nodeId)) this.refreshHealth(r);
   }
 
-  /** Which files the caller may see: all but the typed files of nodes it may not call. */
+  private refreshHealth(r: Registered): void {
+    const s = r.subject;
+    const serving = s.kind === 'node' ? this.deps.healthy(s.node.id) : s.alias.targets.some((t) => t.weight > 0 && this.deps.healthy(t.nodeId));
+    this.deps.health.setStatus(fullName(r), serving ? 'SERVING' : 'NOT_SERVING');
+  }
+
+  /** Which files the caller may see: all but the typed files of nodes and aliases it may not call. */
   private async viewOf(authorization: string | undefined): Promise<(fileName: string) => boolean> {
-    const nodes = [...this.registered.values()];
-    const callable = await this.deps.callableBy(authorization, nodes.map((r) => r.node));
-    const hidden = new Set(nodes.filter((r) => !callable.has(r.node.id)).map((r) => r.file.name));
+    const all = [...this.registered.values()];
+    const callable = await this.deps.callableBy(authorization, all.map((r) => r.subject));
+    const hidden = new Set(all.filter((r) => !callable.has(r.id)).map((r) => r.file.name));
     return (fileName) => !hidden.has(fileName);
   }
 
@@ -109,11 +158,11 @@ export class TypedApis {
     this.deps.server.removeService(r.definition);
     this.files.remove(r.file.name);
     this.deps.health.forget(fullName(r));
-    this.registered.delete(r.node.id);
+    this.registered.delete(r.id);
   }
 
-  private register(node: TypedNode): void {
-    const messages = new TypedMessages(node);
+  private register(subject: TypedSubject): void {
+    const messages = subject.kind === 'node' ? TypedMessages.of(subject.node) : TypedMessages.ofAlias(subject.alias);
     const { file, names, input, output } = messages;
     const path = `/${names.package}.${names.service}/Execute`;
     const definition: ServiceDefinition = {
@@ -135,18 +184,25 @@ export class TypedApis {
         originalName: 'execute',
       },
     };
+    const id = idOf(subject);
+    const logFields = subject.kind === 'node' ? { nodeId: subject.node.id } : { aliasId: subject.alias.id };
     const impl: UntypedServiceImplementation = {
       Execute: (call: any, callback: any) => {
         const requestId = requestIdOf(call.metadata.get('x-request-id')[0] as string | undefined);
         const controller = new AbortController();
         call.on('cancelled', () => controller.abort());
-        const ctx: CallContext = { requestId, log: this.deps.log.child({ requestId, nodeId: node.id }), signal: controller.signal, headers: {} };
+        const ctx: CallContext = { requestId, log: this.deps.log.child({ requestId, ...logFields }), signal: controller.signal, headers: {} };
         guard(path, ctx, async () => {
           const header = (name: string) => call.metadata.get(name)[0] as string | undefined;
-          await this.deps.authorizeCall(header('authorization'), node.id, header('x-folder-id'));
+          if (subject.kind === 'node') await this.deps.authorizeCall(header('authorization'), subject.node.id, header('x-folder-id'));
+          else await this.deps.authorizeAliasCall(header('authorization'), subject.alias);
           if (call.request instanceof MalformedRequest) throw call.request.error;
-          const outputs = await this.deps.execute(node.id, messages.inputsOf(call.request as Message), controller.signal);
-          return messages.responseOf(node.id, outputs);
+          const inputs = messages.inputsOf(call.request as Message);
+          if (subject.kind === 'node') return messages.responseOf(subject.node.id, await this.deps.execute(subject.node.id, inputs, controller.signal));
+          const { outputs, nodeId } = await this.deps.executeAlias(subject.alias.id, inputs, controller.signal);
+          // Which node answered, as ExecuteAlias tells it in its response.
+          call.sendMetadata(metadataOf(nodeId));
+          return messages.responseOf(nodeId, outputs);
         }).then(
           (response) => callback(null, response),
           (err: StatusError) => callback(toServiceError(err)),
@@ -154,12 +210,12 @@ export class TypedApis {
       },
     };
     this.deps.server.addService(definition, impl);
-    const proto = nodeProtoSource(node);
-    const registered: Registered = { key: keyOf(node), node, file, definition, proto, names };
-    this.registered.set(node.id, registered);
+    const proto = subject.kind === 'node' ? nodeProtoSource(subject.node) : aliasProtoSource(subject.alias);
+    const registered: Registered = { id, key: keyOf(subject), subject, file, definition, proto, names };
+    this.registered.set(id, registered);
     this.files.add(file);
-    this.healthChanged(node.id);
-    this.deps.log.info({ nodeId: node.id, service: `${names.package}.${names.service}` }, 'typed API registered');
+    this.refreshHealth(registered);
+    this.deps.log.info({ ...logFields, service: `${names.package}.${names.service}` }, 'typed API registered');
   }
 
   close(): void {
@@ -169,7 +225,19 @@ export class TypedApis {
 
 const fullName = (r: Registered): string => `${r.names.package}.${r.names.service}`;
 
-/** A node's API changes with its folder's name and its own (the package and service) and its declared variables. */
-function keyOf(n: TypedNode): string {
-  return JSON.stringify([n.folderName, n.name, n.source.inputVariables, n.source.outputVariables]);
+/** The initial metadata of an alias call: the node that answered. */
+function metadataOf(nodeId: string): Metadata {
+  const m = new Metadata();
+  m.set('x-berth-node-id', nodeId);
+  return m;
+}
+
+/**
+ * A node's API changes with its folder's name and its own (the package and
+ * service) and its declared variables; an alias's with its folder's and its
+ * own name and its targets' variables (not with the targets themselves).
+ */
+function keyOf(s: TypedSubject): string {
+  if (s.kind === 'node') return JSON.stringify(['node', s.node.folderName, s.node.name, s.node.source.inputVariables, s.node.source.outputVariables]);
+  return JSON.stringify(['alias', s.alias.folderName, s.alias.name, s.alias.inputs, s.alias.outputs]);
 }

@@ -1,22 +1,15 @@
 import { create, createFileRegistry, fromJson, toJson, type DescField, type DescMessage, type JsonValue, type Message, type Registry } from '@bufbuild/protobuf';
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
-import type { CheckpointSource, Variable } from '../domain/node';
-import { nodeApiNames, type NodeApiNames } from '../domain/node-api-names';
+import type { Variable } from '../domain/node';
+import type { NodeApiNames } from '../domain/node-api-names';
+import { aliasShape, nodeShape, type ApiShape, type TypedAlias, type TypedNode } from '../domain/typed-api';
 import { jsonNameOf } from '../domain/variable-names';
 import { protoTypeOf, type WireValue } from '../domain/variables';
 import { FailedPreconditionError, ValidationError } from '../domain/errors';
 import { Violations } from '../domain/validation';
 import { descriptors } from './descriptors';
 
-/** A checkpoint node as far as its generated API is concerned. */
-export interface TypedNode {
-  id: string;
-  name: string;
-  folderId: string;
-  /** The folder's name: part of the API's package. */
-  folderName: string;
-  source: CheckpointSource;
-}
+export type { TypedNode } from '../domain/typed-api';
 
 const SCALAR: Record<string, FieldDescriptorProto_Type> = {
   int64: FieldDescriptorProto_Type.INT64,
@@ -44,16 +37,20 @@ function fieldsOf(vars: Variable[]) {
 
 /** The descriptor of a node's typed API, built from its declared variables (the same shape as its `.proto`). */
 export function nodeFileDescriptor(node: TypedNode): FileDescriptorProto {
-  const names = nodeApiNames(node.folderName, node.name);
-  const all = [...node.source.inputVariables, ...node.source.outputVariables];
+  return fileDescriptorOf(nodeShape(node));
+}
+
+/** The descriptor of a generated API (the same as its `.proto` compiled). */
+export function fileDescriptorOf(shape: ApiShape): FileDescriptorProto {
+  const { names, inputs, outputs } = shape;
   return create(FileDescriptorProtoSchema, {
     name: names.file,
     package: names.package,
     syntax: 'proto3',
-    dependency: all.some((v) => v.type === 'list' || v.type === 'dict') ? ['google/protobuf/struct.proto'] : [],
+    dependency: [...inputs, ...outputs].some((v) => v.type === 'list' || v.type === 'dict') ? ['google/protobuf/struct.proto'] : [],
     messageType: [
-      { name: 'ExecuteRequest', field: fieldsOf(node.source.inputVariables) },
-      { name: 'ExecuteResponse', field: fieldsOf(node.source.outputVariables) },
+      { name: 'ExecuteRequest', field: fieldsOf(inputs) },
+      { name: 'ExecuteResponse', field: fieldsOf(outputs) },
     ],
     service: [
       {
@@ -87,19 +84,28 @@ export class TypedMessages {
    * node afresh on every call. A changed node has another key.
    */
   static of(node: TypedNode): TypedMessages {
-    const key = JSON.stringify([node.id, node.name, node.folderId, node.folderName, node.source]);
+    return TypedMessages.ofShape(nodeShape(node));
+  }
+
+  /** The messages of an alias, made once per API shape. */
+  static ofAlias(alias: TypedAlias): TypedMessages {
+    return TypedMessages.ofShape(aliasShape(alias));
+  }
+
+  private static ofShape(shape: ApiShape): TypedMessages {
+    const key = JSON.stringify(shape);
     let messages = MESSAGES.get(key);
     if (!messages) {
-      messages = new TypedMessages(node);
+      messages = new TypedMessages(shape);
       if (MESSAGES.size >= MESSAGES_KEPT) MESSAGES.delete(MESSAGES.keys().next().value as string);
       MESSAGES.set(key, messages);
     }
     return messages;
   }
 
-  constructor(node: TypedNode) {
-    this.names = nodeApiNames(node.folderName, node.name);
-    this.file = nodeFileDescriptor(node);
+  constructor(shape: ApiShape) {
+    this.names = shape.names;
+    this.file = fileDescriptorOf(shape);
     const { registry: base } = descriptors();
     const registry = createFileRegistry(this.file, (name) => base.getFile(name));
     this.input = registry.getMessage(`${this.names.package}.ExecuteRequest`) as DescMessage;

@@ -1,7 +1,7 @@
 import { validateAlias, type Alias, type AliasInput } from '../domain/alias';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
-import type { NodeSpec } from '../domain/node';
+import { apiSignature } from '../domain/typed-api';
 import { Violations } from '../domain/validation';
 import { newId } from '../store/ids';
 import type { Store } from '../store/store';
@@ -10,20 +10,12 @@ import { inTransaction, store, type ControlContext } from './context';
 import type { Folders } from './folders';
 
 
-/** What callers of an alias rely on staying the same whichever target answers. */
-function apiSignature(spec: NodeSpec): string {
-  const src = spec.source;
-  if (src.kind === 'docker') return `docker endpoint ${src.endpoint.type}`;
-  const inputs = [...src.inputVariables].sort((a, b) => a.name.localeCompare(b.name)).map((v) => `${v.name}: ${v.type}`);
-  return `checkpoint inputs (${inputs.join(', ')})`;
-}
-
 /** Alias use cases. */
 export class Aliases {
   constructor(
     private readonly ctx: ControlContext,
     private readonly folders: Folders,
-    /** Told after a write, with the names the alias had before and has now, so routing caches drop it at once. */
+    /** Told after a write, with the names the alias had before and has now, so routing caches drop it at once and typed APIs follow. */
     private readonly onChange: (folderId: string, names: string[]) => void = () => undefined,
   ) {}
 
@@ -56,13 +48,15 @@ export class Aliases {
   async create(input: AliasInput): Promise<Alias> {
     validateAlias(input);
     const id = newId('al');
-    return inTransaction(this.ctx, { kind: 'alias', id }, async (s) => {
+    const alias = await inTransaction(this.ctx, { kind: 'alias', id }, async (s) => {
       if (!(await s.folders.lock(input.folderId, 'share'))) throw new NotFoundError('folder', input.folderId, 'alias.folder_id');
       await this.checkTargets(s, input);
-      const alias = s.aliases.insert(id, input, this.ctx.now());
+      const created = s.aliases.insert(id, input, this.ctx.now());
       await s.flush('alias', { id, name: input.name, scope: `folder ${input.folderId}` });
-      return alias;
+      return created;
     });
+    this.onChange(alias.folderId, [alias.name]);
+    return alias;
   }
 
   async get(id: string): Promise<Alias> {
@@ -76,6 +70,11 @@ export class Aliases {
     const alias = await store(this.ctx).aliases.getByName(folderId, name);
     if (!alias) throw new NotFoundError('alias', `${folderId}/${name}`, 'alias_name');
     return alias;
+  }
+
+  /** Every alias, in every folder. */
+  async all(): Promise<Alias[]> {
+    return store(this.ctx).aliases.all();
   }
 
   async list(folderId: string, page: PageRequest, filter: string): Promise<Page<Alias>> {

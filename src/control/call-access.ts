@@ -52,9 +52,14 @@ export class CallAccess {
     authorizeNodeCall(caller, { nodeId, ...facts }, viaFolderId || undefined, { kind: 'node', id: nodeId, field });
   }
 
-  /** Throws unless the caller may call through the alias; returns it (NOT_FOUND when it does not exist). */
+  /** Throws unless the caller may call through the alias (NOT_FOUND when it does not exist) and its key has a token left. */
   async alias(caller: Caller, folderId: string, name: string): Promise<void> {
     this.rateLimit(caller);
+    await this.mayCallAlias(caller, folderId, name);
+  }
+
+  /** Throws unless the caller may call through the alias; takes nothing from its rate (for listings such as reflection). */
+  async mayCallAlias(caller: Caller, folderId: string, name: string): Promise<void> {
     if (caller.anonymous) return;
     const alias = await this.aliases.get(`${folderId}/${name}`, () => store(this.ctx).aliases.getByName(folderId, name));
     if (!alias) throw new NotFoundError('alias', name, 'alias_name');

@@ -4,6 +4,7 @@ import type { Instance } from '../domain/instance';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
 import { secretUsesOf, validateNode, withDefaults, type Node, type NodeInput, type NodeSpec } from '../domain/node';
 import type { Operation } from '../domain/operation';
+import { apiSignature } from '../domain/typed-api';
 import { newId } from '../store/ids';
 import type { NodeView } from '../store/node.repository';
 import type { Store } from '../store/store';
@@ -154,6 +155,21 @@ export class Nodes {
     return view;
   }
 
+  /**
+   * A node behind an alias keeps the inputs and outputs the alias's typed API
+   * promises: changing them would break the stubs its callers generated.
+   */
+  private async checkAliasApis(s: Store, folderId: string, id: string, was: NodeSpec, now: NodeSpec): Promise<void> {
+    if (apiSignature(was) === apiSignature(now)) return;
+    const users = await s.aliases.targeting(folderId, id);
+    if (users.length === 0) return;
+    throw new FailedPreconditionError(
+      `node ${id} is a target of alias ${users.map((a) => JSON.stringify(a.name)).join(', ')}, whose API has ${apiSignature(was)}; ` +
+        'create a node with the new variables and a new alias for it, or remove this node from the alias first',
+      `aliases/${users[0]!.id}`,
+    );
+  }
+
   /** The environment image an update gives a checkpoint node, checked; undefined when it keeps its environment. */
   private async checkEnvironmentChange(id: string, mutate: (current: NodeInput) => NodeInput): Promise<string | undefined> {
     const e = await store(this.ctx).nodes.get(id);
@@ -188,6 +204,7 @@ export class Nodes {
     if (next.spec.source.kind === 'checkpoint' && e.spec.source.kind === 'checkpoint' && next.spec.source.checkpointId !== e.spec.source.checkpointId)
       throw ValidationError.of('node.spec.checkpoint.checkpoint_id', 'is immutable; create a new node and switch an alias to it');
     validateNode(next);
+    await this.checkAliasApis(s, e.folderId, id, e.spec, next.spec);
     // Only a change of the GPU count asks: a node stored with GPUs keeps its other updates when the runtime loses them.
     if (next.spec.configuration.gpu !== e.spec.configuration.gpu) await this.checkGpu(next.spec);
     const [was, now] = [e.spec.source, next.spec.source];

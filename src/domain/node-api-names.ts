@@ -1,4 +1,4 @@
-/** The names of a checkpoint node's generated API. */
+/** The names of a checkpoint node's or an alias's generated API. */
 export interface NodeApiNames {
   /** e.g. `berth.nodes.team_a.price_model.v1`. */
   package: string;
@@ -62,8 +62,20 @@ export function packageComponent(label: string): string {
  * directory. Names start with a letter; a leading digit would get an "n".
  */
 export function nodeApiNames(folderName: string, nodeName: string): NodeApiNames {
-  const parts = ['berth', 'nodes', packageComponent(folderName), packageComponent(nodeName), 'v1'];
-  const pascal = nodeName
+  return apiNames('nodes', folderName, nodeName);
+}
+
+/**
+ * The names of an alias's generated API: alias "prod" in folder "team-a" is
+ * `berth.aliases.team_a.prod.v1.ProdService`, whichever node it points to.
+ */
+export function aliasApiNames(folderName: string, aliasName: string): NodeApiNames {
+  return apiNames('aliases', folderName, aliasName);
+}
+
+function apiNames(kind: 'nodes' | 'aliases', folderName: string, name: string): NodeApiNames {
+  const parts = ['berth', kind, packageComponent(folderName), packageComponent(name), 'v1'];
+  const pascal = name
     .split('-')
     .filter(Boolean)
     .map((p) => p[0]!.toUpperCase() + p.slice(1))

@@ -1,6 +1,6 @@
 import { Violations } from './validation';
-import type { CheckpointSource, Variable, VariableType } from './node';
-import { nodeApiNames } from './node-api-names';
+import type { Variable, VariableType } from './node';
+import { aliasShape, nodeShape, type ApiShape, type TypedAlias, type TypedNode } from './typed-api';
 
 /** A JSON value as checkpoint workers exchange them: bytes are base64 strings. */
 export type WireValue = null | boolean | number | string | WireValue[] | { [key: string]: WireValue };
@@ -104,9 +104,32 @@ export function protoTypeOf(type: VariableType): { repeated: boolean; type: stri
 }
 
 /** The `.proto` source of a checkpoint node's typed service. */
-export function nodeProtoSource(node: { id: string; name: string; folderId: string; folderName: string; source: CheckpointSource }): string {
-  const names = nodeApiNames(node.folderName, node.name);
-  const { inputVariables: inputs, outputVariables: outputs, checkpointId } = node.source;
+export function nodeProtoSource(node: TypedNode): string {
+  return protoSource(nodeShape(node), [
+    '// The typed API of a Berth checkpoint node.',
+    `// Node "${node.name}" (${node.id}) in folder "${node.folderName}" (${node.folderId}), restored from checkpoint ${node.source.checkpointId}.`,
+    '// Names follow the folder and node names, so a node replaced by one of the same name keeps this API.',
+    `// Call it on Berth's gRPC port, or over REST: POST /v1/nodes/${node.id}/api:execute with the request in protobuf JSON.`,
+  ], `// The served cell of node "${node.name}".`);
+}
+
+/**
+ * The `.proto` source of an alias's typed service. Nothing in it depends on
+ * the node the alias points to: it stays the same, byte for byte, across
+ * switches between compatible nodes.
+ */
+export function aliasProtoSource(alias: TypedAlias): string {
+  return protoSource(aliasShape(alias), [
+    '// The typed API of a Berth alias.',
+    `// Alias "${alias.name}" (${alias.id}) in folder "${alias.folderName}" (${alias.folderId}).`,
+    '// Every node the alias points to has these inputs and outputs (Berth checks it whenever the alias changes), so this',
+    '// file stays the same when the alias is switched, and stubs generated from it keep working.',
+    `// Call it on Berth's gRPC port, or over REST: POST /v1/aliases/${alias.id}/api:execute with the request in protobuf JSON.`,
+  ], `// The served cell of whichever node alias "${alias.name}" picks for a call.`);
+}
+
+function protoSource(shape: ApiShape, header: string[], serviceComment: string): string {
+  const { names, inputs, outputs } = shape;
   const needsStruct = [...inputs, ...outputs].some((v) => v.type === 'list' || v.type === 'dict');
   const fields = (vars: Variable[]): string =>
     vars
@@ -116,17 +139,14 @@ export function nodeProtoSource(node: { id: string; name: string; folderId: stri
       })
       .join('\n');
   return [
-    '// The typed API of a Berth checkpoint node.',
-    `// Node "${node.name}" (${node.id}) in folder "${node.folderName}" (${node.folderId}), restored from checkpoint ${checkpointId}.`,
-    '// Names follow the folder and node names, so a node replaced by one of the same name keeps this API.',
-    '// Call it on Berth\'s gRPC port, or over REST: POST /v1/nodes/' + node.id + '/api:execute with the request in protobuf JSON.',
+    ...header,
     '',
     'syntax = "proto3";',
     '',
     `package ${names.package};`,
     '',
     ...(needsStruct ? ['import "google/protobuf/struct.proto";', ''] : []),
-    `// The served cell of node "${node.name}".`,
+    serviceComment,
     `service ${names.service} {`,
     '  // Runs the served cell once: inputs are bound as globals, outputs are read back.',
     '  rpc Execute(ExecuteRequest) returns (ExecuteResponse);',

@@ -38,6 +38,11 @@ export class AliasRepository {
     return { items: result.items.map(toAlias), nextPageToken: result.nextPageToken };
   }
 
+  /** Every alias, in every folder (the typed APIs follow them). */
+  async all(): Promise<Alias[]> {
+    return (await this.em.find(AliasEntity, {}, { orderBy: { id: 'asc' } })).map(toAlias);
+  }
+
   /** The aliases of a folder that have the node among their targets. */
   async targeting(folderId: string, nodeId: string): Promise<Alias[]> {
     const rows = await this.em.find(AliasEntity, { folderId });

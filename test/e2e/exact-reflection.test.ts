@@ -56,6 +56,10 @@ describe('server reflection from the compiled descriptors', () => {
   /** The typed service's file: named after the folder and node, its directory matching its package. */
   const TYPED_FILE = 'berth/nodes/default_pb/tagger/v1/api.proto';
   let service = '';
+  /** The alias in front of the node, and its typed service: named after the folder and alias, whatever node it points to. */
+  let aliasId = '';
+  const ALIAS_FILE = 'berth/aliases/default_pb/tagged/v1/api.proto';
+  const ALIAS_SERVICE = 'berth.aliases.default_pb.tagged.v1.TaggedService';
   const md = () => {
     const m = new grpc.Metadata();
     m.set('authorization', `Bearer ${key}`);
@@ -99,6 +103,8 @@ describe('server reflection from the compiled descriptors', () => {
     });
     nodeId = (await wait(op.id)).resourceId;
     service = (await ok('GET', `/v1/nodes/${nodeId}/api`)).service;
+    aliasId = (await ok('POST', '/v1/aliases', { folderId: 'default', name: 'tagged', targets: [{ nodeId, weight: 100 }] })).id;
+    await waitFor('the alias typed service to be registered', async () => (await grpcHealth(t.grpc, ALIAS_SERVICE)) === 'SERVING');
   });
 
   after(async () => {
@@ -171,31 +177,36 @@ describe('server reflection from the compiled descriptors', () => {
     assert.equal(decoded.errorResponse?.errorCode, grpc.status.INVALID_ARGUMENT, JSON.stringify(decoded));
   });
 
-  it('serves the typed service in a file of its own, the same as its api.proto compiled, importing struct.proto', async () => {
-    const [answer] = await reflect(t.grpc, [{ file_containing_symbol: service }], md());
-    const [file, ...dependencies] = decode(answer);
-    assert.equal(file!.name, TYPED_FILE);
-    assert.deepEqual(file!.dependency, ['google/protobuf/struct.proto']);
-    assert.deepEqual(dependencies.map((d) => d.name), ['google/protobuf/struct.proto']);
-    assert.deepEqual(shape(dependencies[0]!), shape(file_google_protobuf_struct.proto));
+  it("serves the node's and the alias's typed services in files of their own, each the same as its api.proto compiled, importing struct.proto", async () => {
+    for (const [symbol, fileName, apiPath] of [
+      [service, TYPED_FILE, `/v1/nodes/${nodeId}/api.proto`],
+      [ALIAS_SERVICE, ALIAS_FILE, `/v1/aliases/${aliasId}/api.proto`],
+    ] as const) {
+      const [answer] = await reflect(t.grpc, [{ file_containing_symbol: symbol }], md());
+      const [file, ...dependencies] = decode(answer);
+      assert.equal(file!.name, fileName);
+      assert.deepEqual(file!.dependency, ['google/protobuf/struct.proto']);
+      assert.deepEqual(dependencies.map((d) => d.name), ['google/protobuf/struct.proto']);
+      assert.deepEqual(shape(dependencies[0]!), shape(file_google_protobuf_struct.proto));
 
-    // The .proto that GET /v1/nodes/{id}/api.proto serves, compiled by buf, is the same file.
-    const source = await rest(t.http, 'GET', `/v1/nodes/${nodeId}/api.proto`, undefined, { authorization: `Bearer ${key}` });
-    assert.equal(source.status, 200);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-api-proto-'));
-    try {
-      mkdirSync(path.join(dir, path.dirname(TYPED_FILE)), { recursive: true });
-      writeFileSync(path.join(dir, TYPED_FILE), source.body as string);
-      execFileSync(BUF, ['build', dir, '--exclude-imports', '--exclude-source-info', '-o', path.join(dir, 'out.binpb')], { stdio: 'pipe' });
-      const built = fromBinary(FileDescriptorSetSchema, readFileSync(path.join(dir, 'out.binpb'))).file;
-      assert.deepEqual(built.map(json), [json(file!)]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      // The .proto that GET …/api.proto serves, compiled by buf, is the same file.
+      const source = await rest(t.http, 'GET', apiPath, undefined, { authorization: `Bearer ${key}` });
+      assert.equal(source.status, 200);
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-api-proto-'));
+      try {
+        mkdirSync(path.join(dir, path.dirname(fileName)), { recursive: true });
+        writeFileSync(path.join(dir, fileName), source.body as string);
+        execFileSync(BUF, ['build', dir, '--exclude-imports', '--exclude-source-info', '-o', path.join(dir, 'out.binpb')], { stdio: 'pipe' });
+        const built = fromBinary(FileDescriptorSetSchema, readFileSync(path.join(dir, 'out.binpb'))).file;
+        assert.deepEqual(built.map(json), [json(file!)]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   });
 
-  it('is enough for a Python client with a descriptor pool and no .proto to describe and call Berth', async () => {
-    const { stdout } = await run(SYSTEM_PYTHON, [path.join(__dirname, 'fixtures', 'reflection_client.py'), t.grpc, key, service], { timeout: 120_000 });
+  it('is enough for a Python client with a descriptor pool and no .proto to describe and call Berth, a typed node service and a typed alias service', async () => {
+    const { stdout } = await run(SYSTEM_PYTHON, [path.join(__dirname, 'fixtures', 'reflection_client.py'), t.grpc, key, service, ALIAS_SERVICE], { timeout: 120_000 });
     const seen = JSON.parse(stdout);
     for (const name of ['berth.v1.FolderService', 'berth.v1.NodeService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', service])
       assert.ok(seen.services.includes(name), `${name} is not listed: ${seen.services.join(', ')}`);
@@ -222,12 +233,21 @@ describe('server reflection from the compiled descriptors', () => {
     assert.equal(seen.typed.file, TYPED_FILE);
     assert.deepEqual(seen.typed.dependencies, ['google/protobuf/struct.proto']);
     assert.deepEqual(seen.typed.response, { y: 5, count: '3', seen: { first: 'a' } });
+    assert.ok(seen.services.includes(ALIAS_SERVICE), `${ALIAS_SERVICE} is not listed`);
+    assert.equal(seen.alias.file, ALIAS_FILE);
+    assert.deepEqual(seen.alias.dependencies, ['google/protobuf/struct.proto']);
+    assert.deepEqual(seen.alias.response, { y: 5, count: '3', seen: { first: 'a' } });
   });
 
-  it('gives the typed service its own health status: SERVING with a healthy instance, NOT_SERVING without, unknown once the node is gone', async () => {
+  it('gives the typed services their own health status: SERVING with a healthy instance, NOT_SERVING without, unknown once the node or alias is gone', async () => {
     assert.equal(await grpcHealth(t.grpc, service), 'SERVING');
+    assert.equal(await grpcHealth(t.grpc, ALIAS_SERVICE), 'SERVING');
     await wait((await ok('POST', `/v1/nodes/${nodeId}:suspend`, {})).id);
     await waitFor('the typed service to be NOT_SERVING', async () => (await grpcHealth(t.grpc, service)) === 'NOT_SERVING');
+    // The alias's only node has no healthy instance: nor has the alias.
+    await waitFor('the alias typed service to be NOT_SERVING', async () => (await grpcHealth(t.grpc, ALIAS_SERVICE)) === 'NOT_SERVING');
+    await ok('DELETE', `/v1/aliases/${aliasId}`);
+    await waitFor('the alias typed service to be unknown', async () => JSON.stringify(await grpcHealth(t.grpc, ALIAS_SERVICE)) === JSON.stringify({ code: grpc.status.NOT_FOUND }));
     const op = await ok('DELETE', `/v1/nodes/${nodeId}`);
     await wait(op.id);
     await waitFor('the typed service to be unknown', async () => JSON.stringify(await grpcHealth(t.grpc, service)) === JSON.stringify({ code: grpc.status.NOT_FOUND }));

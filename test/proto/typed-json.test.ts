@@ -45,7 +45,7 @@ describe('exact JSON', () => {
 });
 
 describe('the typed REST route in protobuf JSON', () => {
-  const m = new TypedMessages(node);
+  const m = TypedMessages.of(node);
 
   it('takes lowerCamel or variable names, int64 as strings or numbers, and hands the worker exact values', () => {
     const body = parseJsonExact(
