@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,24 +15,11 @@ import { after, before, describe, it } from 'node:test';
 import type * as BerthClientModule from '../../src/client';
 import { codeBlock } from '../helpers/readme';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
-import { makeTestPki, type TestPki } from '../helpers/tls';
+import { httpsGetJson, makeTestPki, type TestPki } from '../helpers/tls';
 
 const ROOT = path.join(__dirname, '..', '..');
 const README = path.join(ROOT, 'clients', 'typescript', 'README.md');
 const run = promisify(execFile);
-
-/** A GET of Berth's REST API over TLS, trusting the test CA. */
-function restGet(port: number, requestPath: string, ca: Buffer, key: string): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    https
-      .get({ host: '127.0.0.1', port, path: requestPath, ca, servername: 'localhost', headers: { authorization: `Bearer ${key}` } }, (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('the TypeScript client (berth/client)', () => {
   let pki: TestPki;
@@ -93,7 +79,7 @@ describe('the TypeScript client (berth/client)', () => {
     assert.ok(listed?.includes('reports') && listed.includes('default'), stdout);
     assert.match(stdout, /^no-such-folder: NOT_FOUND$/m);
 
-    const folder = await restGet(serve.httpPort, `/v1/folders/${created[1]}`, pki.ca, adminKey);
+    const folder = await httpsGetJson(serve.httpPort, `/v1/folders/${created[1]}`, pki.ca, { authorization: `Bearer ${adminKey}` });
     assert.equal(folder.status, 200, JSON.stringify(folder.body));
     assert.equal(folder.body.name, 'reports');
   });
