@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,23 @@ const README = path.join(ROOT, 'clients', 'python', 'README.md');
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const run = promisify(execFile);
 
+/** GetCaller without a key and with the one in $KEY. */
+const CALLER_SCRIPT = [
+  'import os, grpc, berth_client',
+  'print("from:", berth_client.__file__)',
+  'from pathlib import Path',
+  'from berth.v1 import iam_service_pb2',
+  'ca = Path(os.environ["BERTH_CA"]).read_bytes()',
+  'with berth_client.connect(os.environ["BERTH_ADDRESS"], tls=ca) as anonymous:',
+  '    try:',
+  '        anonymous.iam.GetCaller(iam_service_pb2.GetCallerRequest())',
+  '    except grpc.RpcError as err:',
+  '        print("anonymous:", err.code().name)',
+  'with berth_client.connect(os.environ["BERTH_ADDRESS"], api_key=os.environ["KEY"], tls=ca) as admin:',
+  '    caller = admin.iam.GetCaller(iam_service_pb2.GetCallerRequest())',
+  '    print("admin:", caller.principal.name, caller.key_id)',
+].join('\n');
+
 describe('the Python client (clients/python)', () => {
   let pki: TestPki;
   let serve: ServeProcess;
@@ -29,8 +46,8 @@ describe('the Python client (clients/python)', () => {
   let work: string;
   let adminKey: string;
 
-  /** Runs a script with the client on the path, as the README says, against the server. */
-  async function python(script: string, env: Record<string, string> = {}): Promise<string> {
+  /** Runs a script with the client on the path (this checkout's, as the README says), against the server. */
+  async function python(script: string, env: Record<string, string> = {}, pythonPath = path.join(ROOT, 'clients', 'python')): Promise<string> {
     const file = path.join(work, `script-${Date.now()}.py`);
     writeFileSync(file, script);
     const { stdout } = await run(SYSTEM_PYTHON, [file], {
@@ -38,7 +55,7 @@ describe('the Python client (clients/python)', () => {
       timeout: 240_000,
       env: {
         ...process.env,
-        PYTHONPATH: path.join(ROOT, 'clients', 'python'),
+        PYTHONPATH: pythonPath,
         PYTHONDONTWRITEBYTECODE: '1',
         BERTH_ADDRESS: `localhost:${serve.grpcPort}`,
         BERTH_CA: pki.caFile,
@@ -90,25 +107,24 @@ describe('the Python client (clients/python)', () => {
   });
 
   it('sends the key on every call: without it Berth answers UNAUTHENTICATED, with it the caller is the admin', async () => {
-    const stdout = await python(
-      [
-        'import os, grpc, berth_client',
-        'from pathlib import Path',
-        'from berth.v1 import iam_service_pb2',
-        'ca = Path(os.environ["BERTH_CA"]).read_bytes()',
-        'with berth_client.connect(os.environ["BERTH_ADDRESS"], tls=ca) as anonymous:',
-        '    try:',
-        '        anonymous.iam.GetCaller(iam_service_pb2.GetCallerRequest())',
-        '    except grpc.RpcError as err:',
-        '        print("anonymous:", err.code().name)',
-        'with berth_client.connect(os.environ["BERTH_ADDRESS"], api_key=os.environ["KEY"], tls=ca) as admin:',
-        '    caller = admin.iam.GetCaller(iam_service_pb2.GetCallerRequest())',
-        '    print("admin:", caller.principal.name, caller.key_id)',
-      ].join('\n'),
-      { KEY: adminKey },
-    );
+    const stdout = await python(CALLER_SCRIPT, { KEY: adminKey });
     assert.match(stdout, /^anonymous: UNAUTHENTICATED$/m);
     const keyId = /^berth_(ak[0-9a-z]+)_/.exec(adminKey)![1];
     assert.match(stdout, new RegExp(`^admin: admin ${keyId}$`, 'm'));
+  });
+
+  it('installs with pip from its directory (offline) and works from there', async () => {
+    // A copy, since setuptools writes build/ beside the sources.
+    const source = path.join(work, 'berth-client-src');
+    cpSync(path.join(ROOT, 'clients', 'python'), source, { recursive: true, filter: (p) => !p.includes('__pycache__') });
+    const site = path.join(work, 'site');
+    await run(SYSTEM_PYTHON, ['-m', 'pip', 'install', '--quiet', '--no-deps', '--no-build-isolation', '--no-index', '--target', site, source], {
+      timeout: 120_000,
+      env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_ROOT_USER_ACTION: 'ignore' },
+    }).catch((err) => assert.fail(`pip install: ${err.message}\n${err.stderr}`));
+    const stdout = await python(CALLER_SCRIPT, { KEY: adminKey }, site);
+    assert.match(stdout, new RegExp(`^from: ${site}/berth_client/__init__\\.py$`, 'm'));
+    assert.match(stdout, /^anonymous: UNAUTHENTICATED$/m);
+    assert.match(stdout, /^admin: admin ak/m);
   });
 });
