@@ -9,7 +9,7 @@ const root = path.join(__dirname, '..', '..');
 const buf = path.join(root, 'node_modules', '.bin', 'buf');
 
 function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
+  return readdirSync(dir).filter((name) => name !== '__pycache__').flatMap((name) => {
     const p = path.join(dir, name);
     return statSync(p).isDirectory() ? files(p).map((f) => path.join(name, f)) : [name];
   });
@@ -21,15 +21,18 @@ describe('the protobuf contract', () => {
     execFileSync(buf, ['lint'], { cwd: root, stdio: 'pipe' });
   });
 
-  it('regenerates gen/ exactly as committed', () => {
+  it('regenerates gen/ and the Python client\'s stubs exactly as committed', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'berth-gen-'));
     try {
       execFileSync(buf, ['generate', '-o', out], { cwd: root, stdio: 'pipe' });
       execFileSync(buf, ['build', '-o', path.join(out, 'gen', 'berth.binpb')], { cwd: root, stdio: 'pipe' });
-      const generated = files(path.join(out, 'gen')).sort();
-      assert.deepEqual(generated, files(path.join(root, 'gen')).sort());
-      for (const f of generated) {
-        assert.ok(readFileSync(path.join(out, 'gen', f)).equals(readFileSync(path.join(root, 'gen', f))), `gen/${f} differs from what buf generates`);
+      // What `npm run gen` replaces: gen/ whole, and the generated packages of clients/python.
+      for (const dir of ['gen', 'clients/python/berth', 'clients/python/google']) {
+        const generated = files(path.join(out, dir)).sort();
+        assert.deepEqual(generated, files(path.join(root, dir)).sort(), `the files of ${dir}/`);
+        for (const f of generated) {
+          assert.ok(readFileSync(path.join(out, dir, f)).equals(readFileSync(path.join(root, dir, f))), `${dir}/${f} differs from what buf generates`);
+        }
       }
     } finally {
       rmSync(out, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -49,4 +50,24 @@ export async function makeTestPki(): Promise<TestPki> {
     key: readFileSync(file('server.key')),
     otherCa: readFileSync(file('other-ca.crt')),
   };
+}
+
+/** A GET of Berth's REST API over TLS, trusting `ca`; the body parsed as JSON. */
+export function httpsGetJson(port: number, requestPath: string, ca: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port, path: requestPath, ca, servername: 'localhost', headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode!, body: JSON.parse(text) });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      })
+      .on('error', reject);
+  });
 }
