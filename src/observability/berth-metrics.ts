@@ -74,6 +74,8 @@ export class BerthMetrics implements CallObserver {
     this.methods = deps.methods ?? controlPlaneMethods();
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters, which promtool refuses; the same counts stay by type in `nodejs_active_handles` etc.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     const nodeLabels = ['folder_id', 'node_id'];
     const aliasLabels = ['folder_id', 'alias_name', 'node_id'];
     this.nodeRequests = new Counter({ name: 'berth_node_requests_total', help: 'Calls a node served (Execute, typed APIs, the node API), through an alias or not.', labelNames: nodeLabels, registers: r });

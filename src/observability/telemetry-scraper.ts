@@ -63,7 +63,7 @@ export class TelemetryScraper {
         merger.add({ ...f, samples: f.samples.map((s) => withLabels(s, added)) });
       }
     }
-    return merger.text() + formatFamily(up);
+    return merger.text() + (up.samples.length > 0 ? formatFamily(up) : '');
   }
 
   private async targets(folderId: string): Promise<Target[]> {
