@@ -70,6 +70,6 @@ describe('exposition format', () => {
     // promtool parses it all; its only advice is about the help text these families came without.
     const lint = promtoolCheck(text);
     const advice = lint.output.split('\n').filter(Boolean);
-    assert.deepEqual(advice.sort(), ['other no help text', 'temperature no help text', 'up no help text'], lint.output);
+    assert.deepEqual(advice.sort(), ['latency_seconds no help text', 'other no help text', 'temperature no help text', 'up no help text'], lint.output);
   });
 });
