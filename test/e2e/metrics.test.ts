@@ -31,6 +31,7 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
   const folderId = 'default';
   let plus = '';
   let web = '';
+  let httpImage = '';
 
   const wait = async (operationId: string): Promise<any> => {
     const op = await rest(t!.http, 'POST', `/v1/operations/${operationId}:wait`, { timeout: '90s' });
@@ -62,6 +63,7 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
       return;
     }
     const [images, systemImage] = await Promise.all([buildTestImages(), buildSystemImage()]);
+    httpImage = images.http;
     t = await startTestBerth('sqlite', { runtime: 'docker', clusterId, systemImage, pullImages: false, resyncMs: 1000, startupTimeoutMs: 60_000 });
     const captured = await wait(
       (await post('/v1/checkpoints', { folderId, name: 'plus-one', cells: { cells: ['y = 0', 'if x < 0:\n    raise ValueError("negative")\ny = x + 1'] }, servedCellIndex: 1 })).id,
@@ -250,5 +252,42 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
       return s.samples.some((x) => x.labels.node_id === web) ? undefined : s;
     }, 15_000));
     assert.ok(sumOf(samples, 'berth_node_requests_total', { node_id: plus }) > 0, 'the other node keeps its series');
+  });
+
+  it('counts autoscaler decisions by direction, and the cold start of the instance a scale-up made', async (ctx) => {
+    if (skip) return ctx.skip('no Docker engine');
+    const nodeApi = `http://127.0.0.1:${t!.berth.nodeApiPort}`;
+    const created = await post('/v1/nodes', {
+      folderId,
+      name: 'elastic',
+      spec: {
+        docker: { image: httpImage, endpoint: { type: 'ENDPOINT_TYPE_HTTP', port: 8080 }, healthCheck: { path: '/healthz', interval: '0.3s' } },
+        instanceRange: { min: 1, max: 2 },
+        autoscaling: { targetInFlight: 1, scaleDownStabilization: '1s' },
+      },
+    });
+    const nodeId: string = (await wait(created.id)).resourceId;
+    const healthy = async () => (await rest(t!.http, 'GET', `/v1/nodes/${nodeId}`)).body.status.instanceCounts.healthy as number;
+    let running = true;
+    const callers = Array.from({ length: 3 }, async () => {
+      while (running) {
+        const res = await fetch(`${nodeApi}/slow?ms=300`, { headers: { 'x-node-id': nodeId } });
+        await res.arrayBuffer();
+      }
+    });
+    try {
+      await waitFor('the node to scale up to 2', async () => (await healthy()) === 2, 45_000);
+    } finally {
+      running = false;
+      await Promise.all(callers);
+    }
+    await waitFor('the node to scale back down to 1', async () => (await rest(t!.http, 'GET', `/v1/nodes/${nodeId}/instances`)).body.instances.length === 1, 45_000);
+    const { samples } = await scrape();
+    // 1 -> 2 under load, 2 -> 1 after it: the range allows no other decision.
+    assert.equal(sumOf(samples, 'berth_autoscaler_decisions_total', { node_id: nodeId, direction: 'up' }), 1);
+    assert.equal(sumOf(samples, 'berth_autoscaler_decisions_total', { node_id: nodeId, direction: 'down' }), 1);
+    // The first instance and the one the scale-up created.
+    assert.equal(sumOf(samples, 'berth_instance_cold_start_seconds_count', { node_id: nodeId }), 2);
+    assert.equal(sumOf(samples, 'berth_instances', { node_id: nodeId, state: 'healthy' }), 1);
   });
 });
