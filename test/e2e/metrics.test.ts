@@ -1,6 +1,6 @@
 /**
- * GET /metrics after calls to a checkpoint node, a Docker node and aliases
- * in front of each, on every data-plane path (gRPC and REST Execute and
+ * GET /metrics after calls to a checkpoint node, an HTTP and a gRPC Docker
+ * node and aliases, on every data-plane path (gRPC and REST Execute and
  * ExecuteAlias, the typed gRPC service and REST route, the node API by
  * `x-node-id` and `x-node-alias`): promtool finds nothing to say about the
  * exposition, each counter equals the calls made, by code, and ids that name
@@ -12,7 +12,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { status as Code, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { AliasExecutionRequest, NodeExecutionRequest } from '../../gen/berth/v1/node_service';
 import { startTestBerth, type TestBerth } from '../helpers/berth';
 import { dockerAvailable, removeByClusterId } from '../helpers/docker';
@@ -23,6 +26,9 @@ import { typedClient } from '../helpers/typed-client';
 import { waitFor } from '../helpers/wait';
 import { buildSystemImage, buildTestImages } from '../images/test-images';
 
+const echoProto = loadSync(path.join(__dirname, '..', 'images', 'grpc-server', 'echo.proto'), { keepCase: true });
+const EchoClient = grpc.makeClientConstructor(echoProto['berth.test.Echo'] as grpc.ServiceDefinition, 'Echo');
+
 describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
   let skip = false;
   let t: TestBerth | undefined;
@@ -31,6 +37,7 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
   const folderId = 'default';
   let plus = '';
   let web = '';
+  let echo = '';
   let httpImage = '';
 
   const wait = async (operationId: string): Promise<any> => {
@@ -68,7 +75,7 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
     const captured = await wait(
       (await post('/v1/checkpoints', { folderId, name: 'plus-one', cells: { cells: ['y = 0', 'if x < 0:\n    raise ValueError("negative")\ny = x + 1'] }, servedCellIndex: 1 })).id,
     );
-    const [cp, docker] = await Promise.all([
+    const [cp, docker, grpcNode] = await Promise.all([
       post('/v1/nodes', {
         folderId,
         name: 'plus',
@@ -89,9 +96,17 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
           instanceRange: { min: 2, max: 2 },
         },
       }),
+      post('/v1/nodes', {
+        folderId,
+        name: 'echo',
+        spec: {
+          docker: { image: images.grpc, endpoint: { type: 'ENDPOINT_TYPE_GRPC', port: 50051 }, healthCheck: { type: 'HEALTH_CHECK_TYPE_GRPC', interval: '0.3s' } },
+        },
+      }),
     ]);
     plus = (await wait(cp.id)).resourceId;
     web = (await wait(docker.id)).resourceId;
+    echo = (await wait(grpcNode.id)).resourceId;
     await post('/v1/aliases', { folderId, name: 'prod', targets: [{ nodeId: plus, weight: 100 }] });
     await post('/v1/aliases', { folderId, name: 'webprod', targets: [{ nodeId: web, weight: 100 }] });
     rpc = clients(t!.grpc);
@@ -146,11 +161,23 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
     assert.deepEqual([await call('/whoami', byAlias), await call('/status/404', byAlias)], [200, 404]);
     assert.equal(await call('/whoami', { 'x-node-id': 'garbage0node' }), 404);
     assert.equal(await call('/whoami', { 'x-node-alias': 'garbagealias', 'x-folder-id': folderId }), 404);
+    // The gRPC Docker node through the node API: 2 OK, NOT_FOUND and INVALID_ARGUMENT from the image.
+    const echoClient = new EchoClient(`127.0.0.1:${t!.berth.nodeApiPort}`, grpc.credentials.createInsecure()) as any;
+    try {
+      const md = new grpc.Metadata();
+      md.set('x-node-id', echo);
+      const unaryEcho = (method: string, request: unknown) =>
+        new Promise<Code>((resolve) => echoClient[method](request, md, (err: ServiceError | null) => resolve(err ? err.code : Code.OK)));
+      const echoCodes = [await unaryEcho('Echo', { message: 'a' }), await unaryEcho('Echo', { message: 'b' }), await unaryEcho('Fail', { code: 5 }), await unaryEcho('Fail', { code: 3 })];
+      assert.deepEqual(echoCodes, [Code.OK, Code.OK, Code.NOT_FOUND, Code.INVALID_ARGUMENT]);
+    } finally {
+      echoClient.close();
+    }
 
     // The node API counts a call when the caller's side closes, a moment after the answer.
     const { text, samples } = await waitFor('the node API calls counted', async () => {
       const s = await scrape();
-      return sumOf(s.samples, 'berth_node_requests_total', { node_id: web }) >= 8 ? s : undefined;
+      return sumOf(s.samples, 'berth_node_requests_total', { node_id: web }) >= 8 && sumOf(s.samples, 'berth_node_requests_total', { node_id: echo }) >= 4 ? s : undefined;
     }, 10_000);
 
     const lint = promtoolCheck(text);
@@ -186,13 +213,19 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
     expect('berth_node_http_codes_total', { ...w, code: '500' }, 1);
     expect('berth_node_grpc_codes_total', w, 0);
     expect('berth_node_request_duration_seconds_count', w, 8);
+    const e = { folder_id: folderId, node_id: echo };
+    expect('berth_node_requests_total', e, 4);
+    expect('berth_node_grpc_codes_total', { ...e, code: 'OK' }, 2);
+    expect('berth_node_grpc_codes_total', { ...e, code: 'NOT_FOUND' }, 1);
+    expect('berth_node_grpc_codes_total', { ...e, code: 'INVALID_ARGUMENT' }, 1);
+    expect('berth_node_http_codes_total', e, 0);
     const webprod = { folder_id: folderId, alias_name: 'webprod', node_id: web };
     expect('berth_alias_requests_total', webprod, 2);
     expect('berth_alias_http_codes_total', { ...webprod, code: '200' }, 1);
     expect('berth_alias_http_codes_total', { ...webprod, code: '404' }, 1);
-    // Only these two nodes and two aliases are named: the made-up names are nowhere.
+    // Only these three nodes and two aliases are named: the made-up names are nowhere.
     const nodeIds = new Set(samples.filter((s) => s.labels.node_id !== undefined).map((s) => s.labels.node_id));
-    assert.deepEqual([...nodeIds].sort(), [plus, web].sort());
+    assert.deepEqual([...nodeIds].sort(), [plus, web, echo].sort());
     const aliasNames = new Set(samples.filter((s) => s.labels.alias_name !== undefined).map((s) => s.labels.alias_name));
     assert.deepEqual([...aliasNames].sort(), ['prod', 'webprod']);
     for (const made of ['nosuchnode0', 'nosuchalias', 'garbage0node', 'garbagealias']) assert.ok(!text.includes(made), `${made} is in /metrics`);
@@ -201,9 +234,9 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
     expect('berth_api_calls_total', { method: 'berth.v1.NodeService/Execute', transport: 'grpc', code: 'OK' }, 3);
     expect('berth_api_calls_total', { method: 'berth.v1.NodeService/Execute', transport: 'grpc', code: 'ABORTED' }, 2);
     expect('berth_api_calls_total', { method: 'berth.v1.NodeService/Execute', transport: 'grpc', code: 'NOT_FOUND' }, 1);
-    expect('berth_api_calls_total', { method: 'berth.v1.NodeService/CreateNode', transport: 'rest', code: 'OK' }, 2);
+    expect('berth_api_calls_total', { method: 'berth.v1.NodeService/CreateNode', transport: 'rest', code: 'OK' }, 3);
     expect('berth_api_calls_total', { method: 'berth.v1.AliasService/CreateAlias', transport: 'rest', code: 'OK' }, 2);
-    expect('berth_api_call_duration_seconds_count', { method: 'berth.v1.NodeService/CreateNode', transport: 'rest' }, 2);
+    expect('berth_api_call_duration_seconds_count', { method: 'berth.v1.NodeService/CreateNode', transport: 'rest' }, 3);
     // Instances by state, cold starts of the three instances, the capture, the process.
     expect('berth_instances', { ...w, state: 'healthy' }, 2);
     expect('berth_instances', { ...p, state: 'healthy' }, 1);
@@ -236,7 +269,7 @@ describe('metrics: GET /metrics and the telemetry of Docker instances', () => {
     assert.equal(sumOf(samples, 'berth_test_http_requests_total', { node_id: web, code: '404' }), 3);
     assert.equal(sumOf(samples, 'berth_test_http_requests_total', { node_id: web, code: '500' }), 1);
     // Nothing of Berth's own metrics is mixed in, nor of a node without telemetry.
-    assert.ok(!samples.some((s) => s.name.startsWith('process_') || s.labels.node_id === plus));
+    assert.ok(!samples.some((s) => s.name.startsWith('process_') || s.labels.node_id === plus || s.labels.node_id === echo));
   });
 
   it('drops the series of a deleted alias and of a deleted node', async (ctx) => {
