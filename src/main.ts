@@ -348,7 +348,6 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId), 0);
   }, (instanceId) => executor.isBusy(instanceId));
   supervisor.observeScalingWith((nodeId, direction) => metrics.scaled(nodeId, direction));
-  const stopColdStarts = metrics.watchColdStarts();
   const nodeApi: NodeApiServer = createNodeApiServer({
     balancer,
     resolver,
@@ -369,7 +368,6 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     nodeApiPort = (await nodeApi.listen(config.nodeApiPort, config.host)).port;
   } catch (err) {
     stopHealthUpdates();
-    stopColdStarts();
     typed.close();
     executor.close();
     await grpc.close(0);
@@ -378,10 +376,11 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     await orm.close(true);
     throw err;
   }
+  // Before the supervisor: the first instances to turn healthy are cold starts too.
+  metrics.start();
   supervisor.start();
   collector.start();
   authenticator.start();
-  metrics.start();
   ready = true;
   grpc.health.setStatus('', 'SERVING');
   for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'SERVING');
@@ -420,7 +419,6 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         await authenticator.stop();
         await supervisor.stop();
         stopHealthUpdates();
-        stopColdStarts();
         metrics.stop();
         executor.close();
         await orm.close(true);

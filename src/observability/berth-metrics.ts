@@ -68,6 +68,7 @@ export class BerthMetrics implements CallObserver {
   private readonly seenHealthy = new Set<string>();
   private queueDepths: () => Map<string, number> = () => new Map();
   private pruneTimer: NodeJS.Timeout | undefined;
+  private stopColdStarts: (() => void) | undefined;
   private readonly methods: ReadonlySet<string>;
 
   constructor(private readonly deps: BerthMetricsDeps) {
@@ -239,7 +240,7 @@ export class BerthMetrics implements CallObserver {
    * time: an instance this process created (not one adopted after a restart,
    * nor one started again) has then finished its cold start.
    */
-  watchColdStarts(): () => void {
+  private watchColdStarts(): () => void {
     return this.deps.routing.onChange((nodeId) => {
       const route = this.deps.routing.get(nodeId);
       for (const b of route?.backends ?? []) {
@@ -309,13 +310,19 @@ export class BerthMetrics implements CallObserver {
     index.delete(key);
   }
 
-  /** Prunes every `intervalMs` as well, so that series of deleted nodes go even when nobody scrapes. */
+  /**
+   * Starts watching for cold starts, and pruning every `intervalMs` as well,
+   * so that series of deleted nodes go even when nobody scrapes.
+   */
   start(intervalMs = 60_000): void {
+    this.stopColdStarts ??= this.watchColdStarts();
     this.pruneTimer = setInterval(() => void this.prune().catch((err: unknown) => this.deps.log.warn({ err }, 'cannot prune metrics')), intervalMs);
     this.pruneTimer.unref();
   }
 
   stop(): void {
+    this.stopColdStarts?.();
+    this.stopColdStarts = undefined;
     clearInterval(this.pruneTimer);
   }
 
