@@ -72,6 +72,8 @@ export interface Config {
    * admin, allowed only when the listeners bind to loopback.
    */
   auth: 'keys' | 'none';
+  /** `none`: `GET /metrics` needs no key (as /healthz); `keys`: a server admin's key (see src/observability/metrics-route.ts). */
+  metricsAuth: 'keys' | 'none';
   /** Where the first start writes the server admin's key (mode 0600); empty: `<data-dir>/admin.key`. */
   adminKeyFile: string;
   /** Exact origins whose pages may call the REST API and the node API (CORS); none by default. */
@@ -134,6 +136,7 @@ const OPTIONS = {
   'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
   auth: { type: 'string', env: 'BERTH_AUTH', default: 'keys', help: 'keys (every call needs an API key) or none (loopback only: every caller is admin)' },
+  'metrics-auth': { type: 'string', env: 'BERTH_METRICS_AUTH', default: 'none', help: "none (GET /metrics needs no key) or keys (a server admin's key); /metrics/folders/{id} always needs one under --auth keys" },
   'admin-key-file': { type: 'string', env: 'BERTH_ADMIN_KEY_FILE', default: '', help: "where the first start writes the server admin's API key (default <data-dir>/admin.key)" },
   'cors-origin': { type: 'string', env: 'BERTH_CORS_ORIGIN', default: '', help: 'comma-separated origins (https://app.example) whose pages may call the REST API and node API; none by default' },
   'allowed-host': { type: 'string', env: 'BERTH_ALLOWED_HOSTS', default: '', help: 'comma-separated host names requests may name besides loopback addresses (DNS-rebinding guard)' },
@@ -225,6 +228,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const auth = get('auth');
   if (auth !== 'keys' && auth !== 'none') throw new Error(`--auth must be keys or none, not ${JSON.stringify(auth)}`);
+  const metricsAuth = get('metrics-auth');
+  if (metricsAuth !== 'keys' && metricsAuth !== 'none') throw new Error(`--metrics-auth must be keys or none, not ${JSON.stringify(metricsAuth)}`);
   const host = get('host');
   if (auth === 'none' && !isLoopbackHost(host))
     throw new Error(`--auth none lets every caller act as a server admin; it is allowed only on a loopback address, not --host ${host}`);
@@ -266,6 +271,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
     },
     auth,
+    metricsAuth,
     adminKeyFile: get('admin-key-file'),
     corsOrigins: parseCorsOrigins(commaList(get('cors-origin'))),
     allowedHosts: parseAllowedHosts(commaList(get('allowed-host'))),

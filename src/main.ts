@@ -65,6 +65,10 @@ import type { Runtime } from './runtime/runtime';
 import { GarbageCollector } from './supervisor/garbage-collector';
 import { FileLeaderLock, PostgresLeaderLock, type LeaderLock } from './supervisor/leader';
 import { DEFAULT_SUPERVISOR_OPTIONS, Supervisor } from './supervisor/supervisor';
+import { BerthMetrics } from './observability/berth-metrics';
+import { metricsRoute, serverAdminOnly } from './observability/metrics-route';
+import { TelemetryScraper } from './observability/telemetry-scraper';
+import { MetricsRepository } from './store/metrics.repository';
 
 /** A running Berth: its bound ports and how to stop it. */
 export interface Berth {
@@ -154,20 +158,21 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       : new ProcessCaptureSandbox(config.python);
   if (sandbox instanceof DockerCaptureSandbox)
     await sandbox.removeLeftovers(config.captureTimeoutMs + 60_000).catch((err: unknown) => log.warn({ err }, 'could not remove capture containers left from before'));
+  const routing = new RoutingTable();
+  const metrics = new BerthMetrics({ repo: new MetricsRepository(orm), routing, log: log.child({ component: 'metrics' }), startedAt: ctx.now() });
   const environments = new Environments(sandbox, config.systemImage);
   const operations = new Operations(ctx, folders);
   const checkpoints = new Checkpoints(
     ctx,
     folders,
     new BlobStore(path.join(config.dataDir, 'blobs')),
-    sandbox,
+    metrics.measureCaptures(sandbox),
     { systemImage: config.systemImage, timeoutMs: config.captureTimeoutMs, memoryMb: config.captureMemoryMb, quota: config.checkpointQuota },
     log.child({ component: 'capture' }),
     (operationId, line) => operations.reportProgress(operationId, line),
   );
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
-  const routing = new RoutingTable();
   const supervisor = new Supervisor(
     ctx,
     runtime,
@@ -210,9 +215,9 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     async () => (await runtime.capabilities()).gpuUnavailable,
     environments,
   );
-  const executor = new CheckpointExecutor(
+  const executor: CheckpointExecutor = new CheckpointExecutor(
     routing,
-    { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes },
+    { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes, onWaited: metrics.measureQueue((): Map<string, number> => executor.queueDepths()) },
     (nodeId) => nodes.get(nodeId),
     workerToken,
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
@@ -223,13 +228,13 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     void typed.sync();
   });
 
-  const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
+  const run: RunCall = metrics.measureRun((nodeId, input, signal) => executor.run(nodeId, input, signal), async (id) => (await nodes.get(id)).folderId);
   const audit = new AuditTrail(ctx);
   const guardian = accessGuardian(authenticator, { calls, folderOf: (kind, id) => folderOf(ctx, kind, id), audit, log });
   /** The data plane outside the method table (typed APIs, the node API) asks the same questions. */
   const authorizeNodeCall = async (authorization: string | undefined, nodeId: string, viaFolderId?: string) =>
     calls.node(await authenticator.authenticate(authorization), nodeId, viaFolderId);
-  const table = new MethodTable(guardian)
+  const table = new MethodTable(guardian, metrics)
     .add(FolderServiceService, folderService(folders))
     .add(IamServiceService, iamService(iam))
     .add(AuditServiceService, auditService(audit))
@@ -288,6 +293,16 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     tls: config.tls,
     extra: [
       openApiRoute(() => controlPlaneOpenApi(registry, BERTH_SERVICES)),
+      metricsRoute({
+        metrics,
+        telemetry: new TelemetryScraper(new MetricsRepository(orm), runtime, log.child({ component: 'telemetry' })),
+        registry,
+        authorizeMetrics: async (authorization) => {
+          if (config.metricsAuth === 'keys') serverAdminOnly(await authenticator.authenticate(authorization));
+        },
+        authorizeFolder: async (authorization, folderId) =>
+          guardian.check(NodeServiceService.listNodes.path, { folderId }, await authenticator.authenticate(authorization)),
+      }),
       typedRoutes({
         registry,
         node: (id) => typedNodeOf(nodes, folderName, id),
@@ -332,6 +347,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     }
     return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId), 0);
   }, (instanceId) => executor.isBusy(instanceId));
+  supervisor.observeScalingWith((nodeId, direction) => metrics.scaled(nodeId, direction));
   const nodeApi: NodeApiServer = createNodeApiServer({
     balancer,
     resolver,
@@ -341,6 +357,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     timeouts: config.connectionTimeouts,
     browser,
     tls,
+    metrics: metrics.nodeApiHooks(),
   });
   let grpcPort: number;
   let httpPort: number;
@@ -359,6 +376,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     await orm.close(true);
     throw err;
   }
+  // Before the supervisor: the first instances to turn healthy are cold starts too.
+  metrics.start();
   supervisor.start();
   collector.start();
   authenticator.start();
@@ -400,6 +419,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         await authenticator.stop();
         await supervisor.stop();
         stopHealthUpdates();
+        metrics.stop();
         executor.close();
         await orm.close(true);
         log.info('stopped');

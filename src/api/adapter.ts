@@ -16,6 +16,7 @@ import { descriptors } from './descriptors';
 import { MalformedRequest, withSafeDeserializers } from './request-decoding';
 import { checkRequestText } from './request-text';
 import { StatusError, toServiceError, toStatusError } from './status';
+import { runInCallScope, type CallObserver, type CallScope } from '../observability/call-scope';
 
 /** What a handler gets besides its request. */
 export interface CallContext {
@@ -27,6 +28,10 @@ export interface CallContext {
   headers: Record<string, string>;
   /** Who calls: set by {@link runMethod} once the call's key is verified. */
   caller?: Caller;
+  /** The caller's protocol, for metrics: a gRPC code or an HTTP status is what it got. */
+  transport?: 'grpc' | 'http';
+  /** Told of the call's end (control-plane methods; the data plane adds its own once a node is known). */
+  observer?: CallObserver;
 }
 
 /**
@@ -70,6 +75,8 @@ export interface BoundMethod {
   input: DescMessage;
   handler: UnaryHandler<unknown, unknown>;
   guardian: Guardian;
+  /** Told of every call of the method (metrics). */
+  observer?: CallObserver;
 }
 
 /** The descriptor of a method's request message, from its gRPC path. */
@@ -87,14 +94,17 @@ function inputOf(path: string): DescMessage {
 export class MethodTable {
   readonly byPath = new Map<string, BoundMethod>();
 
-  constructor(private readonly guardian: Guardian = CLOSED) {}
+  constructor(
+    private readonly guardian: Guardian = CLOSED,
+    private readonly observer?: CallObserver,
+  ) {}
 
   add<D extends ServiceDefinition>(definition: D, handlers: ServiceHandlers<D>): this {
     for (const key of Object.keys(definition)) {
       const def = definition[key] as MethodDefinition<unknown, unknown>;
       const handler = (handlers as Record<string, UnaryHandler<unknown, unknown>>)[key];
       if (!handler) throw new Error(`no handler for ${def.path}`);
-      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler, guardian: this.guardian });
+      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler, guardian: this.guardian, observer: this.observer });
     }
     return this;
   }
@@ -112,14 +122,18 @@ export class MethodTable {
  */
 export async function guard<T>(label: string, ctx: CallContext, run: () => Promise<T>): Promise<T> {
   const started = process.hrtime.bigint();
+  const scope: CallScope = { transport: ctx.transport, observer: ctx.observer };
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
-    const response = await run();
-    ctx.log.debug({ method: label, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'call ok');
+    const response = await runInCallScope(scope, run);
+    ctx.log.debug({ method: label, ms: seconds() * 1000 }, 'call ok');
+    scope.observer?.callEnded(label, scope, undefined, seconds());
     return response;
   } catch (err) {
     const status = toStatusError(err);
     if (status.code === Code.INTERNAL && !(err instanceof StatusError)) ctx.log.error({ err, method: label }, 'call failed');
     else ctx.log.info({ method: label, code: Code[status.code], message: status.message }, 'call refused');
+    scope.observer?.callEnded(label, scope, status, seconds());
     throw status;
   }
 }
@@ -180,7 +194,7 @@ export function grpcImplementation(table: MethodTable, definition: ServiceDefini
       const out = new Metadata();
       out.set('x-request-id', requestId);
       call.sendMetadata(out);
-      const ctx: CallContext = { requestId, log: log.child({ requestId }), signal: controller.signal, headers };
+      const ctx: CallContext = { requestId, log: log.child({ requestId }), signal: controller.signal, headers, transport: 'grpc', observer: method.observer };
       invoke(method, call.request, ctx).then(
         (response) => callback(null, response),
         (err: StatusError) => callback(toServiceError(err)),

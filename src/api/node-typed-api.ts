@@ -191,7 +191,7 @@ export class TypedApis {
         const requestId = requestIdOf(call.metadata.get('x-request-id')[0] as string | undefined);
         const controller = new AbortController();
         call.on('cancelled', () => controller.abort());
-        const ctx: CallContext = { requestId, log: this.deps.log.child({ requestId, ...logFields }), signal: controller.signal, headers: {} };
+        const ctx: CallContext = { requestId, log: this.deps.log.child({ requestId, ...logFields }), signal: controller.signal, headers: {}, transport: 'grpc' };
         guard(path, ctx, async () => {
           const header = (name: string) => call.metadata.get(name)[0] as string | undefined;
           if (subject.kind === 'node') await this.deps.authorizeCall(header('authorization'), subject.node.id, header('x-folder-id'));

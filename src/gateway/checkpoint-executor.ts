@@ -22,6 +22,8 @@ export interface ExecutorOptions {
   timeoutMs: number;
   /** Request and response size limit. */
   maxBytes: number;
+  /** Told how long each call waited in the queue for a free instance (0 when one was free at once); for metrics. */
+  onWaited?: (nodeId: string, seconds: number) => void;
 }
 
 interface Waiter {
@@ -92,6 +94,11 @@ export class CheckpointExecutor {
     return { running: s?.busy.size ?? 0, waiting: s?.waiting.length ?? 0 };
   }
 
+  /** Calls waiting for a free instance, by node (for metrics). */
+  queueDepths(): Map<string, number> {
+    return new Map([...this.slots].map(([nodeId, s]) => [nodeId, s.waiting.length]));
+  }
+
   /** Whether an instance runs a call now: its health endpoint answers only between calls. */
   isBusy(instanceId: string): boolean {
     for (const s of this.slots.values()) if (s.busy.has(instanceId)) return true;
@@ -113,6 +120,7 @@ export class CheckpointExecutor {
     if (free.length > 0) {
       const b = free[Math.floor(Math.random() * free.length)]!;
       s.busy.add(b.instanceId);
+      this.options.onWaited?.(nodeId, 0);
       return Promise.resolve(b);
     }
     if (s.waiting.length >= this.options.maxQueue)
@@ -125,9 +133,11 @@ export class CheckpointExecutor {
         if (i >= 0) s.waiting.splice(i, 1);
         reject(new DeadlineExceededError(`the call to node ${nodeId} waited too long for a free instance`));
       };
+      const queuedAt = performance.now();
       const waiter: Waiter = {
         resolve: (backend) => {
           signal?.removeEventListener('abort', onAbort);
+          this.options.onWaited?.(nodeId, (performance.now() - queuedAt) / 1000);
           resolve(backend);
         },
         reject: (err) => {

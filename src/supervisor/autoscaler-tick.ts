@@ -23,6 +23,8 @@ interface Scaled {
 export class AutoscalerTick {
   private readonly nodes = new Map<string, Scaled>();
   private loadOf: (nodeId: string) => number = () => 0;
+  /** Told of each decision that changes a node's count (metrics). */
+  onDecision: (nodeId: string, direction: 'up' | 'down') => void = () => undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -89,6 +91,7 @@ export class AutoscalerTick {
       });
       s.state = d.state;
       if (d.reason && d.desired !== s.desired) {
+        this.onDecision(nodeId, d.desired > s.desired ? 'up' : 'down');
         s.desired = d.desired;
         s.decision = { reason: d.reason, time: new Date(now) };
         this.log.info({ nodeId, desired: d.desired, reason: d.reason }, 'autoscaling');

@@ -110,6 +110,11 @@ export class Supervisor {
     this.health.ignoreFailuresWhile(isBusy);
   }
 
+  /** Tells `onDecision` of each autoscaler decision that changes a node's count (metrics). */
+  observeScalingWith(onDecision: (nodeId: string, direction: 'up' | 'down') => void): void {
+    this.autoscaler.onDecision = onDecision;
+  }
+
   /** Starts trying to lead; reconciles only while this process holds the leader lock. */
   start(): void {
     void this.leadership();

@@ -164,6 +164,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       log: log.child({ requestId }),
       signal: callerSignal(res),
       headers: Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      transport: 'http',
+      observer: found.route.method.observer,
     };
     try {
       // Reading, parsing and transcoding run inside the chokepoint too: a failure anywhere is answered and logged once.

@@ -56,7 +56,7 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
       return true;
     }
     const signal = callerSignal(res);
-    const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal, headers: {} };
+    const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal, headers: {}, transport: 'http' };
     const action = what === 'api:execute' ? 'call' : 'read';
     try {
       await guard(`typed route ${what} of ${kind}/${id}`, ctx, async () => {
