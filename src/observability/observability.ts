@@ -35,7 +35,7 @@ export class Observability {
   private readonly log: Logger;
 
   constructor(options: ObservabilityOptions, log: Logger) {
-    this.tracing = new Tracing({ endpoint: options.otlpEndpoint, clusterId: options.clusterId });
+    this.tracing = new Tracing({ endpoint: options.otlpEndpoint, clusterId: options.clusterId, log: log.child({ component: 'traces' }) });
     this.log = log.child({ component: 'access' });
   }
 

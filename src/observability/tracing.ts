@@ -12,11 +12,12 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { Logger } from '../logger';
 import { packageRoot } from '../paths';
 
 /** Headers as Node and grpc-js hand them over: a name may repeat. */
@@ -40,8 +41,45 @@ export interface TracingOptions {
   /** OTLP/HTTP collector (`--otlp-endpoint`); without one no span is recorded. */
   endpoint?: string;
   clusterId: string;
+  /** Told of exports that failed (at most one report a minute). */
+  log: Logger;
   /** How long finished spans wait to be sent in one batch (default 1 s). */
   exportDelayMs?: number;
+}
+
+/**
+ * The OTLP exporter, telling Berth's log when the collector does not take
+ * a batch (OpenTelemetry's own diagnostics are silent unless registered
+ * process-wide). Once a minute at most: a collector that is down must not
+ * flood the log.
+ */
+class ReportingExporter implements SpanExporter {
+  private lastReport = 0;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly log: Logger,
+    private readonly url: string,
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      const now = Date.now();
+      if (result.code !== ExportResultCode.SUCCESS && now - this.lastReport >= 60_000) {
+        this.lastReport = now;
+        this.log.warn({ url: this.url, spans: spans.length, err: result.error?.message }, 'the trace collector did not take a batch of spans; they are dropped');
+      }
+      done(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
 }
 
 /**
@@ -62,7 +100,8 @@ export class Tracing {
 
   constructor(options: TracingOptions) {
     if (!options.endpoint) return;
-    const exporter = new OTLPTraceExporter({ url: tracesUrl(options.endpoint) });
+    const url = tracesUrl(options.endpoint);
+    const exporter = new ReportingExporter(new OTLPTraceExporter({ url }), options.log, url);
     const version = berthVersion();
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({
@@ -76,6 +115,7 @@ export class Tracing {
       spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: options.exportDelayMs ?? 1000 })],
     });
     this.tracer = this.provider.getTracer('berth', version);
+    options.log.info({ url }, 'spans are exported over OTLP/HTTP');
   }
 
   /** Whether spans are recorded and exported. */
@@ -101,9 +141,12 @@ export class Tracing {
     return { span, context: trace.setSpan(base, span) };
   }
 
-  /** Sends what is left and stops exporting. */
+  /** Sends what is left and stops exporting; a collector that does not answer holds the stop up for 5 s at most. */
   async shutdown(): Promise<void> {
-    await this.provider?.shutdown();
+    if (this.provider === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000).unref()));
+    await Promise.race([this.provider.shutdown(), late]).finally(() => clearTimeout(timer));
   }
 }
 
