@@ -177,6 +177,8 @@ describe('the access log of every listener', () => {
     assert.equal(line.status, 200);
     assert.equal(line.bytesIn, Buffer.byteLength(body));
     assert.equal(line.bytesOut, Buffer.byteLength(text));
+    // The worker's TRACEPARENT of an earlier call (the gRPC Execute sent one) is gone.
+    assert.equal(JSON.parse(text).output.seen, '', 'a call without a traceparent runs without one');
   });
 
   it('logs a refused REST call with code and status, and answers with the request id', async (t) => {
