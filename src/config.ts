@@ -95,6 +95,8 @@ export interface Config {
    * collection left, in percent (0: V8's own choice, up to four times).
    */
   heapGrowthPercent: number;
+  /** OTLP/HTTP collector that spans are exported to (`http://collector:4318`); empty: no spans recorded. */
+  otlpEndpoint: string;
 }
 
 /**
@@ -144,6 +146,7 @@ const OPTIONS = {
   'tls-key': { type: 'string', env: 'BERTH_TLS_KEY', default: '', help: 'PEM private key of --tls-cert (none: cleartext)' },
   'allow-host-code': { type: 'string', env: 'BERTH_ALLOW_HOST_CODE', default: 'false', help: "true: run the process runtime (callers' code on this host) on a non-loopback --host" },
   'heap-growth-percent': { type: 'string', env: 'BERTH_HEAP_GROWTH_PERCENT', default: String(DEFAULT_HEAP_GROWTH_PERCENT), help: "old-generation room past the live heap before V8's next full collection, in percent (0: V8's own choice, which goes up to 300)" },
+  'otlp-endpoint': { type: 'string', env: 'BERTH_OTLP_ENDPOINT', default: '', help: 'OTLP/HTTP collector for traces, e.g. http://127.0.0.1:4318 (none: no spans recorded)' },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
@@ -177,6 +180,19 @@ function heapGrowthPercent(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`--heap-growth-percent must be a whole number from 0 to 1000, not ${JSON.stringify(value)}`);
   return n;
+}
+
+function otlpEndpoint(value: string): string {
+  if (value === '') return '';
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new Error(`--otlp-endpoint must be an http:// or https:// URL of an OTLP/HTTP collector, not ${JSON.stringify(value)}`);
+  return value;
 }
 
 function flag(name: string, value: string): boolean {
@@ -277,5 +293,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     allowedHosts: parseAllowedHosts(commaList(get('allowed-host'))),
     tls: tlsOf(get('tls-cert'), get('tls-key')),
     allowHostCode,
+    otlpEndpoint: otlpEndpoint(get('otlp-endpoint')),
   };
 }

@@ -44,6 +44,7 @@ import { Secrets } from './control/secrets';
 import { createHttpServer, type HttpServer } from './api/rest/http-server';
 import { buildRoutes } from './api/rest/transcoder';
 import { createLogger, type Logger } from './logger';
+import { Observability } from './observability/observability';
 import { dialectOf, openOrm } from './store/orm';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -261,11 +262,14 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   let ready = false;
   // The same browser rules on the three listeners (see gateway/browser-policy.ts).
   const browser = { corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts };
+  // The access log and traces of all three listeners.
+  const observability = new Observability({ otlpEndpoint: config.otlpEndpoint || undefined, clusterId: config.clusterId }, log);
   const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), {
     maxMessageBytes: config.maxMessageBytes,
     timeouts: config.connectionTimeouts,
     browser,
     tls,
+    observability,
   });
   const typed = new TypedApiService({
     server: grpc.server,
@@ -279,6 +283,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     healthy: (nodeId) => (routing.get(nodeId)?.backends.length ?? 0) > 0,
     log: log.child({ component: 'typed-api' }),
     resyncMs: config.resyncMs,
+    observability,
   });
   const stopHealthUpdates = routing.onChange((nodeId) => typed.apis.healthChanged(nodeId));
   await typed.start();
@@ -291,6 +296,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     timeouts: config.connectionTimeouts,
     browser,
     tls: config.tls,
+    observability,
     extra: [
       openApiRoute(() => controlPlaneOpenApi(registry, BERTH_SERVICES)),
       metricsRoute({
@@ -358,6 +364,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     browser,
     tls,
     metrics: metrics.nodeApiHooks(),
+    observability,
   });
   let grpcPort: number;
   let httpPort: number;
@@ -373,6 +380,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     await grpc.close(0);
     await http.close(0);
     await nodeApi.close();
+    await observability.shutdown();
     await orm.close(true);
     throw err;
   }
@@ -421,6 +429,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         stopHealthUpdates();
         metrics.stop();
         executor.close();
+        await observability.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
         await orm.close(true);
         log.info('stopped');
       })()),

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   Metadata,
   type MethodDefinition,
@@ -13,6 +12,9 @@ import type { Caller } from '../domain/access';
 import { PermissionDeniedError } from '../domain/errors';
 import type { Logger } from '../logger';
 import { descriptors } from './descriptors';
+import { currentCall } from '../observability/observed-call';
+import { requestIdOf } from '../observability/request-id';
+import type { Observability } from '../observability/observability';
 import { MalformedRequest, withSafeDeserializers } from './request-decoding';
 import { checkRequestText } from './request-text';
 import { StatusError, toServiceError, toStatusError } from './status';
@@ -118,21 +120,25 @@ export class MethodTable {
  * The single chokepoint for errors: runs one call of any entry point (a gRPC
  * method, a REST route from body reading to encoding, a typed route), turns
  * what it throws into a StatusError, and logs an unexpected error once, with
- * its stack and the request id (the context's logger carries it).
+ * its stack and the request id (the context's logger carries it). The
+ * outcome goes to the call's access line (see `observability/`).
  */
 export async function guard<T>(label: string, ctx: CallContext, run: () => Promise<T>): Promise<T> {
   const started = process.hrtime.bigint();
   const scope: CallScope = { transport: ctx.transport, observer: ctx.observer };
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  // The call's access line tells its outcome; a call outside a listener logs its refusals itself.
+  const observed = currentCall();
   try {
     const response = await runInCallScope(scope, run);
-    ctx.log.debug({ method: label, ms: seconds() * 1000 }, 'call ok');
+    observed?.noteOutcome(Code.OK);
     scope.observer?.callEnded(label, scope, undefined, seconds());
     return response;
   } catch (err) {
     const status = toStatusError(err);
+    observed?.noteOutcome(status.code, status.message);
     if (status.code === Code.INTERNAL && !(err instanceof StatusError)) ctx.log.error({ err, method: label }, 'call failed');
-    else ctx.log.info({ method: label, code: Code[status.code], message: status.message }, 'call refused');
+    else if (observed === undefined) ctx.log.info({ method: label, code: Code[status.code], message: status.message }, 'call refused');
     scope.observer?.callEnded(label, scope, status, seconds());
     throw status;
   }
@@ -146,6 +152,7 @@ export async function guard<T>(label: string, ctx: CallContext, run: () => Promi
  */
 export async function runMethod(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
   const caller = (ctx.caller ??= await method.guardian.callerOf(ctx.headers));
+  currentCall()?.noteSubject(request);
   const audited = { ...ctx, caller };
   let response: unknown;
   try {
@@ -161,6 +168,8 @@ export async function runMethod(method: BoundMethod, request: unknown, ctx: Call
   return response;
 }
 
+export { requestIdOf };
+
 /** One gRPC call of a method, through {@link guard}. */
 function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
   return guard(method.path, ctx, () => runMethod(method, request, ctx));
@@ -171,18 +180,16 @@ export function serverDefinition(definition: ServiceDefinition): ServiceDefiniti
   return withSafeDeserializers(definition, inputOf);
 }
 
-export function requestIdOf(value: string | undefined): string {
-  return value && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : randomUUID();
-}
 
-function headersOf(metadata: Metadata): Record<string, string> {
+/** A call's metadata as headers (binary values left out). */
+export function headersOf(metadata: Metadata): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata.getMap())) if (typeof value === 'string') out[key] = value;
   return out;
 }
 
 /** grpc-js implementations of every method of a service, through {@link invoke}. */
-export function grpcImplementation(table: MethodTable, definition: ServiceDefinition, log: Logger): UntypedServiceImplementation {
+export function grpcImplementation(table: MethodTable, definition: ServiceDefinition, log: Logger, observability?: Observability): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const key of Object.keys(definition)) {
     const method = table.get(definition[key]!.path)!;
@@ -195,11 +202,36 @@ export function grpcImplementation(table: MethodTable, definition: ServiceDefini
       out.set('x-request-id', requestId);
       call.sendMetadata(out);
       const ctx: CallContext = { requestId, log: log.child({ requestId }), signal: controller.signal, headers, transport: 'grpc', observer: method.observer };
-      invoke(method, call.request, ctx).then(
-        (response) => callback(null, response),
-        (err: StatusError) => callback(toServiceError(err)),
-      );
+      observeUnary(observability, requestId, headers, method.path, callback, () => invoke(method, call.request, ctx));
     };
   }
   return impl;
+}
+
+/**
+ * Runs one unary gRPC call as an observed call (its access line and span)
+ * and answers it; an error's trailers carry the request id, as its initial
+ * metadata did.
+ */
+export function observeUnary(
+  observability: Observability | undefined,
+  requestId: string,
+  headers: Record<string, string>,
+  path: string,
+  callback: sendUnaryData<unknown>,
+  run: () => Promise<unknown>,
+): void {
+  const observed = observability?.begin('grpc', requestId, headers, { method: path, protocol: 'grpc' });
+  (observed ? observed.run(run) : run()).then(
+    (response) => {
+      callback(null, response);
+      if (observed) observability!.end(observed);
+    },
+    (err: StatusError) => {
+      const error = toServiceError(err);
+      error.metadata!.set('x-request-id', requestId);
+      callback(error);
+      if (observed) observability!.end(observed);
+    },
+  );
 }
