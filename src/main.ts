@@ -65,6 +65,9 @@ import type { Runtime } from './runtime/runtime';
 import { GarbageCollector } from './supervisor/garbage-collector';
 import { FileLeaderLock, PostgresLeaderLock, type LeaderLock } from './supervisor/leader';
 import { DEFAULT_SUPERVISOR_OPTIONS, Supervisor } from './supervisor/supervisor';
+import { NodeLogBook } from './control/node-logs';
+import { nodeLogHandlers } from './api/node-log-service';
+import { streamRoutes } from './api/rest/stream-routes';
 
 /** A running Berth: its bound ports and how to stop it. */
 export interface Berth {
@@ -168,9 +171,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
   const routing = new RoutingTable();
+  const logBook = new NodeLogBook(ctx, runtime, config.logRetention, log.child({ component: 'logs' }), (nodeId) => nodes.get(nodeId));
   const supervisor = new Supervisor(
     ctx,
-    runtime,
+    logBook.runtime,
     {
       python: config.python,
       workerPath: workerScript(),
@@ -191,9 +195,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       unhealthyGraceMs: config.unhealthyGraceMs,
       resyncMs: config.resyncMs,
       orphanGraceMs: config.orphanGraceMs,
+      events: logBook,
     },
   );
-  const collector = new GarbageCollector(runtime, (ids) => store(ctx).nodes.existingIds(ids), log.child({ component: 'gc' }), {
+  const collector = new GarbageCollector(logBook.runtime, (ids) => store(ctx).nodes.existingIds(ids), log.child({ component: 'gc' }), {
     graceMs: config.orphanGraceMs,
     intervalMs: config.gcIntervalMs,
     stopGraceSeconds: DEFAULT_SUPERVISOR_OPTIONS.stopGraceSeconds,
@@ -233,7 +238,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     .add(FolderServiceService, folderService(folders))
     .add(IamServiceService, iamService(iam))
     .add(AuditServiceService, auditService(audit))
-    .add(NodeServiceService, nodeService(nodes, aliases, run, folderName))
+    .add(NodeServiceService, { ...nodeService(nodes, aliases, run, folderName), ...nodeLogHandlers(logBook) })
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
     .add(OperationServiceService, operationService(operations, nodes, checkpoints))
@@ -253,6 +258,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const tls = config.tls ? secureContextOf(config.tls) : undefined;
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
+  const streams = buildRoutes(registry, BERTH_SERVICES, table, true);
   let ready = false;
   // The same browser rules on the three listeners (see gateway/browser-policy.ts).
   const browser = { corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts };
@@ -287,6 +293,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     browser,
     tls: config.tls,
     extra: [
+      streamRoutes(() => streams, registry, log.child({ component: 'http' })),
       openApiRoute(() => controlPlaneOpenApi(registry, BERTH_SERVICES)),
       typedRoutes({
         registry,
@@ -360,6 +367,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     throw err;
   }
   supervisor.start();
+  logBook.start(() => supervisor.isLeader());
   collector.start();
   authenticator.start();
   ready = true;
@@ -399,6 +407,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         await collector.stop();
         await authenticator.stop();
         await supervisor.stop();
+        await logBook.stop();
         stopHealthUpdates();
         executor.close();
         await orm.close(true);

@@ -3,6 +3,7 @@ import {
   Metadata,
   type MethodDefinition,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type ServiceDefinition,
   type UntypedServiceImplementation,
   type sendUnaryData,
@@ -27,6 +28,12 @@ export interface CallContext {
   headers: Record<string, string>;
   /** Who calls: set by {@link runMethod} once the call's key is verified. */
   caller?: Caller;
+  /**
+   * A streaming handler calls this once it has accepted the request, before
+   * its first message may be long in coming: a REST stream then answers 200
+   * at once, while a refusal before it still gets its own HTTP status.
+   */
+  opened?: () => void;
 }
 
 /**
@@ -57,9 +64,20 @@ const CLOSED: Guardian = {
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
 
+/**
+ * A server-streaming method: sends its messages through `send` (which waits
+ * while the caller reads slowly) and resolves when the stream is complete;
+ * what it throws ends the stream with that status.
+ */
+export type StreamHandler<Req, Res> = (request: Req, ctx: CallContext, send: (message: Res) => Promise<void>) => Promise<void>;
+
 /** A service's handlers, typed from its ts-proto service definition. */
 export type ServiceHandlers<D extends ServiceDefinition> = {
-  [K in keyof D]: D[K] extends MethodDefinition<infer Req, infer Res> ? UnaryHandler<Req, Res> : never;
+  [K in keyof D]: D[K] extends MethodDefinition<infer Req, infer Res>
+    ? D[K] extends { responseStream: true }
+      ? StreamHandler<Req, Res>
+      : UnaryHandler<Req, Res>
+    : never;
 };
 
 export interface BoundMethod {
@@ -68,7 +86,9 @@ export interface BoundMethod {
   definition: MethodDefinition<unknown, unknown>;
   /** The request message's descriptor: requests are checked and located against it. */
   input: DescMessage;
-  handler: UnaryHandler<unknown, unknown>;
+  handler: UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown>;
+  /** Server streaming: the handler is a {@link StreamHandler}. */
+  streaming: boolean;
   guardian: Guardian;
 }
 
@@ -94,7 +114,7 @@ export class MethodTable {
       const def = definition[key] as MethodDefinition<unknown, unknown>;
       const handler = (handlers as Record<string, UnaryHandler<unknown, unknown>>)[key];
       if (!handler) throw new Error(`no handler for ${def.path}`);
-      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler, guardian: this.guardian });
+      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler, streaming: def.responseStream, guardian: this.guardian });
     }
     return this;
   }
@@ -128,9 +148,10 @@ export async function guard<T>(label: string, ctx: CallContext, run: () => Promi
  * Runs a method's handler on a decoded request, after the checks every
  * request gets: who calls (before anything of the request is looked at),
  * decodable, every string valid text, the shared field limits, and whether
- * this caller may make this call. Callers run it inside {@link guard}.
+ * this caller may make this call. Callers run it inside {@link guard}. A
+ * streaming method sends through `send` and answers undefined.
  */
-export async function runMethod(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
+export async function runMethod(method: BoundMethod, request: unknown, ctx: CallContext, send?: (message: unknown) => Promise<void>): Promise<unknown> {
   const caller = (ctx.caller ??= await method.guardian.callerOf(ctx.headers));
   const audited = { ...ctx, caller };
   let response: unknown;
@@ -138,7 +159,12 @@ export async function runMethod(method: BoundMethod, request: unknown, ctx: Call
     if (request instanceof MalformedRequest) throw request.error;
     checkRequestText(method.input, request);
     await method.guardian.check(method.path, request, caller);
-    response = await method.handler(request, ctx);
+    if (method.streaming) {
+      if (!send) throw new Error(`${method.path} streams its answer and was called without a sink`);
+      await (method.handler as StreamHandler<unknown, unknown>)(request, ctx, send);
+    } else {
+      response = await (method.handler as UnaryHandler<unknown, unknown>)(request, ctx);
+    }
   } catch (error) {
     await method.guardian.record(method.path, request instanceof MalformedRequest ? {} : request, { error }, audited);
     throw error;
@@ -148,8 +174,25 @@ export async function runMethod(method: BoundMethod, request: unknown, ctx: Call
 }
 
 /** One gRPC call of a method, through {@link guard}. */
-function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
-  return guard(method.path, ctx, () => runMethod(method, request, ctx));
+function invoke(method: BoundMethod, request: unknown, ctx: CallContext, send?: (message: unknown) => Promise<void>): Promise<unknown> {
+  return guard(method.path, ctx, () => runMethod(method, request, ctx, send));
+}
+
+/** Writes one message of a server stream, waiting for the caller to read when its buffer is full. */
+function sender(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): (message: unknown) => Promise<void> {
+  return async (message) => {
+    if (signal.aborted) throw new StatusError(Code.CANCELLED, 'the caller went away');
+    if (call.write(message)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        call.off('drain', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      call.on('drain', done);
+      signal.addEventListener('abort', done);
+    });
+  };
 }
 
 /** A service definition for the server: requests that cannot be decoded reach the adapter. */
@@ -172,7 +215,8 @@ export function grpcImplementation(table: MethodTable, definition: ServiceDefini
   const impl: UntypedServiceImplementation = {};
   for (const key of Object.keys(definition)) {
     const method = table.get(definition[key]!.path)!;
-    impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    /** What every call starts with: its request id (sent back at once), cancellation and context. */
+    const begin = (call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): CallContext => {
       const headers = headersOf(call.metadata);
       const requestId = requestIdOf(headers['x-request-id']);
       const controller = new AbortController();
@@ -180,7 +224,20 @@ export function grpcImplementation(table: MethodTable, definition: ServiceDefini
       const out = new Metadata();
       out.set('x-request-id', requestId);
       call.sendMetadata(out);
-      const ctx: CallContext = { requestId, log: log.child({ requestId }), signal: controller.signal, headers };
+      return { requestId, log: log.child({ requestId }), signal: controller.signal, headers };
+    };
+    if (method.streaming) {
+      impl[key] = (call: ServerWritableStream<unknown, unknown>) => {
+        const ctx = begin(call);
+        invoke(method, call.request, ctx, sender(call, ctx.signal)).then(
+          () => call.end(),
+          (err: StatusError) => call.emit('error', toServiceError(err)),
+        );
+      };
+      continue;
+    }
+    impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const ctx = begin(call);
       invoke(method, call.request, ctx).then(
         (response) => callback(null, response),
         (err: StatusError) => callback(toServiceError(err)),

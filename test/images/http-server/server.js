@@ -10,6 +10,7 @@
  *   HEALTHY=false      /healthz answers 500 (as does the file /tmp/unhealthy)
  *   STARTUP_DELAY_MS   wait this long before listening (a slow start)
  *   BERTH_INSTANCE_ID  reported by /whoami
+ *   LOG_REQUESTS=true  print one line per request (but health checks) on stdout: `request GET /path`
  */
 const fs = require('node:fs');
 const http = require('node:http');
@@ -113,7 +114,10 @@ async function handle(req, res) {
   return send(res, 404, { error: `no route for ${req.method} ${path}` });
 }
 
+const logRequests = process.env.LOG_REQUESTS === 'true';
+
 const server = http.createServer((req, res) => {
+  if (logRequests && req.url !== '/healthz') console.log(`request ${req.method} ${req.url}`);
   handle(req, res).catch((err) => {
     console.error('request failed:', err);
     if (!res.headersSent) send(res, 500, { error: String(err) });
