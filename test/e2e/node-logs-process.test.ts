@@ -50,9 +50,10 @@ describe('logs of a checkpoint node on the process runtime', () => {
   });
 
   after(async () => {
-    const dataDir = t?.config.dataDir;
+    // Process instances outlive Berth by design: end them before the data dir that records them goes.
+    await t?.berth.stop();
+    if (t) endProcessInstances(t.config.dataDir);
     await t?.close();
-    if (dataDir) endProcessInstances(dataDir);
   });
 
   const call = async (tag: string, x: number): Promise<number> => {
