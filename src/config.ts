@@ -159,6 +159,12 @@ function port(name: string, value: string): number {
   return n;
 }
 
+function wholeNumber(name: string, value: string, unit: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of ${unit} above 0, not ${JSON.stringify(value)}`);
+  return n;
+}
+
 function millis(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
@@ -259,7 +265,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     captureTimeoutMs: millis('capture-timeout-ms', get('capture-timeout-ms')),
     captureMemoryMb: millis('capture-memory-mb', get('capture-memory-mb')),
     checkpointQuota: millis('checkpoint-quota', get('checkpoint-quota')),
-    logRetention: { bytesPerNode: millis('log-retention-bytes', get('log-retention-bytes')), hours: millis('log-retention-hours', get('log-retention-hours')) },
+    logRetention: { bytesPerNode: wholeNumber('log-retention-bytes', get('log-retention-bytes'), 'bytes'), hours: wholeNumber('log-retention-hours', get('log-retention-hours'), 'hours') },
     instanceQuota: millis('instance-quota', get('instance-quota')),
     pullImages: flag('pull-images', get('pull-images')),
     systemImage: get('system-image'),
