@@ -222,11 +222,16 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     workerToken,
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
   );
-  const aliases = new Aliases(ctx, folders, (folderId, names) => {
-    calls.forget();
-    for (const name of names) resolver.forgetAlias(folderId, name);
-    void typed.sync();
-  });
+  const aliases = new Aliases(
+    ctx,
+    folders,
+    (folderId, names) => {
+      calls.forget();
+      for (const name of names) resolver.forgetAlias(folderId, name);
+      void typed.sync();
+    },
+    logBook,
+  );
 
   const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
   const audit = new AuditTrail(ctx);

@@ -153,6 +153,22 @@ describe('logs of a Docker node', () => {
     assert.ok(lines.body.entries.some((e: any) => /InstanceHealthy/.test(e.text)), JSON.stringify(lines.body));
   });
 
+  it('an alias switch involving the node is one of its events', async (tc) => {
+    if (skip) return tc.skip('no Docker engine');
+    const alias = await rest(t!.http, 'POST', '/v1/aliases', { folderId: 'default', name: 'front', targets: [{ nodeId, weight: 100 }] });
+    assert.equal(alias.status, 200, JSON.stringify(alias.body));
+    const removed = await rest(t!.http, 'DELETE', `/v1/aliases/${alias.body.id}`);
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    const switches = await waitFor('two AliasSwitched events', async () => {
+      const events = (await rest(t!.http, 'GET', `/v1/nodes/${nodeId}/events`)).body.events.filter((e: any) => e.reason === 'AliasSwitched');
+      return events.length === 2 ? events : undefined;
+    }, 5000, 50);
+    assert.deepEqual(
+      switches.map((e: any) => e.message),
+      ['alias "front" sends 100% of its calls here (was 0%)', 'alias "front" sends 0% of its calls here (was 100%)'],
+    );
+  });
+
   it('bad input is INVALID_ARGUMENT naming the field, never a 5xx', async (tc) => {
     if (skip) return tc.skip('no Docker engine');
     const cases: Array<[string, string]> = [
