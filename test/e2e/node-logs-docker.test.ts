@@ -84,7 +84,7 @@ describe('logs of a Docker node', () => {
     assert.match(entry.instanceId, /^in/);
     assert.ok(entry.time && Math.abs(entry.time.getTime() - sent) < 5000);
 
-    const listed = await rest(t!.http, 'GET', `/v1/nodes/${nodeId}/logs?contains=${marker}&stream=stdout`);
+    const listed = await rest(t!.http, 'GET', `/v1/nodes/${nodeId}/logs?contains=${marker}&stream=stdout&follow=false`);
     assert.equal(listed.status, 200);
     assert.deepEqual(
       listed.body.entries.map((e: any) => e.text),
@@ -105,7 +105,7 @@ describe('logs of a Docker node', () => {
     assert.equal(all.body.entries.length, 1, JSON.stringify(all.body));
   });
 
-  it('a followed stream gets the line within 1 s: gRPC and REST NDJSON', async (tc) => {
+  it('a followed stream gets the line within 1 s: gRPC, REST NDJSON and server-sent events', async (tc) => {
     if (skip) return tc.skip('no Docker engine');
     const marker = `f${randomBytes(4).toString('hex')}`;
     // gRPC: StreamNodeLogs with follow.
@@ -120,9 +120,28 @@ describe('logs of a Docker node', () => {
     });
     // REST: the same path as the listing, with follow=true, read as it comes.
     const controller = new AbortController();
-    const res = await fetch(`${t!.http}/v1/nodes/${nodeId}/logs?follow=true&tail_lines=1`, { signal: controller.signal });
+    // Nothing matches yet: the stream opens all the same, before its first line.
+    const res = await fetch(`${t!.http}/v1/nodes/${nodeId}/logs?follow=true&contains=${marker}`, { signal: controller.signal });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/x-ndjson/);
+    // The same as server-sent events, as a browser's EventSource asks.
+    const sseRes = await fetch(`${t!.http}/v1/nodes/${nodeId}/logs?follow=true&stream=stdout`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
+    assert.equal(sseRes.status, 200);
+    assert.match(sseRes.headers.get('content-type') ?? '', /text\/event-stream/);
+    const sseLine = (async () => {
+      const reader = sseRes.body!.getReader();
+      let buffered = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error('the event stream ended');
+        buffered += Buffer.from(value).toString('utf8');
+        for (const event of buffered.split('\n\n').slice(0, -1)) {
+          const data = /^data: (.*)$/m.exec(event)?.[1];
+          if (data && JSON.parse(data).text?.includes(marker)) return Date.now();
+        }
+        buffered = buffered.slice(buffered.lastIndexOf('\n\n') + 2);
+      }
+    })();
     const restLine = (async () => {
       const reader = res.body!.getReader();
       let buffered = '';
@@ -136,11 +155,12 @@ describe('logs of a Docker node', () => {
     })();
     await new Promise((r) => setTimeout(r, 300));
     const sent = await request(marker);
-    const [g, r] = await Promise.all([grpcLine, restLine]);
+    const [g, r, e] = await Promise.all([grpcLine, restLine, sseLine]);
     call.cancel();
     controller.abort();
     assert.ok(g - sent < 1000, `gRPC stream: ${g - sent} ms`);
     assert.ok(r - sent < 1000, `REST stream: ${r - sent} ms`);
+    assert.ok(e - sent < 1000, `server-sent events: ${e - sent} ms`);
   });
 
   it('events tell the instance was created, started and became healthy', async (tc) => {

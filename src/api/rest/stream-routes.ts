@@ -31,7 +31,10 @@ export function streamRoutes(routes: () => Route[], registry: Registry, log: Log
     const query = new URLSearchParams(url.search);
     for (const f of FOLLOW_PATHS) {
       const m = f.pattern.exec(path);
-      if (m && query.get('follow') === 'true') path = f.streamPath(m);
+      if (!m) continue;
+      if (query.get('follow') === 'true') path = f.streamPath(m);
+      // `follow=false` is the listing itself, which has no such field.
+      else if (query.get('follow') === 'false') url.searchParams.delete('follow');
     }
     const found = findRoute(routes(), req.method ?? 'GET', path);
     if (found === undefined) return false;
@@ -49,7 +52,10 @@ export function streamRoutes(routes: () => Route[], registry: Registry, log: Log
     const write = async (chunk: string): Promise<void> => {
       if (!res.headersSent) {
         res.writeHead(200, { 'content-type': sse ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': requestId });
+        // The stream is open for the caller before its first line, which may be long in coming.
+        res.flushHeaders();
       }
+      if (chunk === '') return;
       if (!res.write(chunk)) await new Promise<void>((resolve) => {
         const done = (): void => {
           res.off('drain', done);
