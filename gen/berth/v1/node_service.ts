@@ -1658,7 +1658,8 @@ export const NodeServiceService = {
    * Streams a node's log lines and events: from start_time or the last
    * tail_lines, then (follow) each new line as it is collected, until the
    * caller goes away. REST answers newline-delimited JSON, one NodeLogEntry a
-   * line; `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
+   * line (server-sent events with `Accept: text/event-stream`);
+   * `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
    * Errors: those of ListNodeLogs. Idempotent, read-only.
    */
   streamNodeLogs: {
@@ -1791,7 +1792,8 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * Streams a node's log lines and events: from start_time or the last
    * tail_lines, then (follow) each new line as it is collected, until the
    * caller goes away. REST answers newline-delimited JSON, one NodeLogEntry a
-   * line; `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
+   * line (server-sent events with `Accept: text/event-stream`);
+   * `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
    * Errors: those of ListNodeLogs. Idempotent, read-only.
    */
   streamNodeLogs: handleServerStreamingCall<StreamNodeLogsRequest, NodeLogEntry>;
@@ -2070,7 +2072,8 @@ export interface NodeServiceClient extends Client {
    * Streams a node's log lines and events: from start_time or the last
    * tail_lines, then (follow) each new line as it is collected, until the
    * caller goes away. REST answers newline-delimited JSON, one NodeLogEntry a
-   * line; `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
+   * line (server-sent events with `Accept: text/event-stream`);
+   * `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
    * Errors: those of ListNodeLogs. Idempotent, read-only.
    */
   streamNodeLogs(request: StreamNodeLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<NodeLogEntry>;

@@ -230,7 +230,8 @@ class NodeServiceServicer(object):
     """Streams a node's log lines and events: from start_time or the last
     tail_lines, then (follow) each new line as it is collected, until the
     caller goes away. REST answers newline-delimited JSON, one NodeLogEntry a
-    line; `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
+    line (server-sent events with `Accept: text/event-stream`);
+    `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
     Errors: those of ListNodeLogs. Idempotent, read-only.
     """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
