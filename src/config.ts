@@ -52,6 +52,8 @@ export interface Config {
   captureMemoryMb: number;
   /** Pinned checkpoints per folder. */
   checkpointQuota: number;
+  /** How much of each node's instance output and events is kept (see `control/node-logs.ts`). */
+  logRetention: { bytesPerNode: number; hours: number };
   /** Instances each folder's nodes may run together (the sum of their instance_range.max); 0: no quota. */
   instanceQuota: number;
   /** Pull images that are not present locally (off where no registry is reachable). */
@@ -129,6 +131,8 @@ const OPTIONS = {
   python: { type: 'string', env: 'BERTH_PYTHON', default: 'python3', help: 'Python for checkpoint capture and process instances' },
   'capture-timeout-ms': { type: 'string', env: 'BERTH_CAPTURE_TIMEOUT_MS', default: '600000', help: 'time limit of a checkpoint capture' },
   'capture-memory-mb': { type: 'string', env: 'BERTH_CAPTURE_MEMORY_MB', default: '4096', help: 'memory limit of a checkpoint capture' },
+  'log-retention-bytes': { type: 'string', env: 'BERTH_LOG_RETENTION_BYTES', default: String(16 * 1024 * 1024), help: "instance output kept per node; the oldest lines go first" },
+  'log-retention-hours': { type: 'string', env: 'BERTH_LOG_RETENTION_HOURS', default: '168', help: 'instance output and node events older than this go' },
   'checkpoint-quota': { type: 'string', env: 'BERTH_CHECKPOINT_QUOTA', default: String(DEFAULT_CHECKPOINT_QUOTA), help: 'pinned checkpoints per folder' },
   'instance-quota': { type: 'string', env: 'BERTH_INSTANCE_QUOTA', default: '1000', help: "instances a folder's nodes may run together (sum of instance_range.max); 0: no quota" },
   'pull-images': { type: 'string', env: 'BERTH_PULL_IMAGES', default: 'true', help: 'pull images missing locally: true or false' },
@@ -158,6 +162,12 @@ export function usage(): string {
 function port(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number from 0 to 65535, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function wholeNumber(name: string, value: string, unit: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of ${unit} above 0, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -276,6 +286,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     captureTimeoutMs: millis('capture-timeout-ms', get('capture-timeout-ms')),
     captureMemoryMb: millis('capture-memory-mb', get('capture-memory-mb')),
     checkpointQuota: millis('checkpoint-quota', get('checkpoint-quota')),
+    logRetention: { bytesPerNode: wholeNumber('log-retention-bytes', get('log-retention-bytes'), 'bytes'), hours: wholeNumber('log-retention-hours', get('log-retention-hours'), 'hours') },
     instanceQuota: millis('instance-quota', get('instance-quota')),
     pullImages: flag('pull-images', get('pull-images')),
     systemImage: get('system-image'),

@@ -70,6 +70,9 @@ import { BerthMetrics } from './observability/berth-metrics';
 import { metricsRoute, serverAdminOnly } from './observability/metrics-route';
 import { TelemetryScraper } from './observability/telemetry-scraper';
 import { MetricsRepository } from './store/metrics.repository';
+import { NodeLogBook } from './control/node-logs';
+import { nodeLogHandlers } from './api/node-log-service';
+import { streamRoutes } from './api/rest/stream-routes';
 
 /** A running Berth: its bound ports and how to stop it. */
 export interface Berth {
@@ -174,9 +177,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   );
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
+  const logBook = new NodeLogBook(ctx, runtime, config.logRetention, log.child({ component: 'logs' }), (nodeId) => nodes.get(nodeId));
   const supervisor = new Supervisor(
     ctx,
-    runtime,
+    logBook.runtime,
     {
       python: config.python,
       workerPath: workerScript(),
@@ -197,9 +201,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       unhealthyGraceMs: config.unhealthyGraceMs,
       resyncMs: config.resyncMs,
       orphanGraceMs: config.orphanGraceMs,
+      events: logBook,
     },
   );
-  const collector = new GarbageCollector(runtime, (ids) => store(ctx).nodes.existingIds(ids), log.child({ component: 'gc' }), {
+  const collector = new GarbageCollector(logBook.runtime, (ids) => store(ctx).nodes.existingIds(ids), log.child({ component: 'gc' }), {
     graceMs: config.orphanGraceMs,
     intervalMs: config.gcIntervalMs,
     stopGraceSeconds: DEFAULT_SUPERVISOR_OPTIONS.stopGraceSeconds,
@@ -223,11 +228,16 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     workerToken,
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
   );
-  const aliases = new Aliases(ctx, folders, (folderId, names) => {
-    calls.forget();
-    for (const name of names) resolver.forgetAlias(folderId, name);
-    void typed.sync();
-  });
+  const aliases = new Aliases(
+    ctx,
+    folders,
+    (folderId, names) => {
+      calls.forget();
+      for (const name of names) resolver.forgetAlias(folderId, name);
+      void typed.sync();
+    },
+    logBook,
+  );
 
   const run: RunCall = metrics.measureRun((nodeId, input, signal) => executor.run(nodeId, input, signal), async (id) => (await nodes.get(id)).folderId);
   const audit = new AuditTrail(ctx);
@@ -239,7 +249,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     .add(FolderServiceService, folderService(folders))
     .add(IamServiceService, iamService(iam))
     .add(AuditServiceService, auditService(audit))
-    .add(NodeServiceService, nodeService(nodes, aliases, run, folderName))
+    .add(NodeServiceService, { ...nodeService(nodes, aliases, run, folderName), ...nodeLogHandlers(logBook) })
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
     .add(OperationServiceService, operationService(operations, nodes, checkpoints))
@@ -259,6 +269,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const tls = config.tls ? secureContextOf(config.tls) : undefined;
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
+  const streams = buildRoutes(registry, BERTH_SERVICES, table, true);
   let ready = false;
   // The same browser rules on the three listeners (see gateway/browser-policy.ts).
   const browser = { corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts };
@@ -298,6 +309,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     tls: config.tls,
     observability,
     extra: [
+      streamRoutes(() => streams, registry, log.child({ component: 'http' })),
       openApiRoute(() => controlPlaneOpenApi(registry, BERTH_SERVICES)),
       metricsRoute({
         metrics,
@@ -387,6 +399,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   // Before the supervisor: the first instances to turn healthy are cold starts too.
   metrics.start();
   supervisor.start();
+  logBook.start(() => supervisor.isLeader());
   collector.start();
   authenticator.start();
   ready = true;
@@ -426,6 +439,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         await collector.stop();
         await authenticator.stop();
         await supervisor.stop();
+        await logBook.stop();
         stopHealthUpdates();
         metrics.stop();
         executor.close();

@@ -2,6 +2,7 @@ import {
   Metadata,
   type MethodDefinition,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type ServiceDefinition,
   type UntypedServiceImplementation,
   type sendUnaryData,
@@ -34,6 +35,12 @@ export interface CallContext {
   transport?: 'grpc' | 'http';
   /** Told of the call's end (control-plane methods; the data plane adds its own once a node is known). */
   observer?: CallObserver;
+  /**
+   * A streaming handler calls this once it has accepted the request, before
+   * its first message may be long in coming: a REST stream then answers 200
+   * at once, while a refusal before it still gets its own HTTP status.
+   */
+  opened?: () => void;
 }
 
 /**
@@ -64,9 +71,20 @@ const CLOSED: Guardian = {
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
 
+/**
+ * A server-streaming method: sends its messages through `send` (which waits
+ * while the caller reads slowly) and resolves when the stream is complete;
+ * what it throws ends the stream with that status.
+ */
+export type StreamHandler<Req, Res> = (request: Req, ctx: CallContext, send: (message: Res) => Promise<void>) => Promise<void>;
+
 /** A service's handlers, typed from its ts-proto service definition. */
 export type ServiceHandlers<D extends ServiceDefinition> = {
-  [K in keyof D]: D[K] extends MethodDefinition<infer Req, infer Res> ? UnaryHandler<Req, Res> : never;
+  [K in keyof D]: D[K] extends MethodDefinition<infer Req, infer Res>
+    ? D[K] extends { responseStream: true }
+      ? StreamHandler<Req, Res>
+      : UnaryHandler<Req, Res>
+    : never;
 };
 
 export interface BoundMethod {
@@ -75,7 +93,9 @@ export interface BoundMethod {
   definition: MethodDefinition<unknown, unknown>;
   /** The request message's descriptor: requests are checked and located against it. */
   input: DescMessage;
-  handler: UnaryHandler<unknown, unknown>;
+  handler: UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown>;
+  /** Server streaming: the handler is a {@link StreamHandler}. */
+  streaming: boolean;
   guardian: Guardian;
   /** Told of every call of the method (metrics). */
   observer?: CallObserver;
@@ -106,7 +126,7 @@ export class MethodTable {
       const def = definition[key] as MethodDefinition<unknown, unknown>;
       const handler = (handlers as Record<string, UnaryHandler<unknown, unknown>>)[key];
       if (!handler) throw new Error(`no handler for ${def.path}`);
-      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler, guardian: this.guardian, observer: this.observer });
+      this.byPath.set(def.path, { path: def.path, definition: def, input: inputOf(def.path), handler, streaming: def.responseStream, guardian: this.guardian, observer: this.observer });
     }
     return this;
   }
@@ -148,9 +168,10 @@ export async function guard<T>(label: string, ctx: CallContext, run: () => Promi
  * Runs a method's handler on a decoded request, after the checks every
  * request gets: who calls (before anything of the request is looked at),
  * decodable, every string valid text, the shared field limits, and whether
- * this caller may make this call. Callers run it inside {@link guard}.
+ * this caller may make this call. Callers run it inside {@link guard}. A
+ * streaming method sends through `send` and answers undefined.
  */
-export async function runMethod(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
+export async function runMethod(method: BoundMethod, request: unknown, ctx: CallContext, send?: (message: unknown) => Promise<void>): Promise<unknown> {
   const caller = (ctx.caller ??= await method.guardian.callerOf(ctx.headers));
   currentCall()?.noteSubject(request);
   const audited = { ...ctx, caller };
@@ -159,7 +180,12 @@ export async function runMethod(method: BoundMethod, request: unknown, ctx: Call
     if (request instanceof MalformedRequest) throw request.error;
     checkRequestText(method.input, request);
     await method.guardian.check(method.path, request, caller);
-    response = await method.handler(request, ctx);
+    if (method.streaming) {
+      if (!send) throw new Error(`${method.path} streams its answer and was called without a sink`);
+      await (method.handler as StreamHandler<unknown, unknown>)(request, ctx, send);
+    } else {
+      response = await (method.handler as UnaryHandler<unknown, unknown>)(request, ctx);
+    }
   } catch (error) {
     await method.guardian.record(method.path, request instanceof MalformedRequest ? {} : request, { error }, audited);
     throw error;
@@ -171,8 +197,25 @@ export async function runMethod(method: BoundMethod, request: unknown, ctx: Call
 export { requestIdOf };
 
 /** One gRPC call of a method, through {@link guard}. */
-function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
-  return guard(method.path, ctx, () => runMethod(method, request, ctx));
+function invoke(method: BoundMethod, request: unknown, ctx: CallContext, send?: (message: unknown) => Promise<void>): Promise<unknown> {
+  return guard(method.path, ctx, () => runMethod(method, request, ctx, send));
+}
+
+/** Writes one message of a server stream, waiting for the caller to read when its buffer is full. */
+function sender(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): (message: unknown) => Promise<void> {
+  return async (message) => {
+    if (signal.aborted) throw new StatusError(Code.CANCELLED, 'the caller went away');
+    if (call.write(message)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        call.off('drain', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      call.on('drain', done);
+      signal.addEventListener('abort', done);
+    });
+  };
 }
 
 /** A service definition for the server: requests that cannot be decoded reach the adapter. */
@@ -193,7 +236,8 @@ export function grpcImplementation(table: MethodTable, definition: ServiceDefini
   const impl: UntypedServiceImplementation = {};
   for (const key of Object.keys(definition)) {
     const method = table.get(definition[key]!.path)!;
-    impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    /** What every call starts with: its request id (sent back at once), cancellation and context. */
+    const begin = (call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): CallContext => {
       const headers = headersOf(call.metadata);
       const requestId = requestIdOf(headers['x-request-id']);
       const controller = new AbortController();
@@ -201,8 +245,21 @@ export function grpcImplementation(table: MethodTable, definition: ServiceDefini
       const out = new Metadata();
       out.set('x-request-id', requestId);
       call.sendMetadata(out);
-      const ctx: CallContext = { requestId, log: log.child({ requestId }), signal: controller.signal, headers, transport: 'grpc', observer: method.observer };
-      observeUnary(observability, requestId, headers, method.path, callback, () => invoke(method, call.request, ctx));
+      return { requestId, log: log.child({ requestId }), signal: controller.signal, headers, transport: 'grpc', observer: method.observer };
+    };
+    if (method.streaming) {
+      impl[key] = (call: ServerWritableStream<unknown, unknown>) => {
+        const ctx = begin(call);
+        invoke(method, call.request, ctx, sender(call, ctx.signal)).then(
+          () => call.end(),
+          (err: StatusError) => call.emit('error', toServiceError(err)),
+        );
+      };
+      continue;
+    }
+    impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const ctx = begin(call);
+      observeUnary(observability, ctx.requestId, ctx.headers, method.path, callback, () => invoke(method, call.request, ctx));
     };
   }
   return impl;

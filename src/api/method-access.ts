@@ -82,6 +82,9 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   '/berth.v1.NodeService/ResumeNode': resource('write', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/ListInstances': resource('read', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/GetNodeApi': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/ListNodeLogs': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/StreamNodeLogs': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/ListNodeEvents': resource('read', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/Execute': { kind: 'node-call', node: (r) => ({ id: r.nodeId ?? '', field: 'node_id' }), via: (r) => r.folderId ?? '' },
   '/berth.v1.NodeService/ExecuteAlias': { kind: 'alias-call', folder: (r) => r.folderId ?? '', alias: (r) => r.aliasName ?? '' },
 

@@ -51,7 +51,13 @@ export function aliasTargetOf(alias: Alias): string {
   return target.nodeId;
 }
 
-export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall, folderName: FolderName): ServiceHandlers<typeof NodeServiceService> {
+/** NodeService's methods but those of logs and events (see `node-log-service.ts`). */
+export function nodeService(
+  nodes: Nodes,
+  aliases: Aliases,
+  run: RunCall,
+  folderName: FolderName,
+): Omit<ServiceHandlers<typeof NodeServiceService>, 'listNodeLogs' | 'streamNodeLogs' | 'listNodeEvents'> {
   return {
     async createNode(req) {
       if (!req.node) throw ValidationError.of('node', 'is required');

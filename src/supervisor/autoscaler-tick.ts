@@ -1,3 +1,4 @@
+import { NO_EVENTS, type NodeEventSink } from '../domain/node-log';
 import { decideScale, type ScalingState } from '../domain/autoscaler';
 import type { NodeSpec } from '../domain/node';
 import type { Logger } from '../logger';
@@ -30,6 +31,7 @@ export class AutoscalerTick {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly enqueue: (nodeId: string) => void,
+    private readonly events: NodeEventSink = NO_EVENTS,
   ) {}
 
   /** Gives the autoscaler its load signal: requests in flight (running and queued) on a node right now. */
@@ -95,6 +97,7 @@ export class AutoscalerTick {
         s.desired = d.desired;
         s.decision = { reason: d.reason, time: new Date(now) };
         this.log.info({ nodeId, desired: d.desired, reason: d.reason }, 'autoscaling');
+        this.events.record({ nodeId, reason: 'Scaled', message: `${d.desired} instance(s): ${d.reason}` });
         this.enqueue(nodeId);
       }
     }

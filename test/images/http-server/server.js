@@ -14,6 +14,8 @@
  * GET /metrics answers Prometheus text with a custom counter,
  * `berth_test_http_requests_total`: the requests this server answered,
  * by status, /healthz and /metrics left out (the node's telemetry endpoint).
+ *
+ * With LOG_REQUESTS=true it prints one line per request (but health checks) on stdout: `request GET /path`.
  */
 const fs = require('node:fs');
 const http = require('node:http');
@@ -125,9 +127,12 @@ async function handle(req, res) {
   return send(res, 404, { error: `no route for ${req.method} ${path}` });
 }
 
+const logRequests = process.env.LOG_REQUESTS === 'true';
+
 const server = http.createServer((req, res) => {
   const path = (req.url || '/').split('?')[0];
   if (path !== '/healthz' && path !== '/metrics') res.on('finish', () => answered.set(res.statusCode, (answered.get(res.statusCode) || 0) + 1));
+  if (logRequests && req.url !== '/healthz') console.log(`request ${req.method} ${req.url}`);
   handle(req, res).catch((err) => {
     console.error('request failed:', err);
     if (!res.headersSent) send(res, 500, { error: String(err) });
