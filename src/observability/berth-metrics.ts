@@ -48,8 +48,8 @@ export interface BerthMetricsDeps {
  */
 export class BerthMetrics implements CallObserver {
   readonly registry = new Registry();
-  private readonly nodeCalls = new CallSeries('berth_node', 'a node served (Execute, typed APIs, the node API), through an alias or not,', CALL_BUCKETS);
-  private readonly aliasCalls = new CallSeries('berth_alias', 'made through an alias, by the node that served them,', CALL_BUCKETS);
+  private readonly nodeCalls = new CallSeries('berth_node', 'a node served (Execute, typed APIs, the node API), through an alias or not', CALL_BUCKETS);
+  private readonly aliasCalls = new CallSeries('berth_alias', 'made through an alias, by the node that served them', CALL_BUCKETS);
   private readonly apiCalls: Counter;
   private readonly apiDurations: Histogram;
   private readonly coldStarts: Histogram;

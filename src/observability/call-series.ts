@@ -83,13 +83,13 @@ export class CallSeries {
       } as unknown as Metric);
     const all = () => [...this.series.values()];
     family(`${p}_requests_total`, `Calls ${this.what}.`, 'counter', () => all().map((s) => ({ value: s.requests, labels: s.labels })));
-    family(`${p}_grpc_codes_total`, `Calls ${this.what} made over gRPC, by the gRPC status the caller got.`, 'counter', () =>
+    family(`${p}_grpc_codes_total`, `Calls ${this.what}, made over gRPC, by the gRPC status the caller got.`, 'counter', () =>
       all().flatMap((s) => [...s.grpc].map(([code, value]) => ({ value, labels: { ...s.labels, code } }))),
     );
-    family(`${p}_http_codes_total`, `Calls ${this.what} made over HTTP, by the HTTP status the caller got.`, 'counter', () =>
+    family(`${p}_http_codes_total`, `Calls ${this.what}, made over HTTP, by the HTTP status the caller got.`, 'counter', () =>
       all().flatMap((s) => [...s.http].map(([code, value]) => ({ value, labels: { ...s.labels, code } }))),
     );
-    family(`${p}_request_duration_seconds`, `How long calls ${this.what} took, as Berth saw them.`, 'histogram', () =>
+    family(`${p}_request_duration_seconds`, `How long the calls counted in ${p}_requests_total took, as Berth saw them.`, 'histogram', () =>
       all().flatMap((s) => {
         const values: Value[] = [];
         let cumulative = 0;
