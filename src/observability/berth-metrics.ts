@@ -9,6 +9,7 @@ import type { MetricsRepository } from '../store/metrics.repository';
 import { NotFoundError } from '../domain/errors';
 import { BERTH_SERVICES, descriptors } from '../api/descriptors';
 import { currentCallScope, type CallObserver, type CallScope } from './call-scope';
+import { CallSeries } from './call-series';
 
 /** Every control-plane method's gRPC path (`/berth.v1.NodeService/CreateNode`): the only values of `method` labels. */
 export function controlPlaneMethods(): Set<string> {
@@ -47,23 +48,16 @@ export interface BerthMetricsDeps {
  */
 export class BerthMetrics implements CallObserver {
   readonly registry = new Registry();
-  private readonly nodeRequests: Counter;
-  private readonly nodeGrpcCodes: Counter;
-  private readonly nodeHttpCodes: Counter;
-  private readonly nodeDurations: Histogram;
-  private readonly aliasRequests: Counter;
-  private readonly aliasGrpcCodes: Counter;
-  private readonly aliasHttpCodes: Counter;
-  private readonly aliasDurations: Histogram;
+  private readonly nodeCalls = new CallSeries('berth_node', 'a node served (Execute, typed APIs, the node API), through an alias or not', CALL_BUCKETS);
+  private readonly aliasCalls = new CallSeries('berth_alias', 'made through an alias, by the node that served them', CALL_BUCKETS);
   private readonly apiCalls: Counter;
   private readonly apiDurations: Histogram;
   private readonly coldStarts: Histogram;
   private readonly scaling: Counter;
   private readonly queueWait: Histogram;
   private readonly captures: Histogram;
-  /** Series that name a node, by node id; and those that name an alias, by `folderId/name`. */
+  /** Series of rare events (cold starts, scaling) that name a node, by node id. */
   private readonly byNode = new Map<string, Map<string, [Metric, Labels]>>();
-  private readonly byAlias = new Map<string, Map<string, [Metric, Labels]>>();
   /** Instances already seen healthy: only the first time counts as a cold start. */
   private readonly seenHealthy = new Set<string>();
   private queueDepths: () => Map<string, number> = () => new Map();
@@ -77,16 +71,8 @@ export class BerthMetrics implements CallObserver {
     collectDefaultMetrics({ register: this.registry });
     // Gauges named like counters, which promtool refuses; the same counts stay by type in `nodejs_active_handles` etc.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
-    const nodeLabels = ['folder_id', 'node_id'];
-    const aliasLabels = ['folder_id', 'alias_name', 'node_id'];
-    this.nodeRequests = new Counter({ name: 'berth_node_requests_total', help: 'Calls a node served (Execute, typed APIs, the node API), through an alias or not.', labelNames: nodeLabels, registers: r });
-    this.nodeGrpcCodes = new Counter({ name: 'berth_node_grpc_codes_total', help: 'Calls of a node made over gRPC, by the gRPC status the caller got.', labelNames: [...nodeLabels, 'code'], registers: r });
-    this.nodeHttpCodes = new Counter({ name: 'berth_node_http_codes_total', help: 'Calls of a node made over HTTP, by the HTTP status the caller got.', labelNames: [...nodeLabels, 'code'], registers: r });
-    this.nodeDurations = new Histogram({ name: 'berth_node_request_duration_seconds', help: 'How long calls of a node took, as Berth saw them.', labelNames: nodeLabels, buckets: CALL_BUCKETS, registers: r });
-    this.aliasRequests = new Counter({ name: 'berth_alias_requests_total', help: 'Calls made through an alias, by the node that served them.', labelNames: aliasLabels, registers: r });
-    this.aliasGrpcCodes = new Counter({ name: 'berth_alias_grpc_codes_total', help: 'Calls through an alias made over gRPC, by the gRPC status the caller got.', labelNames: [...aliasLabels, 'code'], registers: r });
-    this.aliasHttpCodes = new Counter({ name: 'berth_alias_http_codes_total', help: 'Calls through an alias made over HTTP, by the HTTP status the caller got.', labelNames: [...aliasLabels, 'code'], registers: r });
-    this.aliasDurations = new Histogram({ name: 'berth_alias_request_duration_seconds', help: 'How long calls through an alias took.', labelNames: aliasLabels, buckets: CALL_BUCKETS, registers: r });
+    this.nodeCalls.register(this.registry);
+    this.aliasCalls.register(this.registry);
     this.apiCalls = new Counter({ name: 'berth_api_calls_total', help: 'Control-plane calls (gRPC and their REST transcoding), by method and gRPC status.', labelNames: ['method', 'transport', 'code'], registers: r });
     this.apiDurations = new Histogram({ name: 'berth_api_call_duration_seconds', help: 'How long control-plane calls took, from the request to the answer.', labelNames: ['method', 'transport'], buckets: CALL_BUCKETS, registers: r });
     this.coldStarts = new Histogram({ name: 'berth_instance_cold_start_seconds', help: 'From the creation of an instance to its first healthy probe (instances this process created).', labelNames: ['folder_id', 'node_id'], buckets: SLOW_BUCKETS, registers: r });
@@ -190,34 +176,17 @@ export class BerthMetrics implements CallObserver {
   }
 
   private countCall(node: { id: string; folderId: string }, alias: CallScope['alias'], grpc: number | undefined, httpStatus: number | undefined, seconds: number): void {
-    const n = { folder_id: node.folderId, node_id: node.id };
-    this.nodeRequests.inc(this.track(n, this.nodeRequests, n));
-    this.nodeDurations.observe(this.track(n, this.nodeDurations, n), seconds);
-    if (grpc !== undefined) this.nodeGrpcCodes.inc(this.track(n, this.nodeGrpcCodes, { ...n, code: Code[grpc] ?? String(grpc) }));
-    if (httpStatus !== undefined) this.nodeHttpCodes.inc(this.track(n, this.nodeHttpCodes, { ...n, code: String(httpStatus) }));
-    if (!alias) return;
-    const a = { folder_id: alias.folderId, alias_name: alias.name, node_id: node.id };
-    this.aliasRequests.inc(this.track(n, this.aliasRequests, a));
-    this.aliasDurations.observe(this.track(n, this.aliasDurations, a), seconds);
-    if (grpc !== undefined) this.aliasGrpcCodes.inc(this.track(n, this.aliasGrpcCodes, { ...a, code: Code[grpc] ?? String(grpc) }));
-    if (httpStatus !== undefined) this.aliasHttpCodes.inc(this.track(n, this.aliasHttpCodes, { ...a, code: String(httpStatus) }));
+    const code = { grpc: grpc === undefined ? undefined : (Code[grpc] ?? String(grpc)), http: httpStatus === undefined ? undefined : String(httpStatus) };
+    this.nodeCalls.count(`${node.folderId}/${node.id}`, () => ({ folder_id: node.folderId, node_id: node.id }), code, seconds);
+    if (alias) this.aliasCalls.count(`${alias.folderId}/${alias.name}/${node.id}`, () => ({ folder_id: alias.folderId, alias_name: alias.name, node_id: node.id }), code, seconds);
   }
 
-  /** Remembers a series by the node (and the alias) it names, to drop it with them. */
-  private track(node: Labels, metric: Metric, labels: Labels): Labels {
+  /** Remembers a series of a rare event by the node it names, to drop it with the node. */
+  private track(metric: Metric, labels: Labels): Labels {
     const key = `${(metric as unknown as { name: string }).name}${JSON.stringify(labels)}`;
-    const nodeId = node.node_id!;
-    let series = this.byNode.get(nodeId);
-    if (!series) this.byNode.set(nodeId, (series = new Map()));
-    if (!series.has(key)) {
-      series.set(key, [metric, labels]);
-      if (labels.alias_name !== undefined) {
-        const aliasKey = `${labels.folder_id}/${labels.alias_name}`;
-        let aliasSeries = this.byAlias.get(aliasKey);
-        if (!aliasSeries) this.byAlias.set(aliasKey, (aliasSeries = new Map()));
-        aliasSeries.set(key, [metric, labels]);
-      }
-    }
+    let series = this.byNode.get(labels.node_id!);
+    if (!series) this.byNode.set(labels.node_id!, (series = new Map()));
+    series.set(key, [metric, labels]);
     return labels;
   }
 
@@ -231,8 +200,7 @@ export class BerthMetrics implements CallObserver {
 
   /** An autoscaler decision that changed a node's count. */
   scaled(nodeId: string, direction: 'up' | 'down'): void {
-    const labels = { node_id: nodeId, direction };
-    this.scaling.inc(this.track(labels, this.scaling, labels));
+    this.scaling.inc(this.track(this.scaling, { node_id: nodeId, direction }));
   }
 
   /**
@@ -251,8 +219,8 @@ export class BerthMetrics implements CallObserver {
           .instanceStart(b.instanceId)
           .then((row) => {
             if (!row || row.restartCount > 0 || row.createTime < this.deps.startedAt) return;
-            const labels = { folder_id: row.folderId, node_id: nodeId };
-            this.coldStarts.observe(this.track(labels, this.coldStarts, labels), Math.max(0, (healthyAt - row.createTime.getTime()) / 1000));
+            const labels = this.track(this.coldStarts, { folder_id: row.folderId, node_id: nodeId });
+            this.coldStarts.observe(labels, Math.max(0, (healthyAt - row.createTime.getTime()) / 1000));
           })
           .catch((err: unknown) => this.deps.log.warn({ err, instanceId: b.instanceId }, 'cannot read an instance for its cold start'));
       }
@@ -284,15 +252,16 @@ export class BerthMetrics implements CallObserver {
 
   /** Drops the series of nodes and aliases that no longer exist, and forgets instances that are gone. */
   async prune(): Promise<void> {
-    const nodeIds = [...this.byNode.keys()];
+    const nodeIds = [...new Set([...this.byNode.keys(), ...this.nodeCalls.labelSets().map((l) => l.node_id!), ...this.aliasCalls.labelSets().map((l) => l.node_id!)])];
     if (nodeIds.length > 0) {
       const existing = await this.deps.repo.existingNodes(nodeIds);
-      for (const id of nodeIds) if (!existing.has(id)) this.drop(this.byNode, id);
+      for (const id of nodeIds) if (!existing.has(id)) this.dropNode(id);
     }
-    const aliasKeys = [...this.byAlias.keys()];
+    const aliasOf = (l: Labels) => `${l.folder_id}/${l.alias_name}`;
+    const aliasKeys = [...new Set(this.aliasCalls.labelSets().map(aliasOf))];
     if (aliasKeys.length > 0) {
       const existing = await this.deps.repo.existingAliases(aliasKeys);
-      for (const key of aliasKeys) if (!existing.has(key)) this.drop(this.byAlias, key);
+      this.aliasCalls.drop((l) => !existing.has(aliasOf(l)));
     }
     if (this.seenHealthy.size > 0) {
       const live = await this.deps.repo.existingInstances([...this.seenHealthy]);
@@ -300,14 +269,12 @@ export class BerthMetrics implements CallObserver {
     }
   }
 
-  /** Removes a node's or an alias's series, from both indexes. */
-  private drop(index: Map<string, Map<string, [Metric, Labels]>>, key: string): void {
-    for (const [seriesKey, [metric, labels]] of index.get(key) ?? []) {
-      (metric as Counter).remove(labels);
-      this.byNode.get(labels.node_id!)?.delete(seriesKey);
-      if (labels.alias_name !== undefined) this.byAlias.get(`${labels.folder_id}/${labels.alias_name}`)?.delete(seriesKey);
-    }
-    index.delete(key);
+  /** Removes every series that names the node. */
+  private dropNode(nodeId: string): void {
+    for (const [metric, labels] of this.byNode.get(nodeId)?.values() ?? []) (metric as Counter).remove(labels);
+    this.byNode.delete(nodeId);
+    this.nodeCalls.drop((l) => l.node_id === nodeId);
+    this.aliasCalls.drop((l) => l.node_id === nodeId);
   }
 
   /**
