@@ -19,6 +19,9 @@ import { MalformedRequest, withSafeDeserializers } from './request-decoding';
 import { checkRequestText } from './request-text';
 import { StatusError, toServiceError, toStatusError } from './status';
 
+/** Every listener takes its request id the same way (the node API too, outside this module). */
+export { requestIdOf };
+
 /** What a handler gets besides its request. */
 export interface CallContext {
   requestId: string;
@@ -153,8 +156,6 @@ export async function runMethod(method: BoundMethod, request: unknown, ctx: Call
   return response;
 }
 
-export { requestIdOf };
-
 /** One gRPC call of a method, through {@link guard}. */
 function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promise<unknown> {
   return guard(method.path, ctx, () => runMethod(method, request, ctx));
@@ -164,7 +165,6 @@ function invoke(method: BoundMethod, request: unknown, ctx: CallContext): Promis
 export function serverDefinition(definition: ServiceDefinition): ServiceDefinition {
   return withSafeDeserializers(definition, inputOf);
 }
-
 
 /** A call's metadata as headers (binary values left out). */
 export function headersOf(metadata: Metadata): Record<string, string> {
