@@ -21,6 +21,9 @@ import { checkRequestText } from './request-text';
 import { StatusError, toServiceError, toStatusError } from './status';
 import { runInCallScope, type CallObserver, type CallScope } from '../observability/call-scope';
 
+/** Every listener takes its request id the same way (the node API too, outside this module). */
+export { requestIdOf };
+
 /** What a handler gets besides its request. */
 export interface CallContext {
   requestId: string;
@@ -194,8 +197,6 @@ export async function runMethod(method: BoundMethod, request: unknown, ctx: Call
   return response;
 }
 
-export { requestIdOf };
-
 /** One gRPC call of a method, through {@link guard}. */
 function invoke(method: BoundMethod, request: unknown, ctx: CallContext, send?: (message: unknown) => Promise<void>): Promise<unknown> {
   return guard(method.path, ctx, () => runMethod(method, request, ctx, send));
@@ -222,7 +223,6 @@ function sender(call: ServerWritableStream<unknown, unknown>, signal: AbortSigna
 export function serverDefinition(definition: ServiceDefinition): ServiceDefinition {
   return withSafeDeserializers(definition, inputOf);
 }
-
 
 /** A call's metadata as headers (binary values left out). */
 export function headersOf(metadata: Metadata): Record<string, string> {
