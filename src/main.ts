@@ -7,6 +7,9 @@ import { NodeServiceService } from '../gen/berth/v1/node_service';
 import { OperationServiceService } from '../gen/berth/v1/operation_service';
 import { IamServiceService } from '../gen/berth/v1/iam_service';
 import { AuditServiceService } from '../gen/berth/v1/audit_service';
+import { UsageServiceService } from '../gen/berth/v1/usage_service';
+import { usageService } from './api/usage-service';
+import { Usage } from './control/usage';
 import { auditService } from './api/audit-service';
 import { AuditTrail } from './control/audit-trail';
 import { iamService } from './api/iam-service';
@@ -209,7 +212,9 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     config.instanceQuota,
     async () => (await runtime.capabilities()).gpuUnavailable,
     environments,
+    config.configurations,
   );
+  const usage = new Usage(ctx, folders, config.configurations, runtime, () => supervisor.isLeader(), log.child({ component: 'usage' }));
   const executor = new CheckpointExecutor(
     routing,
     { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes },
@@ -237,7 +242,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
     .add(OperationServiceService, operationService(operations, nodes, checkpoints))
-    .add(SecretServiceService, secretService(secrets));
+    .add(SecretServiceService, secretService(secrets))
+    .add(UsageServiceService, usageService(usage));
   const services: ServiceDefinition[] = [
     FolderServiceService,
     IamServiceService,
@@ -247,6 +253,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     CheckpointServiceService,
     OperationServiceService,
     SecretServiceService,
+    UsageServiceService,
   ];
 
   // The context of the listeners that run their own handshakes; cleartext when no certificate is configured.
@@ -361,6 +368,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   }
   supervisor.start();
   collector.start();
+  usage.start();
   authenticator.start();
   ready = true;
   grpc.health.setStatus('', 'SERVING');
@@ -397,6 +405,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         // Instances keep running: the next start adopts them.
         typed.close();
         await collector.stop();
+        await usage.stop();
         await authenticator.stop();
         await supervisor.stop();
         stopHealthUpdates();

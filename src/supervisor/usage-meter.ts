@@ -1,0 +1,133 @@
+import type { UsageRun } from '../domain/usage';
+import type { Logger } from '../logger';
+import type { Runtime, RuntimeEvent } from '../runtime/runtime';
+import type { UsageRepository } from '../store/usage.repository';
+
+/** What a node's instances count, looked up when a run of one is first seen; undefined for a node that is gone. */
+export interface RunPricing {
+  folderId: string;
+  configurationName: string;
+  /** Units per instance-second. */
+  units: number;
+}
+
+export interface UsageMeterOptions {
+  /** How often every running instance is listed (runs that ended unseen end at their last sighting). */
+  periodMs: number;
+}
+
+export const DEFAULT_USAGE_METER_OPTIONS: UsageMeterOptions = { periodMs: 5000 };
+
+/**
+ * Records the runs of instances that usage is computed from: each container
+ * or process from the start the runtime reports for it to its end. Its
+ * start comes from the runtime, so a run first seen late (after a restart of
+ * Berth, say) still counts from its real start; its end is the runtime's
+ * exit event, as it happens. A run found gone without one (it ended while
+ * Berth was down, or the event was lost) ends when it was last seen running:
+ * at most one period (or Berth's downtime) is not counted, and nothing ever
+ * is twice. Only the leader records, so several Berths on one database
+ * record each run once.
+ */
+export class UsageMeter {
+  private timer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
+  /** Ticks and exits in the order they came, one at a time. */
+  private work: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly repo: UsageRepository,
+    private readonly runtime: Runtime,
+    private readonly pricing: (nodeId: string) => Promise<RunPricing | undefined>,
+    private readonly leads: () => boolean,
+    private readonly log: Logger,
+    private readonly options: UsageMeterOptions = DEFAULT_USAGE_METER_OPTIONS,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  start(): void {
+    this.unwatch = this.runtime.watch((event) => this.onEvent(event));
+    this.timer = setInterval(() => this.enqueue(() => this.tick()), this.options.periodMs);
+    this.enqueue(() => this.tick());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.unwatch?.();
+    await this.work;
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.work = this.work.then(async () => {
+      if (this.stopped || !this.leads()) return;
+      try {
+        await step();
+      } catch (err) {
+        this.log.warn({ err }, 'usage metering failed; trying again at the next look');
+      }
+    });
+  }
+
+  private onEvent(event: RuntimeEvent): void {
+    const at = this.now();
+    if (event.kind === 'resync') this.enqueue(() => this.tick());
+    else this.enqueue(() => this.ended(event.nodeId, event.instanceId, event.runtimeId, at));
+  }
+
+  /** One look at everything that runs: new runs recorded, runs going on seen, runs gone ended. */
+  async tick(): Promise<void> {
+    const open = await this.repo.open();
+    // Listed after the open runs: a run recorded meanwhile is in this list, and is not ended below.
+    const observed = await this.runtime.listInstances();
+    const at = this.now();
+    const running = observed.filter((o) => o.state === 'running');
+    const key = (instanceId: string, runtimeId: string) => `${instanceId}\u0000${runtimeId}`;
+    const openByKey = new Map(open.map((r) => [key(r.instanceId, r.runtimeId), r]));
+    const seen: string[] = [];
+    for (const o of running) {
+      const run = openByKey.get(key(o.instanceId, o.runtimeId));
+      if (run) {
+        seen.push(run.id);
+        openByKey.delete(key(o.instanceId, o.runtimeId));
+      } else {
+        await this.begin(o.nodeId, o.instanceId, o.runtimeId, o.startedAt ?? at, null, at);
+      }
+    }
+    await this.repo.seen(seen, at);
+    for (const gone of openByKey.values()) {
+      this.log.info({ nodeId: gone.nodeId, instanceId: gone.instanceId, runtimeId: gone.runtimeId, lastSeen: gone.lastSeenTime }, 'usage: a run ended unseen; it counts until it was last seen running');
+      await this.repo.endAtLastSeen(gone);
+    }
+  }
+
+  /**
+   * An instance's container or process ended at `at`. A run too short to
+   * have been seen by a tick is recorded now, from the start the runtime
+   * still reports for it.
+   */
+  private async ended(nodeId: string, instanceId: string, runtimeId: string, at: Date): Promise<void> {
+    if (await this.repo.end(instanceId, runtimeId, at)) return;
+    if (await this.repo.known(instanceId, runtimeId)) return;
+    const found = (await this.runtime.listInstances(nodeId)).find((o) => o.instanceId === instanceId && o.runtimeId === runtimeId);
+    if (found?.startedAt) await this.begin(nodeId, instanceId, runtimeId, found.startedAt, at, at);
+  }
+
+  private async begin(nodeId: string, instanceId: string, runtimeId: string, startTime: Date, endTime: Date | null, at: Date): Promise<void> {
+    const pricing = await this.pricing(nodeId);
+    if (!pricing) return; // an instance of a node that is gone: the garbage collector removes it
+    const run: Omit<UsageRun, 'id'> = {
+      folderId: pricing.folderId,
+      nodeId,
+      instanceId,
+      runtimeId,
+      configurationName: pricing.configurationName,
+      units: pricing.units,
+      startTime,
+      endTime,
+      lastSeenTime: endTime ?? at,
+    };
+    if (await this.repo.begin(run)) this.log.debug({ nodeId, instanceId, runtimeId, units: pricing.units }, 'usage: run recorded');
+  }
+}
