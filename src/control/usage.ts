@@ -83,6 +83,7 @@ export class Usage {
     if (q.granularity === 'hour' && end.getTime() - start.getTime() > MAX_HOURLY_RANGE_MS)
       throw ValidationError.of('end_time', 'an hourly report covers at most 366 days; ask for USAGE_GRANULARITY_DAY or a shorter range');
     await this.folders.mustExist(q.folderId, 'folder_id');
+    await this.meter.refresh();
     const runs = await this.repo.overlapping(q.folderId, q.nodeId, start, end);
     const records = usageBuckets(runs, start, end, q.granularity!, this.ctx.now());
     return {

@@ -142,6 +142,11 @@ export function parseConfigurations(text: string): Configuration[] {
       units: num('units', e.units, 0, 1e9, false),
     };
   });
-  v.throwIfAny();
+  try {
+    v.throwIfAny();
+  } catch (err) {
+    if (err instanceof ValidationError) throw new Error(err.violations.map((x) => `${x.field}: ${x.description}`).join('; '));
+    throw err;
+  }
   return out;
 }

@@ -16,6 +16,11 @@ export interface UsageMeterOptions {
   periodMs: number;
 }
 
+/** How often the meter checks whether this process took the lead. */
+const LEADERSHIP_CHECK_MS = 500;
+/** A usage answer looks at the runtime again when the last look is older than this. */
+const REFRESH_AFTER_MS = 1000;
+
 export const DEFAULT_USAGE_METER_OPTIONS: UsageMeterOptions = { periodMs: 5000 };
 
 /**
@@ -35,6 +40,9 @@ export class UsageMeter {
   /** Ticks and exits in the order they came, one at a time. */
   private work: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Whether this process led at the last check: a new leader looks at once. */
+  private led = false;
+  private lastTickMs = 0;
 
   constructor(
     private readonly repo: UsageRepository,
@@ -48,8 +56,26 @@ export class UsageMeter {
 
   start(): void {
     this.unwatch = this.runtime.watch((event) => this.onEvent(event));
-    this.timer = setInterval(() => this.enqueue(() => this.tick()), this.options.periodMs);
-    this.enqueue(() => this.tick());
+    this.timer = setInterval(() => this.check(), Math.min(LEADERSHIP_CHECK_MS, this.options.periodMs));
+    this.check();
+  }
+
+  /** A look when this process just took the lead, or one period after the last. */
+  private check(): void {
+    const leads = this.leads();
+    if (leads && (!this.led || this.now().getTime() - this.lastTickMs >= this.options.periodMs)) this.enqueue(() => this.tick());
+    this.led = leads;
+  }
+
+  /**
+   * Brings the runs up to date (on the leader; elsewhere they are as the
+   * leader's last look left them): an answer about usage then counts
+   * instances started since the last look too.
+   */
+  async refresh(): Promise<void> {
+    if (this.stopped || !this.leads()) return;
+    if (this.now().getTime() - this.lastTickMs >= REFRESH_AFTER_MS) this.enqueue(() => this.tick());
+    await this.work;
   }
 
   async stop(): Promise<void> {
@@ -82,6 +108,7 @@ export class UsageMeter {
     // Listed after the open runs: a run recorded meanwhile is in this list, and is not ended below.
     const observed = await this.runtime.listInstances();
     const at = this.now();
+    this.lastTickMs = at.getTime();
     const running = observed.filter((o) => o.state === 'running');
     const key = (instanceId: string, runtimeId: string) => `${instanceId}\u0000${runtimeId}`;
     const openByKey = new Map(open.map((r) => [key(r.instanceId, r.runtimeId), r]));
