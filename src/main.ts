@@ -171,9 +171,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
   const routing = new RoutingTable();
+  const usage: Usage = new Usage(ctx, folders, config.configurations, runtime, () => supervisor.isLeader(), log.child({ component: 'usage' }));
   const supervisor = new Supervisor(
     ctx,
-    runtime,
+    usage.metered(runtime),
     {
       python: config.python,
       workerPath: workerScript(),
@@ -214,7 +215,6 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     environments,
     config.configurations,
   );
-  const usage = new Usage(ctx, folders, config.configurations, runtime, () => supervisor.isLeader(), log.child({ component: 'usage' }));
   const executor = new CheckpointExecutor(
     routing,
     { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes },

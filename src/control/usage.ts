@@ -50,6 +50,11 @@ export class Usage {
     this.meter.start();
   }
 
+  /** The runtime for the supervisor: the instances it starts and removes are metered at once (see UsageMeter.metered). */
+  metered(runtime: Runtime): Runtime {
+    return this.meter.metered(runtime);
+  }
+
   stop(): Promise<void> {
     return this.meter.stop();
   }

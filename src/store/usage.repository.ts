@@ -61,6 +61,11 @@ export class UsageRepository {
     return changed > 0;
   }
 
+  /** Ends whatever run of this instance is going on at `at` (it was removed). */
+  async endInstance(instanceId: string, at: Date): Promise<void> {
+    await this.em().nativeUpdate(UsageIntervalEntity, { instanceId, endTime: null }, { endTime: at, lastSeenTime: at });
+  }
+
   /** Ends a run by id, at the last time it was seen running (it ended unseen). */
   async endAtLastSeen(run: UsageRun): Promise<void> {
     await this.em().nativeUpdate(UsageIntervalEntity, { id: run.id, endTime: null }, { endTime: run.lastSeenTime });

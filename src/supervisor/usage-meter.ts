@@ -1,6 +1,6 @@
 import type { UsageRun } from '../domain/usage';
 import type { Logger } from '../logger';
-import type { Runtime, RuntimeEvent } from '../runtime/runtime';
+import type { ObservedInstance, Runtime, RuntimeEvent } from '../runtime/runtime';
 import type { UsageRepository } from '../store/usage.repository';
 
 /** What a node's instances count, looked up when a run of one is first seen; undefined for a node that is gone. */
@@ -28,7 +28,8 @@ export const DEFAULT_USAGE_METER_OPTIONS: UsageMeterOptions = { periodMs: 5000 }
  * or process from the start the runtime reports for it to its end. Its
  * start comes from the runtime, so a run first seen late (after a restart of
  * Berth, say) still counts from its real start; its end is the runtime's
- * exit event, as it happens. A run found gone without one (it ended while
+ * exit event as it happens, or the end of its removal by the supervisor
+ * ({@link metered}). A run found gone without either (it ended while
  * Berth was down, or the event was lost) ends when it was last seen running:
  * at most one period (or Berth's downtime) is not counted, and nothing ever
  * is twice. Only the leader records, so several Berths on one database
@@ -94,6 +95,42 @@ export class UsageMeter {
         this.log.warn({ err }, 'usage metering failed; trying again at the next look');
       }
     });
+  }
+
+  /**
+   * The runtime as the supervisor should drive it: every instance it starts
+   * is recorded at once, and every instance it removes ends its run when the
+   * removal is done (runtimes report no exit for what they were told to stop).
+   * Everything else passes through untouched.
+   */
+  metered(runtime: Runtime): Runtime {
+    return new Proxy(runtime, {
+      get: (target, property) => {
+        if (property === 'startInstance')
+          return async (...args: Parameters<Runtime['startInstance']>) => {
+            const started = await target.startInstance(...args);
+            this.started(started);
+            return started;
+          };
+        if (property === 'removeInstance')
+          return async (...args: Parameters<Runtime['removeInstance']>) => {
+            await target.removeInstance(...args);
+            this.removed(args[0]);
+          };
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  private started(o: ObservedInstance): void {
+    const at = this.now();
+    if (o.state === 'running') this.enqueue(() => this.begin(o.nodeId, o.instanceId, o.runtimeId, o.startedAt ?? at, null, at));
+  }
+
+  private removed(instanceId: string): void {
+    const at = this.now();
+    this.enqueue(() => this.repo.endInstance(instanceId, at));
   }
 
   private onEvent(event: RuntimeEvent): void {
