@@ -100,8 +100,9 @@ export class UsageMeter {
   /**
    * The runtime as the supervisor should drive it: every instance it starts
    * is recorded at once, and every instance it removes ends its run when the
-   * removal is done (runtimes report no exit for what they were told to stop).
-   * Everything else passes through untouched.
+   * removal is done (a runtime need not report the exit of what it was told
+   * to stop: the process runtime does not for processes it adopted). Everything
+   * else passes through untouched.
    */
   metered(runtime: Runtime): Runtime {
     return new Proxy(runtime, {
