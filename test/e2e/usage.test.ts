@@ -163,6 +163,21 @@ describe('named configurations and usage across a restart', () => {
     assert.ok(counted >= low && counted <= high, `${counted} not in [${low}, ${high}]`);
   });
 
+  it('switches a node to another configuration by its name alone; other updates keep its values', async () => {
+    assert.ok(nodeId, 'the metered node exists');
+    const before = (await rest(http(), 'GET', `/v1/nodes/${nodeId}`)).body;
+    const renamed = await rest(http(), 'PATCH', `/v1/nodes/${nodeId}`, { spec: { configuration: { name: 'medium' } } });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.deepEqual(renamed.body.spec.configuration, { name: 'medium', cpu: 4, memoryBytes: String(16 * GiB), gpu: 0 });
+    assert.equal(Number(renamed.body.generation), Number(before.generation) + 1);
+    const described = await rest(http(), 'PATCH', `/v1/nodes/${nodeId}`, { description: 'still medium' });
+    assert.equal(described.status, 200, JSON.stringify(described.body));
+    assert.equal(described.body.generation, renamed.body.generation, 'a description change leaves the spec alone');
+    const unknown = await rest(http(), 'PATCH', `/v1/nodes/${nodeId}?update_mask=spec.configuration.name`, { spec: { configuration: { name: 'xl' } } });
+    assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+    assert.deepEqual(restViolations(unknown.body), ['node.spec.configuration.name']);
+  });
+
   it('answers bad usage requests with INVALID_ARGUMENT naming the field, an unknown folder with NOT_FOUND', async () => {
     const cases: Array<[Record<string, string>, string]> = [
       [{ end_time: '2026-01-02T00:00:00Z', granularity: 'USAGE_GRANULARITY_DAY' }, 'start_time'],
