@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHECKPOINT_QUOTA } from './domain/checkpoint';
+import type { ConfigurationCatalog } from './domain/configuration';
+import { loadConfigurationCatalog } from './control/configuration-catalog';
 import { commaList, isLoopbackHost, parseAllowedHosts, parseCorsOrigins } from './gateway/browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from './gateway/connection-timeouts';
 import { loadTlsIdentity, type TlsIdentity } from './gateway/server-tls';
@@ -99,6 +101,8 @@ export interface Config {
   heapGrowthPercent: number;
   /** OTLP/HTTP collector that spans are exported to (`http://collector:4318`); empty: no spans recorded. */
   otlpEndpoint: string;
+  /** The named configurations nodes may name (`--configurations`, else the defaults) and whether raw ones are allowed. */
+  configurations: ConfigurationCatalog;
 }
 
 /**
@@ -151,6 +155,8 @@ const OPTIONS = {
   'allow-host-code': { type: 'string', env: 'BERTH_ALLOW_HOST_CODE', default: 'false', help: "true: run the process runtime (callers' code on this host) on a non-loopback --host" },
   'heap-growth-percent': { type: 'string', env: 'BERTH_HEAP_GROWTH_PERCENT', default: String(DEFAULT_HEAP_GROWTH_PERCENT), help: "old-generation room past the live heap before V8's next full collection, in percent (0: V8's own choice, which goes up to 300)" },
   'otlp-endpoint': { type: 'string', env: 'BERTH_OTLP_ENDPOINT', default: '', help: 'OTLP/HTTP collector for traces, e.g. http://127.0.0.1:4318 (none: no spans recorded)' },
+  configurations: { type: 'string', env: 'BERTH_CONFIGURATIONS', default: '', help: 'JSON file of the named configurations nodes may name (default: small, medium, large, gpu)' },
+  'allow-raw-configurations': { type: 'string', env: 'BERTH_ALLOW_RAW_CONFIGURATIONS', default: 'true', help: 'false: nodes must name a configuration, not give cpu, memory and gpu themselves' },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
@@ -305,5 +311,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     tls: tlsOf(get('tls-cert'), get('tls-key')),
     allowHostCode,
     otlpEndpoint: otlpEndpoint(get('otlp-endpoint')),
+    configurations: loadConfigurationCatalog(get('configurations') && path.resolve(get('configurations')), flag('allow-raw-configurations', get('allow-raw-configurations'))),
   };
 }

@@ -7,6 +7,9 @@ import { NodeServiceService } from '../gen/berth/v1/node_service';
 import { OperationServiceService } from '../gen/berth/v1/operation_service';
 import { IamServiceService } from '../gen/berth/v1/iam_service';
 import { AuditServiceService } from '../gen/berth/v1/audit_service';
+import { UsageServiceService } from '../gen/berth/v1/usage_service';
+import { usageService } from './api/usage-service';
+import { Usage } from './control/usage';
 import { auditService } from './api/audit-service';
 import { AuditTrail } from './control/audit-trail';
 import { iamService } from './api/iam-service';
@@ -178,9 +181,11 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
   const logBook = new NodeLogBook(ctx, runtime, config.logRetention, log.child({ component: 'logs' }), (nodeId) => nodes.get(nodeId));
+  const usage: Usage = new Usage(ctx, folders, config.configurations, runtime, () => supervisor.isLeader(), log.child({ component: 'usage' }));
   const supervisor = new Supervisor(
     ctx,
-    logBook.runtime,
+    // Instances the supervisor starts and removes are metered at once, and their last output collected before removal.
+    usage.metered(logBook.runtime),
     {
       python: config.python,
       workerPath: workerScript(),
@@ -220,6 +225,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     config.instanceQuota,
     async () => (await runtime.capabilities()).gpuUnavailable,
     environments,
+    config.configurations,
   );
   const executor: CheckpointExecutor = new CheckpointExecutor(
     routing,
@@ -253,7 +259,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
     .add(OperationServiceService, operationService(operations, nodes, checkpoints))
-    .add(SecretServiceService, secretService(secrets));
+    .add(SecretServiceService, secretService(secrets))
+    .add(UsageServiceService, usageService(usage));
   const services: ServiceDefinition[] = [
     FolderServiceService,
     IamServiceService,
@@ -263,6 +270,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     CheckpointServiceService,
     OperationServiceService,
     SecretServiceService,
+    UsageServiceService,
   ];
 
   // The context of the listeners that run their own handshakes; cleartext when no certificate is configured.
@@ -401,6 +409,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   supervisor.start();
   logBook.start(() => supervisor.isLeader());
   collector.start();
+  usage.start();
   authenticator.start();
   ready = true;
   grpc.health.setStatus('', 'SERVING');
@@ -437,6 +446,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         // Instances keep running: the next start adopts them.
         typed.close();
         await collector.stop();
+        await usage.stop();
         await authenticator.stop();
         await supervisor.stop();
         await logBook.stop();

@@ -31,4 +31,5 @@ export const BERTH_SERVICES = [
   'berth.v1.SecretService',
   'berth.v1.IamService',
   'berth.v1.AuditService',
+  'berth.v1.UsageService',
 ] as const;

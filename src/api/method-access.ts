@@ -125,6 +125,9 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
 
   // A folder's records: its admins; the server-wide ones (empty folder_id): server admins.
   '/berth.v1.AuditService/ListAuditRecords': { kind: 'audit' },
+
+  '/berth.v1.UsageService/ListConfigurations': { kind: 'caller' },
+  '/berth.v1.UsageService/GetUsage': folder('read', 'folder_id', (r) => r.folderId),
 };
 
 /** Methods that change something: every call of one by an authenticated caller is audited. */

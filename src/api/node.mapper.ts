@@ -129,7 +129,7 @@ export function nodeSpecFromProto(p: NodeSpecProto | undefined, prefix = 'node.s
   }
   return {
     source,
-    configuration: { cpu: p.configuration?.cpu ?? 0, memoryBytes: p.configuration?.memoryBytes ?? 0, gpu: p.configuration?.gpu ?? 0 },
+    configuration: { name: p.configuration?.name ?? '', cpu: p.configuration?.cpu ?? 0, memoryBytes: p.configuration?.memoryBytes ?? 0, gpu: p.configuration?.gpu ?? 0 },
     instanceRange: { min: p.instanceRange?.min ?? 0, max: p.instanceRange?.max ?? 0 },
     autoscaling: {
       targetInFlight: p.autoscaling?.targetInFlight ?? 0,

@@ -1,6 +1,7 @@
 import { Channel, credentials, InterceptingCall, type ChannelCredentials, type ChannelOptions, type Client, type Interceptor } from '@grpc/grpc-js';
 import { AliasServiceClient } from '../../gen/berth/v1/alias_service';
 import { AuditServiceClient } from '../../gen/berth/v1/audit_service';
+import { UsageServiceClient } from '../../gen/berth/v1/usage_service';
 import { CheckpointServiceClient } from '../../gen/berth/v1/checkpoint_service';
 import { FolderServiceClient } from '../../gen/berth/v1/folder_service';
 import { IamServiceClient } from '../../gen/berth/v1/iam_service';
@@ -39,6 +40,7 @@ export interface BerthClient {
   nodes: NodeServiceClient;
   operations: OperationServiceClient;
   secrets: SecretServiceClient;
+  usage: UsageServiceClient;
   /** Closes the channel; calls in flight end with CANCELLED. */
   close(): void;
 }
@@ -82,6 +84,7 @@ export function connect(options: ConnectOptions): BerthClient {
     nodes: new NodeServiceClient(options.address, creds, clientOptions),
     operations: new OperationServiceClient(options.address, creds, clientOptions),
     secrets: new SecretServiceClient(options.address, creds, clientOptions),
+    usage: new UsageServiceClient(options.address, creds, clientOptions),
   };
   return {
     ...clients,

@@ -24,3 +24,4 @@ export * from '../../gen/berth/v1/operation';
 export * from '../../gen/berth/v1/operation_service';
 export * from '../../gen/berth/v1/secret';
 export * from '../../gen/berth/v1/secret_service';
+export * from '../../gen/berth/v1/usage_service';

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, FailedPreconditionError, NotFoundError, QuotaExceededError, UnavailableError, ValidationError } from '../domain/errors';
 import type { Instance } from '../domain/instance';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
+import { DEFAULT_CONFIGURATIONS, resolveConfiguration, type ConfigurationCatalog } from '../domain/configuration';
 import { secretUsesOf, validateNode, withDefaults, type Node, type NodeInput, type NodeSpec } from '../domain/node';
 import type { Operation } from '../domain/operation';
 import { apiSignature } from '../domain/typed-api';
@@ -35,6 +36,8 @@ export class Nodes {
     private readonly gpuUnavailable: GpuUnavailable = async () => 'no runtime that can give GPUs is known',
     /** Probes checkpoint nodes' environments; without it none is checked. */
     private readonly environments?: Environments,
+    /** The named configurations nodes may name, and whether raw ones are allowed. */
+    private readonly configurations: ConfigurationCatalog = { configurations: [...DEFAULT_CONFIGURATIONS], rawAllowed: true },
   ) {}
 
   /**
@@ -109,7 +112,8 @@ export class Nodes {
 
   /** Stores the node and a pending CreateNode operation in one transaction. */
   async create(raw: NodeInput): Promise<Operation> {
-    const input = { ...raw, spec: withDefaults(raw.spec) };
+    const spec = withDefaults(raw.spec);
+    const input = { ...raw, spec: { ...spec, configuration: resolveConfiguration(spec.configuration, this.configurations) } };
     validateNode(input);
     await this.checkGpu(input.spec);
     await this.checkEnvironment(input);
@@ -197,7 +201,8 @@ export class Nodes {
     if (e.deleting) throw new FailedPreconditionError(`node ${id} is being deleted`, `nodes/${id}`);
     const current: NodeInput = { folderId: e.folderId, name: e.name, description: e.description, labels: e.labels, spec: e.spec };
     const mutated = mutate(structuredClone(current));
-    const next = { ...mutated, spec: withDefaults(mutated.spec) };
+    const spec = withDefaults(mutated.spec);
+    const next = { ...mutated, spec: { ...spec, configuration: resolveConfiguration(spec.configuration, this.configurations, e.spec.configuration) } };
     if (next.folderId !== e.folderId) throw ValidationError.of('node.folder_id', 'is immutable; create a node in the other folder');
     if (next.spec.source.kind !== e.spec.source.kind)
       throw ValidationError.of(`node.spec.${next.spec.source.kind}`, `the node is a ${e.spec.source.kind} node; its kind is immutable`);

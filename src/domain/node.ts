@@ -84,7 +84,8 @@ export interface DockerSource {
 
 export interface NodeSpec {
   source: CheckpointSource | DockerSource;
-  configuration: { cpu: number; memoryBytes: number; gpu: number };
+  /** `name`: a configuration of the catalog the values came from; empty for raw values (see domain/configuration.ts). */
+  configuration: { name: string; cpu: number; memoryBytes: number; gpu: number };
   instanceRange: { min: number; max: number };
   autoscaling: { targetInFlight: number; scaleDownStabilizationMs: number };
   maintenanceLimit: number;

@@ -11,7 +11,7 @@ function base32(value: bigint, length: number): string {
   return out;
 }
 
-export type IdPrefix = 'fl' | 'nd' | 'al' | 'ck' | 'op' | 'in' | 'pr' | 'ak' | 'au' | 'sc';
+export type IdPrefix = 'fl' | 'nd' | 'al' | 'ck' | 'op' | 'in' | 'pr' | 'ak' | 'au' | 'sc' | 'us';
 
 /**
  * Ids sort by creation time (a millisecond timestamp first), so keyset paging

@@ -5,7 +5,8 @@ import type { InstanceEntity } from './entities/instance.entity';
 import type { NodeEntity } from './entities/node.entity';
 
 /** A stored spec in today's shape: fields added since it was written get their empty value. */
-function currentSpec(spec: NodeSpec): NodeSpec {
+function currentSpec(stored: NodeSpec): NodeSpec {
+  const spec = typeof stored.configuration.name === 'string' ? stored : { ...stored, configuration: { ...stored.configuration, name: '' } };
   const src = spec.source;
   if (src.kind !== 'docker' || (Array.isArray(src.envFromSecrets) && src.security)) return spec;
   return { ...spec, source: { ...src, envFromSecrets: src.envFromSecrets ?? [], security: src.security ?? defaultSecurity() } };

@@ -38,7 +38,7 @@ function dockerNode(docker: Record<string, unknown> = {}, configuration: Record<
       security: { user: '', capAdd: [], capDrop: [], readOnlyRootFilesystem: false, tmpfs: [] },
       ...docker,
     } as never,
-    configuration: { cpu: 0, memoryBytes: 0, gpu: 0, ...configuration },
+    configuration: { name: '', cpu: 0, memoryBytes: 0, gpu: 0, ...configuration },
     instanceRange: { min: 0, max: 0 },
     autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0 },
     maintenanceLimit: 0,

@@ -36,7 +36,7 @@ function node(over: Partial<Node> = {}, range = { min: 2, max: 4 }, maintenanceL
         healthCheck: { type: 'http', port: 0, path: '', grpcService: '', timeoutMs: 0, intervalMs: 0, failsThreshold: 0, passesThreshold: 0 },
         security: defaultSecurity(),
       },
-      configuration: { cpu: 0, memoryBytes: 0, gpu: 0 },
+      configuration: { name: '', cpu: 0, memoryBytes: 0, gpu: 0 },
       instanceRange: range,
       autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0 },
       maintenanceLimit,

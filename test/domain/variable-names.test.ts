@@ -13,7 +13,7 @@ function checkpointNode(inputVariables: Variable[], outputVariables: Variable[] 
     labels: {},
     spec: withDefaults({
       source: { kind: 'checkpoint', checkpointId: 'cp1', inputVariables, outputVariables, environmentImage: '' },
-      configuration: { cpu: 0, memoryBytes: 0, gpu: 0 },
+      configuration: { name: '', cpu: 0, memoryBytes: 0, gpu: 0 },
       instanceRange: { min: 0, max: 0 },
       autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0 },
       maintenanceLimit: 0,

@@ -143,6 +143,11 @@ const CASES: Record<string, Case[]> = {
 
   'AuditService/ListAuditRecords': [{ who: ADMIN, request: (f) => ({ folderId: f.A }) }],
 
+  'UsageService/ListConfigurations': [{ who: ANYONE, request: () => ({}) }],
+  'UsageService/GetUsage': [
+    { who: READ, request: (f) => ({ folderId: f.A, startTime: '2026-01-01T00:00:00Z', endTime: '2026-01-02T00:00:00Z', granularity: 'USAGE_GRANULARITY_TOTAL' }) },
+  ],
+
   'IamService/GetCaller': [{ who: ANYONE, request: () => ({}) }],
   'IamService/CreatePrincipal': [{ who: SERVER_ADMIN, request: (_, x) => ({ principal: { name: `made-${x.n}`, kind: 'PRINCIPAL_KIND_SERVICE_ACCOUNT' } }) }],
   'IamService/GetPrincipal': [

@@ -219,6 +219,7 @@ describe('server reflection from the compiled descriptors', () => {
       'berth.v1.NodeService',
       'berth.v1.OperationService',
       'berth.v1.SecretService',
+      'berth.v1.UsageService',
     ]);
     const folders = seen.described['berth.v1.FolderService'];
     assert.equal(folders.file, 'berth/v1/folder_service.proto');

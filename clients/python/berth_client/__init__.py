@@ -16,6 +16,7 @@ from berth.v1 import (
     node_service_pb2_grpc,
     operation_service_pb2_grpc,
     secret_service_pb2_grpc,
+    usage_service_pb2_grpc,
 )
 
 __all__ = ["Berth", "connect"]
@@ -67,6 +68,7 @@ class Berth:
         self.nodes = node_service_pb2_grpc.NodeServiceStub(channel)
         self.operations = operation_service_pb2_grpc.OperationServiceStub(channel)
         self.secrets = secret_service_pb2_grpc.SecretServiceStub(channel)
+        self.usage = usage_service_pb2_grpc.UsageServiceStub(channel)
 
     def close(self) -> None:
         self.channel.close()

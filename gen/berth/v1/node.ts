@@ -583,7 +583,12 @@ export interface HealthCheck {
   passesThreshold: number;
 }
 
-/** The resources of one instance. Billing counts instance-seconds times units. */
+/**
+ * The resources of one instance. Billing counts instance-seconds times units.
+ * Name a configuration of the server's catalog (`UsageService.ListConfigurations`),
+ * or, where the server allows raw configurations (`--allow-raw-configurations`,
+ * on by default), give cpu, memory_bytes and gpu yourself.
+ */
 export interface ResourceConfiguration {
   /** CPU cores (e.g. 0.5), 0 means no limit; at most 64. */
   cpu: number;
@@ -596,6 +601,15 @@ export interface ResourceConfiguration {
    * process runtime).
    */
   gpu: number;
+  /**
+   * A configuration of the catalog, e.g. `small`, `medium`, `large`, `gpu`:
+   * the instances get its cpu, memory_bytes and gpu (values sent with a name
+   * are replaced by the configuration's), and usage counts its units. The
+   * node keeps the values it got when the name was set, also when the catalog
+   * changes later. Empty: a raw configuration (cpu, memory_bytes, gpu as
+   * given). An unknown name is INVALID_ARGUMENT listing the known ones.
+   */
+  name: string;
 }
 
 export interface InstanceRange {
@@ -2632,7 +2646,7 @@ export const HealthCheck: MessageFns<HealthCheck> = {
 };
 
 function createBaseResourceConfiguration(): ResourceConfiguration {
-  return { cpu: 0, memoryBytes: 0, gpu: 0 };
+  return { cpu: 0, memoryBytes: 0, gpu: 0, name: "" };
 }
 
 export const ResourceConfiguration: MessageFns<ResourceConfiguration> = {
@@ -2645,6 +2659,9 @@ export const ResourceConfiguration: MessageFns<ResourceConfiguration> = {
     }
     if (message.gpu !== 0) {
       writer.uint32(24).int32(message.gpu);
+    }
+    if (message.name !== "") {
+      writer.uint32(34).string(message.name);
     }
     return writer;
   },
@@ -2686,6 +2703,14 @@ export const ResourceConfiguration: MessageFns<ResourceConfiguration> = {
             message.gpu = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2707,6 +2732,7 @@ export const ResourceConfiguration: MessageFns<ResourceConfiguration> = {
         ? globalThis.Number(object.memory_bytes)
         : 0,
       gpu: isSet(object.gpu) ? globalThis.Number(object.gpu) : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
     };
   },
 
@@ -2721,6 +2747,9 @@ export const ResourceConfiguration: MessageFns<ResourceConfiguration> = {
     if (message.gpu !== 0) {
       obj.gpu = Math.round(message.gpu);
     }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
     return obj;
   },
 
@@ -2732,6 +2761,7 @@ export const ResourceConfiguration: MessageFns<ResourceConfiguration> = {
     message.cpu = object.cpu ?? 0;
     message.memoryBytes = object.memoryBytes ?? 0;
     message.gpu = object.gpu ?? 0;
+    message.name = object.name ?? "";
     return message;
   },
 };

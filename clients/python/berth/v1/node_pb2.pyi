@@ -329,14 +329,16 @@ class NodeStatus(_message.Message):
     def __init__(self, state: _Optional[_Union[NodeState, str]] = ..., reason: _Optional[str] = ..., instance_counts: _Optional[_Union[InstanceCounts, _Mapping]] = ..., desired_instances: _Optional[int] = ..., observed_generation: _Optional[int] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., time_to_healthy: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., last_scaling_decision: _Optional[str] = ..., last_scaling_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ResourceConfiguration(_message.Message):
-    __slots__ = ["cpu", "gpu", "memory_bytes"]
+    __slots__ = ["cpu", "gpu", "memory_bytes", "name"]
     CPU_FIELD_NUMBER: _ClassVar[int]
     GPU_FIELD_NUMBER: _ClassVar[int]
     MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     cpu: float
     gpu: int
     memory_bytes: int
-    def __init__(self, cpu: _Optional[float] = ..., memory_bytes: _Optional[int] = ..., gpu: _Optional[int] = ...) -> None: ...
+    name: str
+    def __init__(self, cpu: _Optional[float] = ..., memory_bytes: _Optional[int] = ..., gpu: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Telemetry(_message.Message):
     __slots__ = ["http_path", "port"]

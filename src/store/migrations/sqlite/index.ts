@@ -5,6 +5,7 @@ import { Migration20261203135243 } from './Migration20261203135243';
 import { Migration20261203163628 } from './Migration20261203163628';
 import { Migration20261203163718 } from './Migration20261203163718';
 import { Migration20261204162921 } from './Migration20261204162921';
+import { Migration20261204163131 } from './Migration20261204163131';
 
 /** The committed migrations of this dialect, oldest first; `npx tsx scripts/make-migration.ts` adds to them. */
 export const SQLITE_MIGRATIONS: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const SQLITE_MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261203163628', class: Migration20261203163628 },
   { name: 'Migration20261203163718', class: Migration20261203163718 },
   { name: 'Migration20261204162921', class: Migration20261204162921 },
+  { name: 'Migration20261204163131', class: Migration20261204163131 },
 ];
