@@ -32,7 +32,7 @@ import { openApiRoute } from './api/rest/openapi-route';
 import { controlPlaneOpenApi } from './api/rest/openapi';
 import { operationService } from './api/operation-service';
 import { secretService } from './api/secret-service';
-import { assertHostCodeAllowed, type Config } from './config';
+import type { Config } from './config';
 import { Aliases } from './control/aliases';
 import { Checkpoints } from './control/checkpoints';
 import { Environments } from './control/environments';
@@ -57,9 +57,6 @@ import { secureContextOf } from './gateway/server-tls';
 import { RoutingTableResolver } from './gateway/node-api-resolver';
 import { RoutingTable } from './gateway/routing-table';
 import { InFlightBalancer } from './gateway/balancer';
-import { ScriptSystemImageBuilder } from './runtime/docker/system-image';
-import { DockerRuntime } from './runtime/docker/docker-runtime';
-import { ProcessRuntime } from './runtime/process/process-runtime';
 import { SecretCipher } from './secrets/cipher';
 import { loadSecretKey } from './secrets/key-file';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
@@ -67,7 +64,7 @@ import { WorkerTokens } from './checkpoint/worker-token';
 import { workerScript } from './paths';
 import type { Runtime } from './runtime/runtime';
 import { GarbageCollector } from './supervisor/garbage-collector';
-import { FileLeaderLock, PostgresLeaderLock, type LeaderLock } from './supervisor/leader';
+import { leaderLock, selectRuntime } from './startup-choices';
 import { DEFAULT_SUPERVISOR_OPTIONS, Supervisor } from './supervisor/supervisor';
 import { BerthMetrics } from './observability/berth-metrics';
 import { metricsRoute, serverAdminOnly } from './observability/metrics-route';
@@ -88,44 +85,6 @@ export interface Berth {
   orm: MikroORM;
   /** Graceful: health NOT_SERVING, stop taking calls, drain, close the database. */
   stop(): Promise<void>;
-}
-
-/** `docker` when an engine answers (or is required), else the process runtime. */
-async function selectRuntime(config: Config, log: Logger): Promise<Runtime> {
-  const processes = () =>
-    new ProcessRuntime({
-      stateDir: path.join(config.dataDir, 'processes'),
-      logDir: path.join(config.dataDir, 'logs'),
-      runId: config.clusterId,
-      logger: log.child({ component: 'processes' }),
-    });
-  if (config.runtime === 'process') {
-    assertHostCodeAllowed(config, '--runtime process');
-    return processes();
-  }
-  const docker = new Dockerode();
-  try {
-    await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000))]);
-  } catch (err) {
-    if (config.runtime === 'docker') throw new Error(`--runtime docker, but the Docker engine does not answer: ${(err as Error).message}`);
-    assertHostCodeAllowed(config, `no Docker engine answers (${(err as Error).message}), so --runtime auto would run the process runtime`);
-    log.warn({ err: (err as Error).message }, 'no Docker engine answers: running the process runtime; Docker nodes will fail');
-    return processes();
-  }
-  return new DockerRuntime({
-    docker,
-    runId: config.clusterId,
-    pullMissing: config.pullImages,
-    nodeNetworkPool: config.nodeNetworkPool,
-    systemImage: { image: config.systemImage, builder: new ScriptSystemImageBuilder() },
-    logger: log.child({ component: 'docker' }),
-  });
-}
-
-function leaderLock(config: Config, log: Logger): LeaderLock {
-  return dialectOf(config.databaseUrl) === 'postgresql'
-    ? new PostgresLeaderLock(config.databaseUrl, log)
-    : new FileLeaderLock(`${config.databaseUrl.replace(/^file:/, '')}.supervisor.lock`);
 }
 
 /**
