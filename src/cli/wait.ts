@@ -124,7 +124,8 @@ export interface WaitOptions {
 export async function waitAll(items: Waitable[], options: WaitOptions = {}): Promise<void> {
   if (items.length === 0) return;
   const tty = Boolean(process.stderr.isTTY);
-  const live = logUpdate.stderr;
+  // The cursor stays visible: hiding it would leave a restore sequence after the final line.
+  const live = logUpdate.create(process.stderr, { showCursor: true });
   const width = Math.max(...items.map((i) => i.label.length));
   const lines = new Map<Waitable, Progress>();
   const printed = new Map<Waitable, string>();

@@ -93,8 +93,9 @@ async function executeCheckpoint(session: Session, target: Target, opts: Options
   } catch (err) {
     const details = executionError(err);
     if (!details) throw err;
-    const trace = details.traceback.join('').trimEnd();
-    throw new CliError(`${trace ? `${trace}\n` : ''}${details.errorName}: ${details.errorMessage}`, EXIT.failed);
+    const trace = details.traceback.map((l) => l.replace(/\n$/, '')).join('\n');
+    const last = `${details.errorName}: ${details.errorMessage}`;
+    throw new CliError(`the node's code raised:\n${trace.endsWith(last) ? trace : `${trace ? `${trace}\n` : ''}${last}`}`, EXIT.failed);
   }
   if (opts.output === 'yaml') printYaml(output ?? {});
   else printJson(output ?? {});
