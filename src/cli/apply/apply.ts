@@ -132,9 +132,10 @@ async function applySecret(session: Session, folderId: string, m: SecretManifest
   if (result.changes.length === 0) return result;
   result.action = 'update';
   if (options.dryRun) return result;
-  if (valuesChanged) await call(session.berth.secrets, 'addSecretVersion', { secretId: existing.id, entries, etag: '' });
+  // A new version changes the etag: the update that follows starts from it.
+  const latest = valuesChanged ? await call(session.berth.secrets, 'addSecretVersion', { secretId: existing.id, entries, etag: existing.etag }) : existing;
   await call(session.berth.secrets, 'updateSecret', {
-    secret: { ...existing, description: m.description ?? '', labels },
+    secret: { ...latest, description: m.description ?? '', labels },
     updateMask: [...mask, 'labels'],
   });
   return result;

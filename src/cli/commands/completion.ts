@@ -16,24 +16,21 @@ function words(root: Command): Map<string, string[]> {
 }
 
 function bash(root: Command): string {
-  const cases = [...words(root)]
-    .map(([path, list]) => `    ${JSON.stringify(path)}) opts=${JSON.stringify(list.join(' '))} ;;`)
+  const entries = [...words(root)]
+    .map(([path, list]) => `  [${JSON.stringify(path ? `berth ${path}` : 'berth')}]=${JSON.stringify(list.join(' '))}`)
     .join('\n');
   return `# berth completion for bash: source <(berth completion bash)
+declare -gA _berth_words=(
+${entries}
+)
 _berth() {
-  local cur path word i
-  cur="\${COMP_WORDS[COMP_CWORD]}"
-  path=""
+  local cur="\${COMP_WORDS[COMP_CWORD]}" path="berth" word i
+  # The deepest command the words so far name; options and their values are skipped.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="\${COMP_WORDS[i]}"
-    case "$word" in -*) continue ;; esac
-    if [[ -z "$path" ]]; then path="$word"; else path="$path $word"; fi
+    if [[ -n "\${_berth_words["$path $word"]+set}" ]]; then path="$path $word"; fi
   done
-  local opts=""
-  case "$path" in
-${cases}
-  esac
-  COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
+  COMPREPLY=( $(compgen -W "\${_berth_words[$path]}" -- "$cur") )
 }
 complete -o default -F _berth berth
 `;
