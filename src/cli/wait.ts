@@ -47,7 +47,9 @@ export async function instanceSummary(session: Session, node: Node): Promise<str
   const healthy = byState.get('healthy') ?? 0;
   byState.delete('healthy');
   const others = [...byState].map(([state, n]) => `${state} ${n}`).join(', ');
-  return `healthy ${healthy}/${node.status?.desiredInstances ?? 0}${others ? ` (${others})` : ''}`;
+  // Before the supervisor's first pass the node wants nothing yet: show the minimum it will want.
+  const wanted = node.status?.state === NodeState.NODE_STATE_SUSPENDED ? 0 : Math.max(node.status?.desiredInstances ?? 0, node.spec?.instanceRange?.min ?? 0);
+  return `healthy ${healthy}/${wanted}${others ? ` (${others})` : ''}`;
 }
 
 function nodeLine(node: Node, summary: string, extra: string): string {
@@ -99,6 +101,9 @@ export function nodeSettledWaitable(session: Session, node: Node, label: string)
       const state = now.status?.state;
       const crashing = now.status?.conditions.find((c) => c.type === 'InstancesCrashing' && c.status);
       if (observed && crashing) return { line: nodeLine(now, summary, ''), done: true, error: crashing.message || now.status?.reason };
+      // A generation that never became healthy in time: the supervisor gave up and stopped its instances.
+      if (observed && state === NodeState.NODE_STATE_UNHEALTHY && (now.status?.desiredInstances ?? 0) === 0)
+        return { line: nodeLine(now, summary, ''), done: true, error: now.status?.reason || 'the node is unhealthy' };
       const healthy = now.status?.instanceCounts?.healthy ?? 0;
       const settled =
         observed &&
