@@ -6,9 +6,11 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command !== 'serve') {
     // Every other command is the client's (src/cli/program.ts).
-    const known = buildProgram().commands.flatMap((c) => [c.name(), ...c.aliases()]);
+    const commands = buildProgram().commands;
+    const known = commands.flatMap((c) => [c.name(), ...c.aliases()]);
     if (command && !command.startsWith('-') && command !== 'help' && !known.includes(command)) {
-      process.stderr.write(`berth: unknown command ${JSON.stringify(command)} (berth --help lists them)\n`);
+      const names = commands.map((c) => c.name()).join(', ');
+      process.stderr.write(`berth: unknown command ${JSON.stringify(command)}; the commands: ${names} (berth --help)\n`);
       process.exitCode = 2;
       return;
     }
