@@ -276,11 +276,42 @@ describe('the berth CLI against a real Berth', () => {
     assert.match(progress, /^node tty-web\s+healthy\s+healthy 2\/2 .*done in [\d.]+s$/, JSON.stringify(progress));
   });
 
+  it('stops waiting on Ctrl-C while the operation goes on, and picks it up with operations wait', async (t) => {
+    if (skip) return t.skip('no Docker engine');
+    const proc = spawn(
+      process.execPath,
+      [BERTH_BIN, 'nodes', 'create', 'slow', '--image', images.http, '--port', '8080', '--health-path', '/healthz', '-e', 'STARTUP_DELAY_MS=4000', '--min', '1'],
+      { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const firstProgress = new Promise<void>((resolve) =>
+      proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (/node slow\s+\S+\s+healthy 0\/1/.test(stderr)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    await Promise.race([firstProgress, exited]);
+    proc.kill('SIGINT');
+    assert.equal(await exited, 130, `${stdout}\n${stderr}`);
+    const opId = /operation (op\w+)/.exec(stdout)?.[1];
+    assert.ok(opId, stdout);
+    assert.match(stderr, new RegExp(`stopped waiting; still going on: berth operations wait ${opId}`));
+    const waited = await berth(['operations', 'wait', opId]);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stderr, /healthy 1\/1 .*done in/);
+    const node = JSON.parse((await berth(['nodes', 'get', 'slow', '-o', 'json'])).stdout);
+    assert.equal(node.status.state, 'NODE_STATE_HEALTHY');
+    assert.equal(node.spec.docker.env.STARTUP_DELAY_MS, '4000');
+  });
+
   it('deletes nodes, waiting until they are gone', async (t) => {
     if (skip) return t.skip('no Docker engine');
     const aliasGone = await berth(['alias', 'delete', 'prod']);
     assert.equal(aliasGone.code, 0, aliasGone.stderr);
-    const deleted = await berth(['nodes', 'delete', 'web', 'price-v2', 'tty-web']);
+    const deleted = await berth(['nodes', 'delete', 'web', 'price-v2', 'tty-web', 'slow']);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.match(deleted.stdout, /node web: delete started, operation op\w+/);
     assert.match(deleted.stderr, /node web\s+.*done in/);
