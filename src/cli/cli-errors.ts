@@ -38,7 +38,11 @@ export function describeError(err: unknown, server: string | undefined): { code:
   if (isServiceError(err)) {
     const name = status[err.code] ?? String(err.code);
     const where = server ? ` (${server})` : '';
-    if (err.code === status.UNAVAILABLE) return { code: EXIT.unreachable, message: `cannot reach Berth${where}: ${err.details}` };
+    if (err.code === status.UNAVAILABLE) {
+      // grpc-js appends a note on name resolution that says nothing to a user.
+      const why = err.details.replace(/\.?\s*Resolution note:.*$/s, '');
+      return { code: EXIT.unreachable, message: `cannot reach Berth${where}: ${why}` };
+    }
     if (err.code === status.UNAUTHENTICATED)
       return { code: EXIT.unreachable, message: `Berth${where} refused the key: ${err.details} (berth login --server ADDR --key-file FILE)` };
     if (err.code === status.DEADLINE_EXCEEDED) return { code: EXIT.unreachable, message: `Berth${where} did not answer in time: ${err.details}` };

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { usage as serveUsage } from '../config';
-import { EXIT } from './cli-errors';
+import { describeError, EXIT } from './cli-errors';
 import { registerAliases } from './commands/aliases';
 import { registerApply } from './commands/apply';
 import { registerCall } from './commands/call';
@@ -72,7 +72,7 @@ export function allCommands(root: Command): Command[] {
   return [root, ...root.commands.flatMap((c) => allCommands(c))];
 }
 
-/** Runs a command line (without `node` and the script); resolves with the exit status. */
+/** Runs a command line (without `node` and the script), leaving the exit status in `process.exitCode`. */
 export async function runProgram(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
@@ -83,6 +83,9 @@ export async function runProgram(argv: string[]): Promise<void> {
       process.exitCode = fine ? EXIT.ok : EXIT.usage;
       return;
     }
-    throw err;
+    // What a command without a session throws (withSession handles the others).
+    const { code, message } = describeError(err, undefined);
+    process.stderr.write(`berth: ${message}\n`);
+    process.exitCode = code;
   }
 }

@@ -138,6 +138,11 @@ describe('the berth CLI against a real Berth', () => {
     assert.match(table.stdout, /\nweb\s+docker\s+healthy\s+1\/1\s+berth-test-http:\S+\s+nd\w+/);
     assert.match(table.stdout, /\nprice-model\s+checkpoint\s+healthy\s+1\/1\s+ck\w+/);
 
+    const web = await berth(['nodes', 'get', 'web']);
+    assert.equal(web.code, 0, web.stderr);
+    assert.match(web.stdout, /\ninstances: healthy 1\/1\n/);
+    assert.match(web.stdout, /INSTANCE\s+STATE\s+RESTARTS\s+AGE\s+REASON\n\S+\s+healthy\s+0\s+\d+s/);
+
     const checkpoint = await berth(['checkpoint', 'get', 'price']);
     assert.match(checkpoint.stdout, /checkpoint price \(ck\w+\): ready, served cell 2/);
     assert.match(checkpoint.stdout, /\nweights\s+list\s+value\n/);

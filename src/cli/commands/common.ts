@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { describeError, UsageError } from '../cli-errors';
 import { outputFormat, type OutputFormat } from '../output';
 import { Session, type GlobalOptions } from '../session';
@@ -42,7 +42,8 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function integer(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n)) throw new UsageError(`${name} must be an integer, not ${JSON.stringify(value)}`);
+    // Commander reports this as a usage error (exit 2), naming the option.
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, not ${JSON.stringify(value)}`);
     return n;
   };
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { call } from '../../client';
-import { Node, NodeSpec, nodeStateToJSON, type Node as NodeMessage } from '../../../gen/berth/v1/node';
+import { instanceStateToJSON, Node, NodeSpec, nodeStateToJSON, type Node as NodeMessage } from '../../../gen/berth/v1/node';
 import { UsageError } from '../cli-errors';
-import { age, enumWord, printResources, type Column } from '../output';
+import { age, enumWord, printResources, table, type Column } from '../output';
 import { fromProtoJson, toProtoJson } from '../proto-json';
 import { instanceSummary, operationWaitable, waitAll } from '../wait';
 import { collect, examples, formatOf, integer, keyValue, withSession } from './common';
@@ -56,8 +56,16 @@ export function registerNodes(program: Command): void {
         const format = formatOf(opts);
         if (format !== 'table') return printResources(format, [node], { columns: COLUMNS, json: nodeJson, name: (n) => n.name, single: true });
         printResources('table', [node], { columns: COLUMNS, json: nodeJson, name: (n) => n.name, single: true });
+        if (node.status?.reason) process.stdout.write(`\nreason: ${node.status.reason}\n`);
         process.stdout.write(`\ninstances: ${await instanceSummary(session, node)}\n`);
-        if (node.status?.reason) process.stdout.write(`reason: ${node.status.reason}\n`);
+        const { instances } = await call(session.berth.nodes, 'listInstances', { nodeId: node.id, pageSize: 100, pageToken: '' });
+        if (instances.length > 0)
+          process.stdout.write(
+            table(
+              ['INSTANCE', 'STATE', 'RESTARTS', 'AGE', 'REASON'],
+              instances.map((i) => [i.id, enumWord(instanceStateToJSON(i.state), 'INSTANCE_STATE_'), String(i.restartCount), age(i.startTime), i.reason]),
+            ),
+          );
       }),
     );
 
@@ -122,8 +130,13 @@ export function registerNodes(program: Command): void {
           const waits = [];
           for (const ref of refs) {
             const node = await session.findNode(ref);
-            const method = verb === 'delete' ? 'deleteNode' : verb === 'suspend' ? 'suspendNode' : 'resumeNode';
-            const op = await call(session.berth.nodes, method, { nodeId: node.id, etag: '' });
+            const nodeId = node.id;
+            const op =
+              verb === 'delete'
+                ? await call(session.berth.nodes, 'deleteNode', { nodeId, etag: '' })
+                : verb === 'suspend'
+                  ? await call(session.berth.nodes, 'suspendNode', { nodeId })
+                  : await call(session.berth.nodes, 'resumeNode', { nodeId });
             process.stdout.write(`node ${node.name}: ${verb} started, operation ${op.id}\n`);
             waits.push(operationWaitable(session, op, `node ${node.name}`));
           }
