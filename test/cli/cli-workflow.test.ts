@@ -22,6 +22,7 @@ const CRASH_LINE = 'db password missing: set DB_URL';
 
 function manifest(images: TestImages, webMax: number): string {
   return [
+    { kind: 'Secret', name: 'greeting', entries: { token: { env: 'GREETING_TOKEN' } } },
     { kind: 'Checkpoint', name: 'price', notebook: 'price.ipynb', cell: 2 },
     {
       kind: 'Node',
@@ -48,6 +49,7 @@ function manifest(images: TestImages, webMax: number): string {
           endpoint: { type: 'http', port: 8080 },
           healthCheck: { type: 'http', path: '/healthz', interval: '0.5s' },
           env: { GREETING: 'hello' },
+          envFromSecrets: [{ envName: 'TOKEN', secret: 'greeting', key: 'token' }],
         },
         instanceRange: { min: 1, max: webMax },
       },
@@ -76,7 +78,7 @@ describe('the berth CLI against a real Berth', () => {
     const systemImage = await buildSystemImage();
     dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cli-'));
     // A home of its own: the contexts file goes to $BERTH_CONFIG, nothing is read from the real ~/.config.
-    env = cleanEnv({ BERTH_CONFIG: path.join(dir, 'home', 'config.yaml'), HOME: path.join(dir, 'home') });
+    env = cleanEnv({ BERTH_CONFIG: path.join(dir, 'home', 'config.yaml'), HOME: path.join(dir, 'home'), GREETING_TOKEN: 't0ken' });
     serve = await startServe([
       '--auth', 'keys', '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0',
       '--data-dir', path.join(dir, 'server'), '--runtime', 'docker', '--cluster-id', clusterId,
@@ -114,14 +116,15 @@ describe('the berth CLI against a real Berth', () => {
     const dry = await berth(['apply', '-f', 'berth.yaml', '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /node web: would be created\n(\s+\+ .*\n)*\s+\+ spec\.docker\.image: "berth-test-http:/);
-    assert.match(dry.stdout, /dry run: 5 would be created, 0 would be updated, 0 unchanged/);
+    assert.match(dry.stdout, /dry run: 6 would be created, 0 would be updated, 0 unchanged/);
+    assert.doesNotMatch(dry.stdout, /t0ken/, 'secret values are never shown');
     assert.equal((await berth(['nodes', 'list', '-o', 'json'])).stdout.trim(), '[]', 'a dry run changes nothing');
 
     const applied = await berth(['apply', '-f', 'berth.yaml']);
     assert.equal(applied.code, 0, `${applied.stdout}\n${applied.stderr}`);
-    for (const line of ['checkpoint price: created', 'node price-model: created', 'node price-v2: created', 'node web: created', 'alias prod: created'])
+    for (const line of ['secret greeting: created', 'checkpoint price: created', 'node price-model: created', 'node price-v2: created', 'node web: created', 'alias prod: created'])
       assert.ok(applied.stdout.includes(line), `${line} in:\n${applied.stdout}`);
-    assert.match(applied.stdout, /5 created, 0 updated, 0 unchanged\n$/);
+    assert.match(applied.stdout, /6 created, 0 updated, 0 unchanged\n$/);
     // Progress, piped: plain lines with the healthy counts, no escape codes anywhere.
     assert.match(applied.stderr, /checkpoint price\s+.*done in/);
     assert.match(applied.stderr, /node web\s+healthy\s+healthy 1\/1 .*done in/);
@@ -138,6 +141,10 @@ describe('the berth CLI against a real Berth', () => {
     assert.match(table.stdout, /\nweb\s+docker\s+healthy\s+1\/1\s+berth-test-http:\S+\s+nd\w+/);
     assert.match(table.stdout, /\nprice-model\s+checkpoint\s+healthy\s+1\/1\s+ck\w+/);
 
+    // The node names its secret; apply put the secret's id in its place.
+    const secret = JSON.parse((await berth(['secrets', 'get', 'greeting', '-o', 'json'])).stdout);
+    const webJson = JSON.parse((await berth(['nodes', 'get', 'web', '-o', 'json'])).stdout);
+    assert.deepEqual(webJson.spec.docker.envFromSecrets, [{ envName: 'TOKEN', secretId: secret.id, key: 'token' }]);
     const web = await berth(['nodes', 'get', 'web']);
     assert.equal(web.code, 0, web.stderr);
     assert.match(web.stdout, /\ninstances: healthy 1\/1\n/);
@@ -173,6 +180,9 @@ describe('the berth CLI against a real Berth', () => {
     const whoami = await berth(['call', 'web', '/whoami']);
     assert.equal(whoami.code, 0, whoami.stderr);
     assert.match(JSON.parse(whoami.stdout).instance, /^in\w+/);
+    const echo = await berth(['call', 'web', '-X', 'POST', '/echo', '-d', '{"a": 1}']);
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.deepEqual(JSON.parse(echo.stdout), { a: 1 });
     const missing = await berth(['call', 'web', '/no-such-path']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /GET \/no-such-path: HTTP 404/);
@@ -199,7 +209,7 @@ describe('the berth CLI against a real Berth', () => {
     const before = JSON.parse((await berth(['nodes', 'list', '-o', 'json'])).stdout) as any[];
     const again = await berth(['apply', '-f', 'berth.yaml']);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /nothing to change: 5 resources as the manifests say/);
+    assert.match(again.stdout, /nothing to change: 6 resources as the manifests say/);
     assert.doesNotMatch(again.stdout, /created|updated/);
 
     writeFileSync(path.join(dir, 'berth.yaml'), manifest(images, 2));
@@ -210,7 +220,7 @@ describe('the berth CLI against a real Berth', () => {
     const results = JSON.parse(changed.stdout) as any[];
     assert.deepEqual(
       results.map((r) => `${r.kind}/${r.name}:${r.action}`),
-      ['Checkpoint/price:unchanged', 'Node/price-model:unchanged', 'Node/price-v2:unchanged', 'Node/web:update', 'Alias/prod:unchanged'],
+      ['Secret/greeting:unchanged', 'Checkpoint/price:unchanged', 'Node/price-model:unchanged', 'Node/price-v2:unchanged', 'Node/web:update', 'Alias/prod:unchanged'],
     );
     assert.deepEqual(results.find((r) => r.name === 'web').changes, [{ path: 'spec.instanceRange.max', from: 1, to: 2 }]);
     const after = JSON.parse((await berth(['nodes', 'list', '-o', 'json'])).stdout) as any[];

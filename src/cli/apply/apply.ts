@@ -86,6 +86,8 @@ export async function apply(session: Session, manifests: Manifest[], options: Ap
 
   // Nodes: all created or updated, then waited for together.
   const secretIds = new Map((options.dryRun ? [...secrets.values()] : await session.listSecrets()).map((s) => [s.name, s.id]));
+  // A dry run created nothing: the secrets it would create are named by placeholders.
+  for (const m of of('Secret')) if (!secretIds.has(m.name)) secretIds.set(m.name, `(secret ${m.name}, to be created)`);
   const nodes = new Map((await session.listNodes()).map((n) => [n.name, n]));
   const rollouts: Waitable[] = [];
   for (const m of of('Node')) {
