@@ -211,6 +211,23 @@ describe('berth contexts, keys and exit statuses', () => {
     const listed = JSON.parse((await berth(['checkpoints', 'list', '-o', 'json'], { cwd: elsewhere })).stdout) as any[];
     assert.equal(listed[0].state, 'CHECKPOINT_STATE_READY');
 
+    // A checkpoint node made with flags; suspend and resume wait for their operations.
+    const made = await berth(['nodes', 'create', 'pm', '--checkpoint', 'price-model', '--input', 'x:float', '--output-var', 'y:float', '--min', '1'], { cwd: elsewhere });
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stderr, /node pm\s+healthy\s+healthy 1\/1 .*done in/);
+    assert.deepEqual(JSON.parse((await berth(['call', 'pm', '-i', 'x=3'], { cwd: elsewhere })).stdout), { y: 3.5 });
+    const suspended = await berth(['nodes', 'suspend', 'pm'], { cwd: elsewhere });
+    assert.equal(suspended.code, 0, suspended.stderr);
+    assert.match(suspended.stderr, /node pm\s+suspended\s+healthy 0\/0 .*done in/);
+    assert.equal(JSON.parse((await berth(['nodes', 'get', 'pm', '-o', 'json'], { cwd: elsewhere })).stdout).status.state, 'NODE_STATE_SUSPENDED');
+    const resumed = await berth(['nodes', 'resume', 'pm'], { cwd: elsewhere });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /node pm\s+healthy\s+healthy 1\/1 .*done in/);
+    const gone = await berth(['nodes', 'delete', 'pm', '--no-wait'], { cwd: elsewhere });
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.match(gone.stdout, /node pm: delete started, operation op\w+/);
+    assert.equal(gone.stderr, '', 'no waiting, no progress');
+
     const doc = { kind: 'Checkpoint', name: 'price-model', notebook: 'Price Model.ipynb', cell: 2 };
     writeFileSync(path.join(elsewhere, 'cp.yaml'), YAML.stringify(doc));
     assert.match((await berth(['apply', '-f', 'cp.yaml'], { cwd: elsewhere })).stdout, /nothing to change/);
