@@ -52,6 +52,8 @@ export interface Config {
   captureMemoryMb: number;
   /** Pinned checkpoints per folder. */
   checkpointQuota: number;
+  /** How much of each node's instance output and events is kept (see `control/node-logs.ts`). */
+  logRetention: { bytesPerNode: number; hours: number };
   /** Instances each folder's nodes may run together (the sum of their instance_range.max); 0: no quota. */
   instanceQuota: number;
   /** Pull images that are not present locally (off where no registry is reachable). */
@@ -72,6 +74,8 @@ export interface Config {
    * admin, allowed only when the listeners bind to loopback.
    */
   auth: 'keys' | 'none';
+  /** `none`: `GET /metrics` needs no key (as /healthz); `keys`: a server admin's key (see src/observability/metrics-route.ts). */
+  metricsAuth: 'keys' | 'none';
   /** Where the first start writes the server admin's key (mode 0600); empty: `<data-dir>/admin.key`. */
   adminKeyFile: string;
   /** Exact origins whose pages may call the REST API and the node API (CORS); none by default. */
@@ -93,6 +97,8 @@ export interface Config {
    * collection left, in percent (0: V8's own choice, up to four times).
    */
   heapGrowthPercent: number;
+  /** OTLP/HTTP collector that spans are exported to (`http://collector:4318`); empty: no spans recorded. */
+  otlpEndpoint: string;
 }
 
 /**
@@ -125,6 +131,8 @@ const OPTIONS = {
   python: { type: 'string', env: 'BERTH_PYTHON', default: 'python3', help: 'Python for checkpoint capture and process instances' },
   'capture-timeout-ms': { type: 'string', env: 'BERTH_CAPTURE_TIMEOUT_MS', default: '600000', help: 'time limit of a checkpoint capture' },
   'capture-memory-mb': { type: 'string', env: 'BERTH_CAPTURE_MEMORY_MB', default: '4096', help: 'memory limit of a checkpoint capture' },
+  'log-retention-bytes': { type: 'string', env: 'BERTH_LOG_RETENTION_BYTES', default: String(16 * 1024 * 1024), help: "instance output kept per node; the oldest lines go first" },
+  'log-retention-hours': { type: 'string', env: 'BERTH_LOG_RETENTION_HOURS', default: '168', help: 'instance output and node events older than this go' },
   'checkpoint-quota': { type: 'string', env: 'BERTH_CHECKPOINT_QUOTA', default: String(DEFAULT_CHECKPOINT_QUOTA), help: 'pinned checkpoints per folder' },
   'instance-quota': { type: 'string', env: 'BERTH_INSTANCE_QUOTA', default: '1000', help: "instances a folder's nodes may run together (sum of instance_range.max); 0: no quota" },
   'pull-images': { type: 'string', env: 'BERTH_PULL_IMAGES', default: 'true', help: 'pull images missing locally: true or false' },
@@ -134,6 +142,7 @@ const OPTIONS = {
   'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
   auth: { type: 'string', env: 'BERTH_AUTH', default: 'keys', help: 'keys (every call needs an API key) or none (loopback only: every caller is admin)' },
+  'metrics-auth': { type: 'string', env: 'BERTH_METRICS_AUTH', default: 'none', help: "none (GET /metrics needs no key) or keys (a server admin's key); /metrics/folders/{id} always needs one under --auth keys" },
   'admin-key-file': { type: 'string', env: 'BERTH_ADMIN_KEY_FILE', default: '', help: "where the first start writes the server admin's API key (default <data-dir>/admin.key)" },
   'cors-origin': { type: 'string', env: 'BERTH_CORS_ORIGIN', default: '', help: 'comma-separated origins (https://app.example) whose pages may call the REST API and node API; none by default' },
   'allowed-host': { type: 'string', env: 'BERTH_ALLOWED_HOSTS', default: '', help: 'comma-separated host names requests may name besides loopback addresses (DNS-rebinding guard)' },
@@ -141,6 +150,7 @@ const OPTIONS = {
   'tls-key': { type: 'string', env: 'BERTH_TLS_KEY', default: '', help: 'PEM private key of --tls-cert (none: cleartext)' },
   'allow-host-code': { type: 'string', env: 'BERTH_ALLOW_HOST_CODE', default: 'false', help: "true: run the process runtime (callers' code on this host) on a non-loopback --host" },
   'heap-growth-percent': { type: 'string', env: 'BERTH_HEAP_GROWTH_PERCENT', default: String(DEFAULT_HEAP_GROWTH_PERCENT), help: "old-generation room past the live heap before V8's next full collection, in percent (0: V8's own choice, which goes up to 300)" },
+  'otlp-endpoint': { type: 'string', env: 'BERTH_OTLP_ENDPOINT', default: '', help: 'OTLP/HTTP collector for traces, e.g. http://127.0.0.1:4318 (none: no spans recorded)' },
   'resync-ms': { type: 'string', env: 'BERTH_RESYNC_MS', default: '60000', help: "period of the supervisor's full resync (runtime events and probes drive it in between)" },
 } as const;
 
@@ -152,6 +162,12 @@ export function usage(): string {
 function port(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number from 0 to 65535, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function wholeNumber(name: string, value: string, unit: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of ${unit} above 0, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -174,6 +190,19 @@ function heapGrowthPercent(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`--heap-growth-percent must be a whole number from 0 to 1000, not ${JSON.stringify(value)}`);
   return n;
+}
+
+function otlpEndpoint(value: string): string {
+  if (value === '') return '';
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new Error(`--otlp-endpoint must be an http:// or https:// URL of an OTLP/HTTP collector, not ${JSON.stringify(value)}`);
+  return value;
 }
 
 function flag(name: string, value: string): boolean {
@@ -225,6 +254,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const auth = get('auth');
   if (auth !== 'keys' && auth !== 'none') throw new Error(`--auth must be keys or none, not ${JSON.stringify(auth)}`);
+  const metricsAuth = get('metrics-auth');
+  if (metricsAuth !== 'keys' && metricsAuth !== 'none') throw new Error(`--metrics-auth must be keys or none, not ${JSON.stringify(metricsAuth)}`);
   const host = get('host');
   if (auth === 'none' && !isLoopbackHost(host))
     throw new Error(`--auth none lets every caller act as a server admin; it is allowed only on a loopback address, not --host ${host}`);
@@ -255,6 +286,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     captureTimeoutMs: millis('capture-timeout-ms', get('capture-timeout-ms')),
     captureMemoryMb: millis('capture-memory-mb', get('capture-memory-mb')),
     checkpointQuota: millis('checkpoint-quota', get('checkpoint-quota')),
+    logRetention: { bytesPerNode: wholeNumber('log-retention-bytes', get('log-retention-bytes'), 'bytes'), hours: wholeNumber('log-retention-hours', get('log-retention-hours'), 'hours') },
     instanceQuota: millis('instance-quota', get('instance-quota')),
     pullImages: flag('pull-images', get('pull-images')),
     systemImage: get('system-image'),
@@ -266,10 +298,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),
     },
     auth,
+    metricsAuth,
     adminKeyFile: get('admin-key-file'),
     corsOrigins: parseCorsOrigins(commaList(get('cors-origin'))),
     allowedHosts: parseAllowedHosts(commaList(get('allowed-host'))),
     tls: tlsOf(get('tls-cert'), get('tls-key')),
     allowHostCode,
+    otlpEndpoint: otlpEndpoint(get('otlp-endpoint')),
   };
 }

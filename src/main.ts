@@ -44,6 +44,7 @@ import { Secrets } from './control/secrets';
 import { createHttpServer, type HttpServer } from './api/rest/http-server';
 import { buildRoutes } from './api/rest/transcoder';
 import { createLogger, type Logger } from './logger';
+import { Observability } from './observability/observability';
 import { dialectOf, openOrm } from './store/orm';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -65,6 +66,13 @@ import type { Runtime } from './runtime/runtime';
 import { GarbageCollector } from './supervisor/garbage-collector';
 import { FileLeaderLock, PostgresLeaderLock, type LeaderLock } from './supervisor/leader';
 import { DEFAULT_SUPERVISOR_OPTIONS, Supervisor } from './supervisor/supervisor';
+import { BerthMetrics } from './observability/berth-metrics';
+import { metricsRoute, serverAdminOnly } from './observability/metrics-route';
+import { TelemetryScraper } from './observability/telemetry-scraper';
+import { MetricsRepository } from './store/metrics.repository';
+import { NodeLogBook } from './control/node-logs';
+import { nodeLogHandlers } from './api/node-log-service';
+import { streamRoutes } from './api/rest/stream-routes';
 
 /** A running Berth: its bound ports and how to stop it. */
 export interface Berth {
@@ -154,23 +162,25 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       : new ProcessCaptureSandbox(config.python);
   if (sandbox instanceof DockerCaptureSandbox)
     await sandbox.removeLeftovers(config.captureTimeoutMs + 60_000).catch((err: unknown) => log.warn({ err }, 'could not remove capture containers left from before'));
+  const routing = new RoutingTable();
+  const metrics = new BerthMetrics({ repo: new MetricsRepository(orm), routing, log: log.child({ component: 'metrics' }), startedAt: ctx.now() });
   const environments = new Environments(sandbox, config.systemImage);
   const operations = new Operations(ctx, folders);
   const checkpoints = new Checkpoints(
     ctx,
     folders,
     new BlobStore(path.join(config.dataDir, 'blobs')),
-    sandbox,
+    metrics.measureCaptures(sandbox),
     { systemImage: config.systemImage, timeoutMs: config.captureTimeoutMs, memoryMb: config.captureMemoryMb, quota: config.checkpointQuota },
     log.child({ component: 'capture' }),
     (operationId, line) => operations.reportProgress(operationId, line),
   );
   await checkpoints.failInterrupted(dialectOf(config.databaseUrl) === 'postgresql');
 
-  const routing = new RoutingTable();
+  const logBook = new NodeLogBook(ctx, runtime, config.logRetention, log.child({ component: 'logs' }), (nodeId) => nodes.get(nodeId));
   const supervisor = new Supervisor(
     ctx,
-    runtime,
+    logBook.runtime,
     {
       python: config.python,
       workerPath: workerScript(),
@@ -191,9 +201,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       unhealthyGraceMs: config.unhealthyGraceMs,
       resyncMs: config.resyncMs,
       orphanGraceMs: config.orphanGraceMs,
+      events: logBook,
     },
   );
-  const collector = new GarbageCollector(runtime, (ids) => store(ctx).nodes.existingIds(ids), log.child({ component: 'gc' }), {
+  const collector = new GarbageCollector(logBook.runtime, (ids) => store(ctx).nodes.existingIds(ids), log.child({ component: 'gc' }), {
     graceMs: config.orphanGraceMs,
     intervalMs: config.gcIntervalMs,
     stopGraceSeconds: DEFAULT_SUPERVISOR_OPTIONS.stopGraceSeconds,
@@ -210,30 +221,35 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     async () => (await runtime.capabilities()).gpuUnavailable,
     environments,
   );
-  const executor = new CheckpointExecutor(
+  const executor: CheckpointExecutor = new CheckpointExecutor(
     routing,
-    { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes },
+    { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes, onWaited: metrics.measureQueue((): Map<string, number> => executor.queueDepths()) },
     (nodeId) => nodes.get(nodeId),
     workerToken,
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
   );
-  const aliases = new Aliases(ctx, folders, (folderId, names) => {
-    calls.forget();
-    for (const name of names) resolver.forgetAlias(folderId, name);
-    void typed.sync();
-  });
+  const aliases = new Aliases(
+    ctx,
+    folders,
+    (folderId, names) => {
+      calls.forget();
+      for (const name of names) resolver.forgetAlias(folderId, name);
+      void typed.sync();
+    },
+    logBook,
+  );
 
-  const run: RunCall = (nodeId, input, signal) => executor.run(nodeId, input, signal);
+  const run: RunCall = metrics.measureRun((nodeId, input, signal) => executor.run(nodeId, input, signal), async (id) => (await nodes.get(id)).folderId);
   const audit = new AuditTrail(ctx);
   const guardian = accessGuardian(authenticator, { calls, folderOf: (kind, id) => folderOf(ctx, kind, id), audit, log });
   /** The data plane outside the method table (typed APIs, the node API) asks the same questions. */
   const authorizeNodeCall = async (authorization: string | undefined, nodeId: string, viaFolderId?: string) =>
     calls.node(await authenticator.authenticate(authorization), nodeId, viaFolderId);
-  const table = new MethodTable(guardian)
+  const table = new MethodTable(guardian, metrics)
     .add(FolderServiceService, folderService(folders))
     .add(IamServiceService, iamService(iam))
     .add(AuditServiceService, auditService(audit))
-    .add(NodeServiceService, nodeService(nodes, aliases, run, folderName))
+    .add(NodeServiceService, { ...nodeService(nodes, aliases, run, folderName), ...nodeLogHandlers(logBook) })
     .add(AliasServiceService, aliasService(aliases))
     .add(CheckpointServiceService, checkpointService(checkpoints, nodes))
     .add(OperationServiceService, operationService(operations, nodes, checkpoints))
@@ -253,14 +269,18 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   const tls = config.tls ? secureContextOf(config.tls) : undefined;
   const { registry } = descriptors();
   const routes = buildRoutes(registry, BERTH_SERVICES, table);
+  const streams = buildRoutes(registry, BERTH_SERVICES, table, true);
   let ready = false;
   // The same browser rules on the three listeners (see gateway/browser-policy.ts).
   const browser = { corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts };
+  // The access log and traces of all three listeners.
+  const observability = new Observability({ otlpEndpoint: config.otlpEndpoint || undefined, clusterId: config.clusterId }, log);
   const grpc: GrpcServer = createGrpcServer(table, services, log.child({ component: 'grpc' }), {
     maxMessageBytes: config.maxMessageBytes,
     timeouts: config.connectionTimeouts,
     browser,
     tls,
+    observability,
   });
   const typed = new TypedApiService({
     server: grpc.server,
@@ -274,6 +294,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     healthy: (nodeId) => (routing.get(nodeId)?.backends.length ?? 0) > 0,
     log: log.child({ component: 'typed-api' }),
     resyncMs: config.resyncMs,
+    observability,
   });
   const stopHealthUpdates = routing.onChange((nodeId) => typed.apis.healthChanged(nodeId));
   await typed.start();
@@ -286,8 +307,20 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     timeouts: config.connectionTimeouts,
     browser,
     tls: config.tls,
+    observability,
     extra: [
+      streamRoutes(() => streams, registry, log.child({ component: 'http' })),
       openApiRoute(() => controlPlaneOpenApi(registry, BERTH_SERVICES)),
+      metricsRoute({
+        metrics,
+        telemetry: new TelemetryScraper(new MetricsRepository(orm), runtime, log.child({ component: 'telemetry' })),
+        registry,
+        authorizeMetrics: async (authorization) => {
+          if (config.metricsAuth === 'keys') serverAdminOnly(await authenticator.authenticate(authorization));
+        },
+        authorizeFolder: async (authorization, folderId) =>
+          guardian.check(NodeServiceService.listNodes.path, { folderId }, await authenticator.authenticate(authorization)),
+      }),
       typedRoutes({
         registry,
         node: (id) => typedNodeOf(nodes, folderName, id),
@@ -332,6 +365,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     }
     return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId), 0);
   }, (instanceId) => executor.isBusy(instanceId));
+  supervisor.observeScalingWith((nodeId, direction) => metrics.scaled(nodeId, direction));
   const nodeApi: NodeApiServer = createNodeApiServer({
     balancer,
     resolver,
@@ -341,6 +375,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     timeouts: config.connectionTimeouts,
     browser,
     tls,
+    metrics: metrics.nodeApiHooks(),
+    observability,
   });
   let grpcPort: number;
   let httpPort: number;
@@ -356,10 +392,14 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     await grpc.close(0);
     await http.close(0);
     await nodeApi.close();
+    await observability.shutdown();
     await orm.close(true);
     throw err;
   }
+  // Before the supervisor: the first instances to turn healthy are cold starts too.
+  metrics.start();
   supervisor.start();
+  logBook.start(() => supervisor.isLeader());
   collector.start();
   authenticator.start();
   ready = true;
@@ -399,8 +439,11 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         await collector.stop();
         await authenticator.stop();
         await supervisor.stop();
+        await logBook.stop();
         stopHealthUpdates();
+        metrics.stop();
         executor.close();
+        await observability.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
         await orm.close(true);
         log.info('stopped');
       })()),

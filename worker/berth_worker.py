@@ -1268,6 +1268,38 @@ class _Stop(object):
     requested = False
 
 
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+class _TraceEnvironment(object):
+    """The caller's W3C trace context as the cell sees it during one call.
+
+    Berth sends ``traceparent`` (and ``tracestate``) with each call; while the cell runs they are
+    ``TRACEPARENT`` and ``TRACESTATE`` in ``os.environ`` (OpenTelemetry's carrier for a process
+    environment), so that code in the cell can continue the trace. They are gone between calls.
+    """
+
+    def __init__(self, headers):
+        parent = (headers.get("traceparent") or "").strip()
+        self.values = {}
+        if _TRACEPARENT.match(parent):
+            self.values["TRACEPARENT"] = parent
+            state = (headers.get("tracestate") or "").strip()
+            if state:
+                self.values["TRACESTATE"] = state
+
+    def __enter__(self):
+        for name in ("TRACEPARENT", "TRACESTATE"):
+            os.environ.pop(name, None)
+        os.environ.update(self.values)
+        return self
+
+    def __exit__(self, *exc):
+        for name in ("TRACEPARENT", "TRACESTATE"):
+            os.environ.pop(name, None)
+        return False
+
+
 class _Handler(BaseHTTPRequestHandler):
     """One HTTP/1.1 connection; each readable event serves one request (see ``_serve_loop``)."""
 
@@ -1387,7 +1419,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, obj = _platform_error("request", None, "the request body is not valid JSON: %s" % e)
         else:
             try:
-                status, obj = self.server.runtime.execute(request)
+                with _TraceEnvironment(self.headers):
+                    status, obj = self.server.runtime.execute(request)
             except Exception as e:  # a fault of the worker itself; the state is kept
                 traceback.print_exc()
                 status, obj = 500, {"error": {"kind": "internal", "variable": None,

@@ -13,6 +13,7 @@ import {
 import { BrowserPolicy, type BrowserPolicyOptions } from '../gateway/browser-policy';
 import { DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../gateway/connection-timeouts';
 import type { Logger } from '../logger';
+import type { Observability } from '../observability/observability';
 import { grpcImplementation, serverDefinition, type MethodTable } from './adapter';
 import { createGrpcListener } from './grpc-listener';
 import { ServiceHealth } from './service-health';
@@ -29,6 +30,8 @@ export interface GrpcServerOptions {
   browser?: BrowserPolicyOptions;
   /** Serve TLS with this certificate and key (cleartext HTTP/2 without). */
   tls?: SecureContext;
+  /** The access log and traces of the calls. */
+  observability?: Observability;
 }
 
 export interface GrpcServer {
@@ -77,7 +80,7 @@ export function createGrpcServer(table: MethodTable, services: ServiceDefinition
     // GOAWAY to a connection without an open stream for this long; a stream open, however long, is not idle.
     ...(timeouts.idleTimeoutMs > 0 ? { 'grpc.max_connection_idle_ms': timeouts.idleTimeoutMs } : {}),
   });
-  for (const definition of services) server.addService(serverDefinition(definition), grpcImplementation(table, definition, log));
+  for (const definition of services) server.addService(serverDefinition(definition), grpcImplementation(table, definition, log, options.observability));
   const health = new ServiceHealth({ '': 'NOT_SERVING' });
   health.addToServer(server);
   const listener = createGrpcListener(server, timeouts.headerTimeoutMs, options.tls);

@@ -1,4 +1,4 @@
-import { authorize, canSee, type Caller, type Permission } from '../domain/access';
+import { authorize, canSee, LEAST_ROLE, type Caller, type Permission } from '../domain/access';
 import { MAX_ALIAS_TARGETS } from '../domain/alias';
 import { NotFoundError, PermissionDeniedError } from '../domain/errors';
 import { LIMITS } from '../domain/limits';
@@ -82,6 +82,9 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   '/berth.v1.NodeService/ResumeNode': resource('write', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/ListInstances': resource('read', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/GetNodeApi': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/ListNodeLogs': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/StreamNodeLogs': resource('read', 'node', 'node_id', (r) => r.nodeId),
+  '/berth.v1.NodeService/ListNodeEvents': resource('read', 'node', 'node_id', (r) => r.nodeId),
   '/berth.v1.NodeService/Execute': { kind: 'node-call', node: (r) => ({ id: r.nodeId ?? '', field: 'node_id' }), via: (r) => r.folderId ?? '' },
   '/berth.v1.NodeService/ExecuteAlias': { kind: 'alias-call', folder: (r) => r.folderId ?? '', alias: (r) => r.aliasName ?? '' },
 
@@ -128,6 +131,36 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
 export function isWrite(path: string): boolean {
   return /\/(Create|Update|Delete|Suspend|Resume|Cancel|Revoke|Add)[A-Za-z]*$/.test(path);
 }
+
+const RESOURCE_NAMES: Record<FolderResourceKind, string> = { node: 'node', alias: 'alias', checkpoint: 'checkpoint', operation: 'operation', secret: 'secret' };
+
+/**
+ * Who may call a method, in words, for documents such as the OpenAPI
+ * description: the least role and where it is needed.
+ */
+export function describeAccess(path: string): string {
+  const rule = ACCESS_RULES[path];
+  if (!rule) return 'A server admin.';
+  const role = (p: Permission) => `the ${LEAST_ROLE[p]} role or higher`;
+  switch (rule.kind) {
+    case 'caller':
+      return 'Any caller with a valid key; the answer holds only what the caller may see.';
+    case 'server-admin':
+      return 'A server admin.';
+    case 'folder':
+      return `${capitalized(role(rule.permission))} in the folder named by \`${rule.folder({}).field}\` (server admins: everywhere).`;
+    case 'resource':
+      return `${capitalized(role(rule.permission))} in the folder of the ${RESOURCE_NAMES[rule.resource]} named by \`${rule.id({}).field}\` (server admins: everywhere).`;
+    case 'node-call':
+      return `${capitalized(role('call'))} in the node's folder or in a folder of its ACL; counted against the key's rate limit.`;
+    case 'alias-call':
+      return `For a public alias any caller with a valid key; for a private one ${role('call')} in the alias's folder; counted against the key's rate limit.`;
+    case 'audit':
+      return "A folder's records: the admin role in that folder; the server-wide records: a server admin.";
+  }
+}
+
+const capitalized = (s: string): string => s[0]!.toUpperCase() + s.slice(1);
 
 export interface AccessDeps {
   calls: CallAccess;

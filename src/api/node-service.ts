@@ -13,6 +13,7 @@ import type { TypedAlias, TypedNode } from './node-typed-api';
 import { pickTarget, type Alias } from '../domain/alias';
 import { nodeProtoSource, type WireValue } from '../domain/variables';
 import { nodeApiNames } from '../domain/node-api-names';
+import { noteAlias } from '../observability/call-scope';
 
 /** What Execute runs: one call of a checkpoint node with JSON inputs (see CheckpointExecutor.run). */
 export type RunCall = (nodeId: string, input: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, WireValue>>;
@@ -46,10 +47,17 @@ export async function typedAliasOf(aliases: Aliases, nodes: Nodes, folderName: F
 export function aliasTargetOf(alias: Alias): string {
   const target = pickTarget(alias.targets, Math.random());
   if (!target) throw new UnavailableError(`alias ${JSON.stringify(alias.name)} has no target with weight`);
+  noteAlias(alias.folderId, alias.name);
   return target.nodeId;
 }
 
-export function nodeService(nodes: Nodes, aliases: Aliases, run: RunCall, folderName: FolderName): ServiceHandlers<typeof NodeServiceService> {
+/** NodeService's methods but those of logs and events (see `node-log-service.ts`). */
+export function nodeService(
+  nodes: Nodes,
+  aliases: Aliases,
+  run: RunCall,
+  folderName: FolderName,
+): Omit<ServiceHandlers<typeof NodeServiceService>, 'listNodeLogs' | 'streamNodeLogs' | 'listNodeEvents'> {
   return {
     async createNode(req) {
       if (!req.node) throw ValidationError.of('node', 'is required');

@@ -7,13 +7,14 @@ import type { TypedAlias, TypedNode } from '../domain/typed-api';
 import { aliasProtoSource, nodeProtoSource, type WireValue } from '../domain/variables';
 import type { Logger } from '../logger';
 import { ValidationError } from '../domain/errors';
-import { guard, requestIdOf, type CallContext } from './adapter';
+import { guard, headersOf, observeUnary, requestIdOf, type CallContext } from './adapter';
+import type { Observability } from '../observability/observability';
+import { currentCall } from '../observability/observed-call';
 import { BERTH_SERVICES, descriptors } from './descriptors';
 import type { ServiceHealth } from './service-health';
 import { ReflectionFiles } from './reflection-files';
 import { MalformedRequest } from './request-decoding';
 import { REFLECTION_SERVICES, serverReflection } from './server-reflection';
-import { toServiceError, type StatusError } from './status';
 import { TypedMessages } from './typed-json';
 
 export type { TypedAlias, TypedNode } from '../domain/typed-api';
@@ -63,6 +64,8 @@ export interface TypedApiDeps {
   callableBy(authorization: string | undefined, subjects: TypedSubject[]): Promise<Set<string>>;
   /** Whether the node has a healthy instance now. */
   healthy(nodeId: string): boolean;
+  /** The access log and traces of the calls. */
+  observability?: Observability;
 }
 
 const idOf = (s: TypedSubject): string => (s.kind === 'node' ? `node:${s.node.id}` : `alias:${s.alias.id}`);
@@ -191,8 +194,9 @@ export class TypedApis {
         const requestId = requestIdOf(call.metadata.get('x-request-id')[0] as string | undefined);
         const controller = new AbortController();
         call.on('cancelled', () => controller.abort());
-        const ctx: CallContext = { requestId, log: this.deps.log.child({ requestId, ...logFields }), signal: controller.signal, headers: {} };
-        guard(path, ctx, async () => {
+        const ctx: CallContext = { requestId, log: this.deps.log.child({ requestId, ...logFields }), signal: controller.signal, headers: {}, transport: 'grpc' };
+        const run = () => guard(path, ctx, async () => {
+          currentCall()?.noteSubject(logFields);
           const header = (name: string) => call.metadata.get(name)[0] as string | undefined;
           if (subject.kind === 'node') await this.deps.authorizeCall(header('authorization'), subject.node.id, header('x-folder-id'));
           else await this.deps.authorizeAliasCall(header('authorization'), subject.alias);
@@ -203,10 +207,8 @@ export class TypedApis {
           // Which node answered, as ExecuteAlias tells it in its response.
           call.sendMetadata(metadataOf(nodeId));
           return messages.responseOf(nodeId, outputs);
-        }).then(
-          (response) => callback(null, response),
-          (err: StatusError) => callback(toServiceError(err)),
-        );
+        });
+        observeUnary(this.deps.observability, requestId, headersOf(call.metadata), path, callback, run);
       },
     };
     this.deps.server.addService(definition, impl);

@@ -6,6 +6,7 @@ import type { Nodes } from '../control/nodes';
 import type { CheckpointSource } from '../domain/node';
 import type { WireValue } from '../domain/variables';
 import type { Logger } from '../logger';
+import type { Observability } from '../observability/observability';
 import { aliasTargetOf, type FolderName, type RunCall } from './node-service';
 import { TypedApis, type TypedAliasEntry, type TypedNode } from './node-typed-api';
 import type { ServiceHealth } from './service-health';
@@ -24,6 +25,8 @@ export interface TypedApiServiceDeps {
   log: Logger;
   /** How often the services are synced with the database when nothing here told of a change. */
   resyncMs: number;
+  /** The access log and traces of the calls. */
+  observability?: Observability;
 }
 
 /**
@@ -62,6 +65,7 @@ export class TypedApiService {
         return new Set(subjects.filter((_, i) => allowed[i]).map((s) => (s.kind === 'node' ? `node:${s.node.id}` : `alias:${s.alias.id}`)));
       },
       healthy: deps.healthy,
+      observability: deps.observability,
     });
   }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseWorkerOutput, type CaptureResult } from './capture-sandbox';
 import { workerScript } from '../paths';
 import { OutputTail } from './output-tail';
+import { lastLineOf, withCellOutput } from './capture-output';
 import { killProcessGroup, killProcessTree } from './process-tree';
 
 /** How much of the worker's stdout and stderr is kept (the end of it): a cell may print without bound. */
@@ -38,6 +39,8 @@ export interface CaptureOptions {
   memoryMb: number;
   /** Aborts the capture (the operation was cancelled). */
   signal?: AbortSignal;
+  /** Told each line the cells print, as they print it (the operation shows the last one). */
+  onProgress?: (line: string) => void;
 }
 
 export { describeCaptureError } from './capture-sandbox';
@@ -69,7 +72,11 @@ export async function captureCheckpoint(o: CaptureOptions): Promise<CaptureResul
     const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
     const stderr = new OutputTail(OUTPUT_TAIL_BYTES);
     child.stdout.on('data', (d: Buffer) => stdout.push(d));
-    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr.push(d);
+      const line = o.onProgress ? lastLineOf(d.toString('utf8')) : undefined;
+      if (line !== undefined) o.onProgress?.(line);
+    });
     let stopped: 'timeout' | 'cancelled' | undefined;
     const stop = (why: 'timeout' | 'cancelled') => {
       stopped ??= why;
@@ -108,7 +115,7 @@ export async function captureCheckpoint(o: CaptureOptions): Promise<CaptureResul
       if (stopped === 'timeout')
         return fail(`the capture ran longer than its time limit of ${Math.round(o.timeoutMs / 1000)}s and was stopped`);
       const outcome = parseWorkerOutput(stdout.text(), stderr.text(), sig ?? `exit code ${code}`, o.timeoutMs, o.memoryMb);
-      if (!outcome.ok) return fail(outcome.message);
+      if (!outcome.ok) return fail(withCellOutput(outcome.message, stderr.text()));
       return {
         ...outcome,
         environmentImageId: '',

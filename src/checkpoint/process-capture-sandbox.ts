@@ -16,7 +16,7 @@ export class ProcessCaptureSandbox implements CaptureSandbox {
   constructor(private readonly python: string) {}
 
   capture(r: CaptureRequest): Promise<CaptureResult> {
-    return captureCheckpoint({ python: this.python, cells: r.cells, served: r.served, timeoutMs: r.timeoutMs, memoryMb: r.memoryMb, signal: r.signal });
+    return captureCheckpoint({ python: this.python, cells: r.cells, served: r.served, timeoutMs: r.timeoutMs, memoryMb: r.memoryMb, signal: r.signal, ...(r.onProgress ? { onProgress: r.onProgress } : {}) });
   }
 
   async isPresent(): Promise<boolean> {

@@ -1,4 +1,5 @@
-import { validateAlias, type Alias, type AliasInput } from '../domain/alias';
+import { validateAlias, type Alias, type AliasInput, type AliasTarget } from '../domain/alias';
+import { NO_EVENTS, type NodeEventSink } from '../domain/node-log';
 import { NotFoundError, ValidationError } from '../domain/errors';
 import { parseFilter, type Page, type PageRequest } from '../domain/listing';
 import { apiSignature } from '../domain/typed-api';
@@ -17,7 +18,19 @@ export class Aliases {
     private readonly folders: Folders,
     /** Told after a write, with the names the alias had before and has now, so routing caches drop it at once and typed APIs follow. */
     private readonly onChange: (folderId: string, names: string[]) => void = () => undefined,
+    /** Where a switch is told to the nodes it concerns (their events). */
+    private readonly events: NodeEventSink = NO_EVENTS,
   ) {}
+
+  /** An AliasSwitched event on each node whose share of the alias's calls changed. */
+  private switched(name: string, before: AliasTarget[], after: AliasTarget[]): void {
+    const weights = new Map<string, { from: number; to: number }>();
+    for (const t of before) weights.set(t.nodeId, { from: t.weight, to: 0 });
+    for (const t of after) weights.set(t.nodeId, { from: weights.get(t.nodeId)?.from ?? 0, to: t.weight });
+    for (const [nodeId, { from, to }] of weights) {
+      if (from !== to) this.events.record({ nodeId, reason: 'AliasSwitched', message: `alias ${JSON.stringify(name)} sends ${to}% of its calls here (was ${from}%)` });
+    }
+  }
 
   /**
    * Targets must exist, live in the alias's folder, not be being deleted and
@@ -56,6 +69,7 @@ export class Aliases {
       return created;
     });
     this.onChange(alias.folderId, [alias.name]);
+    this.switched(alias.name, [], alias.targets);
     return alias;
   }
 
@@ -88,7 +102,7 @@ export class Aliases {
    * its version when written (a concurrent change → ABORTED).
    */
   async update(id: string, mutate: (current: AliasInput) => AliasInput, etag?: string): Promise<Alias> {
-    const { alias, before } = await inTransaction(this.ctx, { kind: 'alias', id }, async (s) => {
+    const { alias, before, targets } = await inTransaction(this.ctx, { kind: 'alias', id }, async (s) => {
       const e = await s.aliases.get(id);
       if (!e) throw new NotFoundError('alias', id, 'alias.id');
       checkEtag('alias', id, e.version, etag);
@@ -99,9 +113,10 @@ export class Aliases {
       await this.checkTargets(s, next);
       await s.aliases.change(id, next, this.ctx.now());
       await s.flush('alias', { id, name: next.name, scope: `folder ${e.folderId}` });
-      return { alias: (await s.aliases.get(id))!, before: current.name };
+      return { alias: (await s.aliases.get(id))!, before: current.name, targets: current.targets };
     });
     this.onChange(alias.folderId, [before, alias.name]);
+    this.switched(alias.name, targets, alias.targets);
     return alias;
   }
 
@@ -113,5 +128,6 @@ export class Aliases {
     await s.aliases.remove(id);
     await s.flush('alias', { id });
     this.onChange(e.folderId, [e.name]);
+    this.switched(e.name, e.targets, []);
   }
 }

@@ -4,6 +4,7 @@ import { UnauthenticatedError } from '../domain/errors';
 import type { Logger } from '../logger';
 import { store, type ControlContext } from './context';
 import { ANONYMOUS_ADMIN, hashSecret, keyIdOf } from './iam';
+import { currentCall } from '../observability/observed-call';
 
 export type AuthMode = 'keys' | 'none';
 
@@ -64,7 +65,10 @@ export class Authenticator {
    * `--auth none` every call is the anonymous server admin.
    */
   authenticate(authorization: string | undefined): Caller | Promise<Caller> {
-    if (this.mode === 'none') return ANONYMOUS_ADMIN;
+    if (this.mode === 'none') {
+      currentCall()?.noteCaller(ANONYMOUS_ADMIN);
+      return ANONYMOUS_ADMIN;
+    }
     const secret = secretOf(authorization);
     if (secret === undefined) throw new UnauthenticatedError('this call needs an API key: send "authorization: Bearer <API key>"');
     const now = Date.now();
@@ -81,6 +85,8 @@ export class Authenticator {
       u.calls++;
       u.last = new Date(now);
     } else this.usage.set(key.id, { calls: 1, last: new Date(now) });
+    // The call's access line names who made it.
+    currentCall()?.noteCaller(caller);
     return caller;
   }
 

@@ -17,7 +17,7 @@ export type Role = (typeof ROLES)[number];
  */
 export type Permission = 'read' | 'call' | 'write' | 'admin';
 
-const LEAST_ROLE: Record<Permission, Role> = { read: 'viewer', call: 'user', write: 'developer', admin: 'admin' };
+export const LEAST_ROLE: Readonly<Record<Permission, Role>> = { read: 'viewer', call: 'user', write: 'developer', admin: 'admin' };
 
 export function roleAllows(role: Role, permission: Permission): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(LEAST_ROLE[permission]);

@@ -13,6 +13,7 @@ import {
 import type { WireValue } from '../domain/variables';
 import { workerAuthorization } from '../checkpoint/worker-token';
 import { callDeadline } from './call-deadline';
+import { currentCall } from '../observability/observed-call';
 import type { RouteBackend, RoutingTable } from './routing-table';
 
 export interface ExecutorOptions {
@@ -22,6 +23,8 @@ export interface ExecutorOptions {
   timeoutMs: number;
   /** Request and response size limit. */
   maxBytes: number;
+  /** Told how long each call waited in the queue for a free instance (0 when one was free at once); for metrics. */
+  onWaited?: (nodeId: string, seconds: number) => void;
 }
 
 interface Waiter {
@@ -92,6 +95,11 @@ export class CheckpointExecutor {
     return { running: s?.busy.size ?? 0, waiting: s?.waiting.length ?? 0 };
   }
 
+  /** Calls waiting for a free instance, by node (for metrics). */
+  queueDepths(): Map<string, number> {
+    return new Map([...this.slots].map(([nodeId, s]) => [nodeId, s.waiting.length]));
+  }
+
   /** Whether an instance runs a call now: its health endpoint answers only between calls. */
   isBusy(instanceId: string): boolean {
     for (const s of this.slots.values()) if (s.busy.has(instanceId)) return true;
@@ -113,6 +121,7 @@ export class CheckpointExecutor {
     if (free.length > 0) {
       const b = free[Math.floor(Math.random() * free.length)]!;
       s.busy.add(b.instanceId);
+      this.options.onWaited?.(nodeId, 0);
       return Promise.resolve(b);
     }
     if (s.waiting.length >= this.options.maxQueue)
@@ -125,9 +134,11 @@ export class CheckpointExecutor {
         if (i >= 0) s.waiting.splice(i, 1);
         reject(new DeadlineExceededError(`the call to node ${nodeId} waited too long for a free instance`));
       };
+      const queuedAt = performance.now();
       const waiter: Waiter = {
         resolve: (backend) => {
           signal?.removeEventListener('abort', onAbort);
+          this.options.onWaited?.(nodeId, (performance.now() - queuedAt) / 1000);
           resolve(backend);
         },
         reject: (err) => {
@@ -197,12 +208,21 @@ export class CheckpointExecutor {
   /** Delivers the call to a free instance, and once more to another if the first could not be reached. */
   private async deliver(nodeId: string, body: Buffer, signal: AbortSignal): Promise<Record<string, WireValue>> {
     const exclude = new Set<string>();
+    const observed = currentCall();
     for (let attempt = 0; ; attempt++) {
       const backend = await this.acquire(nodeId, exclude, signal);
       let answer: { status: number; body: WorkerAnswer };
+      // The worker gets the caller's trace (under a span of this attempt, when spans are recorded).
+      const hop = observed?.hop('POST /execute', { 'berth.node_id': nodeId, 'berth.instance_id': backend.instanceId, 'server.address': backend.host, 'server.port': backend.port });
+      if (observed !== undefined) {
+        observed.nodeId ??= nodeId;
+        observed.instanceId = backend.instanceId;
+      }
       try {
-        answer = await this.post(backend, body, signal);
+        answer = await this.post(backend, body, signal, hop?.headers);
+        hop?.end();
       } catch (err) {
+        hop?.end(err);
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET') {
           this.onFailure(nodeId, backend.instanceId, e);
@@ -238,7 +258,7 @@ export class CheckpointExecutor {
     throw new UnavailableError(`node ${nodeId}: the worker answered ${status}: ${e?.error_message ?? 'no details'}`);
   }
 
-  private post(backend: RouteBackend, body: Buffer, signal: AbortSignal): Promise<{ status: number; body: WorkerAnswer }> {
+  private post(backend: RouteBackend, body: Buffer, signal: AbortSignal, trace: Record<string, string> = {}): Promise<{ status: number; body: WorkerAnswer }> {
     const max = this.wireLimit();
     return new Promise((resolve, reject) => {
       const req = http.request(
@@ -249,7 +269,7 @@ export class CheckpointExecutor {
           path: '/execute',
           agent: this.agent,
           signal,
-          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: workerAuthorization(this.workerToken(backend.instanceId)) },
+          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: workerAuthorization(this.workerToken(backend.instanceId)), ...trace },
         },
         (res) => {
           const declared = Number(res.headers['content-length'] ?? NaN);

@@ -141,6 +141,19 @@ export type RuntimeEvent =
 
 export type RuntimeEventListener = (event: RuntimeEvent) => void;
 
+/** One line an instance printed, as the runtime read it. */
+export interface RuntimeLogLine {
+  stream: 'stdout' | 'stderr';
+  time: Date;
+  text: string;
+}
+
+/** Lines read by {@link Runtime.readLogs} and where to read on. */
+export interface LogRead {
+  lines: RuntimeLogLine[];
+  position: string;
+}
+
 /** What a runtime can give instances beyond CPU and memory. */
 export interface RuntimeCapabilities {
   /** Why instances cannot get GPUs, as a sentence; undefined when they can. */
@@ -198,6 +211,15 @@ export interface Runtime {
 
   /** The last lines of an instance's stdout/stderr, for reasons and logs. */
   tailLogs(instanceId: string, lines: number): Promise<string>;
+
+  /**
+   * What the instance printed after `position` (a value an earlier call
+   * returned; '' for the beginning of this run), as lines with their stream
+   * and time, and the position to read on from. Reads a bounded amount per
+   * call; an unfinished last line waits for its newline while the instance
+   * runs. Missing (a runtime that cannot do it) means no log collection.
+   */
+  readLogs?(instance: ObservedInstance, position: string): Promise<LogRead>;
 
   /**
    * What instances can get here (GPUs), asked before a node that needs it is

@@ -1,3 +1,4 @@
+import { NO_EVENTS, type NodeEventSink } from '../domain/node-log';
 import { decideScale, type ScalingState } from '../domain/autoscaler';
 import type { NodeSpec } from '../domain/node';
 import type { Logger } from '../logger';
@@ -23,11 +24,14 @@ interface Scaled {
 export class AutoscalerTick {
   private readonly nodes = new Map<string, Scaled>();
   private loadOf: (nodeId: string) => number = () => 0;
+  /** Told of each decision that changes a node's count (metrics). */
+  onDecision: (nodeId: string, direction: 'up' | 'down') => void = () => undefined;
 
   constructor(
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly enqueue: (nodeId: string) => void,
+    private readonly events: NodeEventSink = NO_EVENTS,
   ) {}
 
   /** Gives the autoscaler its load signal: requests in flight (running and queued) on a node right now. */
@@ -89,9 +93,11 @@ export class AutoscalerTick {
       });
       s.state = d.state;
       if (d.reason && d.desired !== s.desired) {
+        this.onDecision(nodeId, d.desired > s.desired ? 'up' : 'down');
         s.desired = d.desired;
         s.decision = { reason: d.reason, time: new Date(now) };
         this.log.info({ nodeId, desired: d.desired, reason: d.reason }, 'autoscaling');
+        this.events.record({ nodeId, reason: 'Scaled', message: `${d.desired} instance(s): ${d.reason}` });
         this.enqueue(nodeId);
       }
     }

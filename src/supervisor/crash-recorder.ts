@@ -1,3 +1,4 @@
+import { NO_EVENTS, type NodeEventSink } from '../domain/node-log';
 import { crashingMessage, crashLoopFailure, describeCrash, describeExit, lastOutputOf, LAST_OUTPUT_LINES, type CrashRecord } from '../domain/crash-report';
 import type { Instance } from '../domain/instance';
 import type { Logger } from '../logger';
@@ -20,6 +21,7 @@ export class CrashRecorder {
   constructor(
     private readonly runtime: Runtime,
     private readonly log: Logger,
+    private readonly events: NodeEventSink = NO_EVENTS,
   ) {}
 
   /**
@@ -53,6 +55,7 @@ export class CrashRecorder {
       const record = { inARow: (before?.inARow ?? 0) + 1, last };
       this.records.set(r.id, record);
       this.log.warn({ nodeId, instanceId: r.id, runtimeId: o.runtimeId, inARow: record.inARow, exit: describeCrash(last) }, 'instance exit noted');
+      this.events.record({ nodeId, instanceId: r.id, type: 'Warning', reason: 'InstanceExited', message: `${describeCrash(last)} (${record.inARow} in a row)` });
     }
   }
 

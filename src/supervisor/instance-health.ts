@@ -1,3 +1,4 @@
+import { NO_EVENTS, type NodeEventSink } from '../domain/node-log';
 import { afterProbe, type HealthCounters } from '../domain/instance';
 import type { InstanceState, Node } from '../domain/node';
 import type { RoutingTable } from '../gateway/routing-table';
@@ -52,6 +53,7 @@ export class InstanceHealth {
     private readonly enqueue: (nodeId: string) => void,
     /** The token a checkpoint instance's worker requires, on its probes too. */
     private readonly workerToken: (instanceId: string) => string,
+    private readonly events: NodeEventSink = NO_EVENTS,
   ) {
     this.monitor = new HealthMonitor((id, result) => this.onProbe(id, result), log);
   }
@@ -187,6 +189,8 @@ export class InstanceHealth {
     w.counters = next.counters;
     if (changed) {
       this.log.info({ nodeId: w.nodeId, instanceId, from: w.state, to: next.state, reason: result.reason }, 'instance state');
+      if (next.state === 'healthy') this.events.record({ nodeId: w.nodeId, instanceId, reason: 'InstanceHealthy', message: 'the health check passes' });
+      else if (next.state === 'unhealthy') this.events.record({ nodeId: w.nodeId, instanceId, type: 'Warning', reason: 'InstanceUnhealthy', message: `the health check fails: ${result.reason}` });
       this.setState(instanceId, w, next.state);
       if (next.state === 'healthy') {
         const route = this.routing.get(w.nodeId);

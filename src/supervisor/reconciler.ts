@@ -1,3 +1,4 @@
+import { NO_EVENTS, type NodeEventSink } from '../domain/node-log';
 import { isDeepStrictEqual } from 'node:util';
 import { backoffDelayMs, crashLoopRestart, type CrashLoop } from '../domain/backoff';
 import { DomainError } from '../domain/errors';
@@ -92,8 +93,9 @@ export class NodeReconciler {
     private readonly options: ReconcilerOptions,
     /** When this supervisor started leading: orphans are collected only after the grace period. */
     private readonly ledSince: () => number,
+    private readonly events: NodeEventSink = NO_EVENTS,
   ) {
-    this.crashes = new CrashRecorder(runtime, log);
+    this.crashes = new CrashRecorder(runtime, log, events);
     this.images = new ImagePreparations(runtime, () => clock.now());
   }
 
@@ -177,7 +179,10 @@ export class NodeReconciler {
     const resumeAskedAt = pending.filter((op) => op.kind === 'ResumeNode').reduce<Date | undefined>((t, op) => (t && t > op.createTime ? t : op.createTime), undefined);
     const attempt = startAttemptOf(node, previous, now, resumeAskedAt);
     const sameAttempt = attempt !== null && previous.attempt !== null && new Date(previous.attempt.since).getTime() === attempt.since.getTime();
-    if (attempt && !sameAttempt) this.log.info({ nodeId, generation: attempt.generation }, 'start attempt begins');
+    if (attempt && !sameAttempt) {
+      this.log.info({ nodeId, generation: attempt.generation }, 'start attempt begins');
+      this.events.record({ nodeId, reason: 'RolloutStarted', message: `generation ${attempt.generation} is being started` });
+    }
     let failure = sameAttempt && previous.failure?.generation === node.generation ? previous.failure.reason : undefined;
     let preparing: string | undefined;
     if (attempt && !failure) ({ failure, preparing } = await this.startFailure(node, attempt, rows, now));
@@ -311,6 +316,8 @@ export class NodeReconciler {
     await this.repo.writeStatus(nodeId, status);
     if (status.state !== previous.state || status.reason !== previous.reason)
       this.log.info({ nodeId, state: status.state, reason: status.reason }, 'node status');
+    if (status.state !== previous.state)
+      this.events.record({ nodeId, type: status.state === 'unhealthy' ? 'Warning' : 'Normal', reason: 'NodeStatus', message: `${status.state}${status.reason ? `: ${status.reason}` : ''}` });
     return status;
   }
 
@@ -379,6 +386,7 @@ export class NodeReconciler {
       if (row && row.state !== 'deleting') {
         await this.repo.update(row.id, { state: 'deleting', reason: step.reason, updateTime: now });
         this.log.info({ nodeId: node.id, instanceId: row.id, reason: step.reason }, 'removing instance');
+        this.events.record({ nodeId: node.id, instanceId: row.id, reason: 'InstanceRemoved', message: step.reason });
       }
       await this.runtime.removeInstance(step.instanceId, this.options.stopGraceSeconds);
       await this.repo.delete(step.instanceId);
@@ -407,6 +415,7 @@ export class NodeReconciler {
       await this.repo.insert(row);
       rows.push(row);
       this.log.info({ nodeId: node.id, instanceId: row.id, generation: step.generation }, 'creating instance');
+      this.events.record({ nodeId: node.id, instanceId: row.id, reason: 'InstanceCreated', message: `for generation ${step.generation}` });
     } else {
       row = rows.find((r) => r.id === step.instanceId);
       if (!row) return undefined;
@@ -446,6 +455,11 @@ export class NodeReconciler {
     };
     await this.repo.update(row.id, fields, { notDeleting: true });
     Object.assign(row, fields);
+    this.events.record(
+      restarted
+        ? { nodeId: node.id, instanceId: row.id, type: 'Warning', reason: 'InstanceRestarted', message: `restart ${fields.restartCount}: ${fields.reason}` }
+        : { nodeId: node.id, instanceId: row.id, reason: 'InstanceStarted', message: `${started.runtimeId}${fields.address ? ` at ${fields.address}` : ''}` },
+    );
     if (started.state === 'running') this.health.watch(node, row.id, row.state, started);
     return undefined;
   }

@@ -11,9 +11,12 @@ import type { LeaderLock } from './leader';
 import { NodeReconciler } from './reconciler';
 import { fingerprintOf } from './resync-fingerprint';
 import { watchRuntimeEvents } from './runtime-events';
+import { NO_EVENTS, type NodeEventSink } from '../domain/node-log';
 import { WorkQueue } from './work-queue';
 
 export interface SupervisorOptions {
+  /** Where what happens to nodes is told (created, started, healthy, exited, scaled…); nowhere when absent. */
+  events?: NodeEventSink;
   /**
    * Period of the full resync (every node, every instance). Runtime events
    * and probe results drive the passes; the resync only catches what they
@@ -89,9 +92,10 @@ export class Supervisor {
     this.clock = clock;
     this.repo = new InstanceRepository(ctx.orm);
     const enqueue = (nodeId: string): void => this.enqueue(nodeId);
-    this.health = new InstanceHealth(this.repo, routing, clock, log, enqueue, (instanceId) => specs.workerToken(instanceId));
-    this.autoscaler = new AutoscalerTick(clock, log, enqueue);
-    this.reconciler = new NodeReconciler(this.repo, runtime, specs, routing, this.health, this.autoscaler, clock, log, options, () => this.ledSince);
+    const events = options.events ?? NO_EVENTS;
+    this.health = new InstanceHealth(this.repo, routing, clock, log, enqueue, (instanceId) => specs.workerToken(instanceId), events);
+    this.autoscaler = new AutoscalerTick(clock, log, enqueue, events);
+    this.reconciler = new NodeReconciler(this.repo, runtime, specs, routing, this.health, this.autoscaler, clock, log, options, () => this.ledSince, events);
     this.queue = new WorkQueue<string>({
       // Keys queued before the lead was lost are dropped, not reconciled.
       reconcile: (nodeId) => (this.leader ? this.reconciler.reconcile(nodeId) : Promise.resolve({})),
@@ -108,6 +112,11 @@ export class Supervisor {
   measureLoadWith(loadOf: (nodeId: string) => number, isBusy: (instanceId: string) => boolean = () => false): void {
     this.autoscaler.measureLoadWith(loadOf);
     this.health.ignoreFailuresWhile(isBusy);
+  }
+
+  /** Tells `onDecision` of each autoscaler decision that changes a node's count (metrics). */
+  observeScalingWith(onDecision: (nodeId: string, direction: 'up' | 'down') => void): void {
+    this.autoscaler.onDecision = onDecision;
   }
 
   /** Starts trying to lead; reconciles only while this process holds the leader lock. */

@@ -88,7 +88,7 @@ describe('REST decoding goes through the chokepoint', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('logs a body that is not JSON as a refusal of the method, once, with the request id the caller sent', async () => {
+  it('logs a body that is not JSON as a refusal of the method, once (its access line), with the request id the caller sent', async () => {
     const res = await rest(`http://127.0.0.1:${berth.httpPort}`, 'POST', '/v1/folders', '{"name": ', { 'x-request-id': 'rest-decode-1' });
     assert.equal(res.status, 400);
     assert.equal(res.headers.get('x-request-id'), 'rest-decode-1');
@@ -97,8 +97,11 @@ describe('REST decoding goes through the chokepoint', () => {
     await new Promise((r) => setImmediate(r));
     const logged = lines.filter((l) => l.requestId === 'rest-decode-1');
     assert.equal(logged.length, 1, JSON.stringify(logged));
-    assert.equal(logged[0]!.msg, 'call refused');
+    assert.equal(logged[0]!.msg, 'access');
+    assert.equal(logged[0]!.component, 'access');
     assert.equal(logged[0]!.method, '/berth.v1.FolderService/CreateFolder');
     assert.equal(logged[0]!.code, 'INVALID_ARGUMENT');
+    assert.equal(logged[0]!.status, 400);
+    assert.match(logged[0]!.message, /body/);
   });
 });

@@ -142,6 +142,20 @@ describe('the control plane OpenAPI document', () => {
     assert.deepEqual(served.components.securitySchemes.apiKey, { ...served.components.securitySchemes.apiKey, type: 'http', scheme: 'bearer' });
   });
 
+  it('says who may call each operation of the control plane', () => {
+    const operations: Doc[] = Object.values(served.paths).flatMap((item: Doc) => Object.values(item) as Doc[]).filter((op: Doc) => op['x-grpc-method']);
+    assert.ok(operations.length > 40, `${operations.length} operations`);
+    for (const op of operations) {
+      assert.ok(op['x-berth-access'], `${op['x-grpc-method']} says who may call it`);
+      assert.ok(op.description.endsWith(`**Who may call it:** ${op['x-berth-access']}`), op['x-grpc-method']);
+    }
+    const of = (p: string, m: string) => served.paths[p][m]['x-berth-access'];
+    assert.equal(of('/v1/folders', 'post'), 'A server admin.');
+    assert.match(of('/v1/nodes', 'post'), /^The developer role or higher in the folder named by `node.folder_id`/);
+    assert.match(of('/v1/nodes/{node_id}', 'get'), /^The viewer role or higher in the folder of the node named by `node_id`/);
+    assert.match(of('/v1/nodes/{node_id}:execute', 'post'), /^The user role or higher in the node's folder or in a folder of its ACL/);
+  });
+
   it('names only routes the server takes: each answers 401 without a key, not 404 or 405', async () => {
     let operations = 0;
     for (const [template, item] of Object.entries(served.paths as Record<string, Record<string, Doc>>)) {

@@ -112,6 +112,9 @@ const CASES: Record<string, Case[]> = {
   'NodeService/ResumeNode': [{ who: WRITE, fresh: 'suspended-node', request: (_, x) => ({ nodeId: x.fresh }) }],
   'NodeService/ListInstances': [{ who: READ, request: (f) => ({ nodeId: f.node }) }],
   'NodeService/GetNodeApi': [{ who: READ, request: (f) => ({ nodeId: f.node }) }],
+  'NodeService/ListNodeLogs': [{ who: READ, request: (f) => ({ nodeId: f.node }) }],
+  'NodeService/StreamNodeLogs': [{ who: READ, request: (f) => ({ nodeId: f.node }) }],
+  'NodeService/ListNodeEvents': [{ who: READ, request: (f) => ({ nodeId: f.node }) }],
   'NodeService/Execute': [{ who: CALL, request: (f) => ({ nodeId: f.node, input: { x: 1 } }) }],
   'NodeService/ExecuteAlias': [{ who: CALL, request: (f) => ({ folderId: f.A, aliasName: f.alias.name, input: { x: 1 } }) }],
 

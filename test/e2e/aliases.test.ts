@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +21,7 @@ import { clients, unary } from '../helpers/grpc';
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
 import { sleep, waitFor } from '../helpers/wait';
+import { endProcessInstances } from '../helpers/process-instances';
 
 /** Calls measured for the split. */
 const SPLIT_CALLS = 5000;
@@ -135,19 +136,6 @@ function watch(serve: ServeProcess) {
   };
 }
 
-/** Ends the process-runtime instances that Berth recorded: they are process groups of their own and outlive it by design. */
-function killRecordedProcesses(dataDir: string): void {
-  const stateDir = path.join(dataDir, 'processes');
-  for (const file of existsSync(stateDir) ? readdirSync(stateDir).filter((f) => f.endsWith('.json')) : []) {
-    try {
-      const { pid } = JSON.parse(readFileSync(path.join(stateDir, file), 'utf8'));
-      if (Number.isInteger(pid) && pid > 1) process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
 describe('aliases in front of checkpoint nodes (process runtime)', () => {
   const clusterId = `eal${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'berth-alias-e2e-'));
@@ -221,7 +209,7 @@ describe('aliases in front of checkpoint nodes (process runtime)', () => {
     rpc?.close();
     serve?.proc.kill('SIGKILL');
     if (serve) await serve.exited;
-    killRecordedProcesses(dataDir);
+    endProcessInstances(dataDir);
     if (await dockerAvailable().catch(() => false)) await removeByClusterId(clusterId);
     rmSync(dataDir, { recursive: true, force: true });
   });

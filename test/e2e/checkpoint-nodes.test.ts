@@ -26,6 +26,7 @@ import { rest, restViolations } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
 import { sleep, waitFor } from '../helpers/wait';
 import { reflect, servicesOf } from '../helpers/reflection';
+import { endProcessInstances } from '../helpers/process-instances';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
@@ -274,16 +275,7 @@ describe('checkpoint nodes on the process runtime', () => {
 
   after(async () => {
     await b.stop();
-    // Instances are process groups of their own that outlive Berth by design: end the ones it recorded.
-    const stateDir = path.join(dataDir, 'processes');
-    for (const file of existsSync(stateDir) ? readdirSync(stateDir).filter((f) => f.endsWith('.json')) : []) {
-      try {
-        const { pid } = JSON.parse(readFileSync(path.join(stateDir, file), 'utf8'));
-        if (Number.isInteger(pid) && pid > 1) process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    endProcessInstances(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   });

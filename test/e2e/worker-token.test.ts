@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import { WORKER_TOKEN_KEY_FILE, WorkerTokens } from '../../src/checkpoint/worker
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
 import { waitFor } from '../helpers/wait';
+import { endProcessInstances } from '../helpers/process-instances';
 
 /** A call as Berth's executor sends it. */
 const CALL = { inputs: { x: 2 }, input_types: { x: 'int' }, outputs: [{ name: 'y', type: 'int' }] };
@@ -69,16 +70,7 @@ describe('the checkpoint worker token', () => {
 
   after(async () => {
     for (const r of runs) r.proc.kill('SIGKILL');
-    // Instances are process groups of their own that outlive Berth by design: end the ones it recorded.
-    const stateDir = path.join(dataDir, 'processes');
-    for (const file of existsSync(stateDir) ? readdirSync(stateDir).filter((f) => f.endsWith('.json')) : []) {
-      try {
-        const { pid } = JSON.parse(readFileSync(path.join(stateDir, file), 'utf8'));
-        if (Number.isInteger(pid) && pid > 1) process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    endProcessInstances(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

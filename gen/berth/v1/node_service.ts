@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -21,6 +23,14 @@ import {
 import { FieldMask } from "../../google/protobuf/field_mask";
 import { Struct } from "../../google/protobuf/struct";
 import { Instance, Node, NodeApi } from "./node";
+import {
+  ListNodeEventsRequest,
+  ListNodeEventsResponse,
+  ListNodeLogsRequest,
+  ListNodeLogsResponse,
+  NodeLogEntry,
+  StreamNodeLogsRequest,
+} from "./node_log";
 import { Operation } from "./operation";
 
 export interface CreateNodeRequest {
@@ -1628,6 +1638,56 @@ export const NodeServiceService = {
       Buffer.from(AliasExecutionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AliasExecutionResponse => AliasExecutionResponse.decode(value),
   },
+  /**
+   * Lists what a node's instances printed and the node's events, oldest
+   * first, within the retention bounds: lines outlive the instance that
+   * printed them. Errors: INVALID_ARGUMENT (a bad stream, time range or
+   * page, naming the field), NOT_FOUND. Idempotent, read-only.
+   */
+  listNodeLogs: {
+    path: "/berth.v1.NodeService/ListNodeLogs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNodeLogsRequest): Buffer => Buffer.from(ListNodeLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNodeLogsRequest => ListNodeLogsRequest.decode(value),
+    responseSerialize: (value: ListNodeLogsResponse): Buffer =>
+      Buffer.from(ListNodeLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNodeLogsResponse => ListNodeLogsResponse.decode(value),
+  },
+  /**
+   * Streams a node's log lines and events: from start_time or the last
+   * tail_lines, then (follow) each new line as it is collected, until the
+   * caller goes away. REST answers newline-delimited JSON, one NodeLogEntry a
+   * line (server-sent events with `Accept: text/event-stream`);
+   * `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
+   * Errors: those of ListNodeLogs. Idempotent, read-only.
+   */
+  streamNodeLogs: {
+    path: "/berth.v1.NodeService/StreamNodeLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamNodeLogsRequest): Buffer =>
+      Buffer.from(StreamNodeLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamNodeLogsRequest => StreamNodeLogsRequest.decode(value),
+    responseSerialize: (value: NodeLogEntry): Buffer => Buffer.from(NodeLogEntry.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NodeLogEntry => NodeLogEntry.decode(value),
+  },
+  /**
+   * Lists a node's events, oldest first, within the retention bounds.
+   * Errors: INVALID_ARGUMENT (a bad time range or page), NOT_FOUND.
+   * Idempotent, read-only.
+   */
+  listNodeEvents: {
+    path: "/berth.v1.NodeService/ListNodeEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNodeEventsRequest): Buffer =>
+      Buffer.from(ListNodeEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNodeEventsRequest => ListNodeEventsRequest.decode(value),
+    responseSerialize: (value: ListNodeEventsResponse): Buffer =>
+      Buffer.from(ListNodeEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNodeEventsResponse => ListNodeEventsResponse.decode(value),
+  },
 } as const;
 
 export interface NodeServiceServer extends UntypedServiceImplementation {
@@ -1721,6 +1781,28 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
    * Errors: those of Execute; NOT_FOUND names the alias.
    */
   executeAlias: handleUnaryCall<AliasExecutionRequest, AliasExecutionResponse>;
+  /**
+   * Lists what a node's instances printed and the node's events, oldest
+   * first, within the retention bounds: lines outlive the instance that
+   * printed them. Errors: INVALID_ARGUMENT (a bad stream, time range or
+   * page, naming the field), NOT_FOUND. Idempotent, read-only.
+   */
+  listNodeLogs: handleUnaryCall<ListNodeLogsRequest, ListNodeLogsResponse>;
+  /**
+   * Streams a node's log lines and events: from start_time or the last
+   * tail_lines, then (follow) each new line as it is collected, until the
+   * caller goes away. REST answers newline-delimited JSON, one NodeLogEntry a
+   * line (server-sent events with `Accept: text/event-stream`);
+   * `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
+   * Errors: those of ListNodeLogs. Idempotent, read-only.
+   */
+  streamNodeLogs: handleServerStreamingCall<StreamNodeLogsRequest, NodeLogEntry>;
+  /**
+   * Lists a node's events, oldest first, within the retention bounds.
+   * Errors: INVALID_ARGUMENT (a bad time range or page), NOT_FOUND.
+   * Idempotent, read-only.
+   */
+  listNodeEvents: handleUnaryCall<ListNodeEventsRequest, ListNodeEventsResponse>;
 }
 
 export interface NodeServiceClient extends Client {
@@ -1964,6 +2046,61 @@ export interface NodeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AliasExecutionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists what a node's instances printed and the node's events, oldest
+   * first, within the retention bounds: lines outlive the instance that
+   * printed them. Errors: INVALID_ARGUMENT (a bad stream, time range or
+   * page, naming the field), NOT_FOUND. Idempotent, read-only.
+   */
+  listNodeLogs(
+    request: ListNodeLogsRequest,
+    callback: (error: ServiceError | null, response: ListNodeLogsResponse) => void,
+  ): ClientUnaryCall;
+  listNodeLogs(
+    request: ListNodeLogsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNodeLogsResponse) => void,
+  ): ClientUnaryCall;
+  listNodeLogs(
+    request: ListNodeLogsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNodeLogsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Streams a node's log lines and events: from start_time or the last
+   * tail_lines, then (follow) each new line as it is collected, until the
+   * caller goes away. REST answers newline-delimited JSON, one NodeLogEntry a
+   * line (server-sent events with `Accept: text/event-stream`);
+   * `GET /v1/nodes/{node_id}/logs?follow=true` is the same stream.
+   * Errors: those of ListNodeLogs. Idempotent, read-only.
+   */
+  streamNodeLogs(request: StreamNodeLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<NodeLogEntry>;
+  streamNodeLogs(
+    request: StreamNodeLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<NodeLogEntry>;
+  /**
+   * Lists a node's events, oldest first, within the retention bounds.
+   * Errors: INVALID_ARGUMENT (a bad time range or page), NOT_FOUND.
+   * Idempotent, read-only.
+   */
+  listNodeEvents(
+    request: ListNodeEventsRequest,
+    callback: (error: ServiceError | null, response: ListNodeEventsResponse) => void,
+  ): ClientUnaryCall;
+  listNodeEvents(
+    request: ListNodeEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNodeEventsResponse) => void,
+  ): ClientUnaryCall;
+  listNodeEvents(
+    request: ListNodeEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNodeEventsResponse) => void,
   ): ClientUnaryCall;
 }
 

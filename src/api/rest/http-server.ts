@@ -8,6 +8,8 @@ import { carriesSecrets, NOT_QUOTED } from '../redaction';
 import { httpStatusOf, statusJson, toStatusError, type StatusError } from '../status';
 import { PermissionDeniedError, QuotaExceededError, ValidationError } from '../../domain/errors';
 import type { Logger } from '../../logger';
+import type { Observability } from '../../observability/observability';
+import type { ObservedCall } from '../../observability/observed-call';
 import { BrowserPolicy, type BrowserPolicyOptions } from '../../gateway/browser-policy';
 import { http1TimeoutOptions, DEFAULT_CONNECTION_TIMEOUTS, type ConnectionTimeouts } from '../../gateway/connection-timeouts';
 import type { TlsIdentity } from '../../gateway/server-tls';
@@ -59,6 +61,14 @@ export interface HttpServerOptions {
   browser?: BrowserPolicyOptions;
   /** Serve HTTPS with this certificate and key (cleartext HTTP without). */
   tls?: Pick<TlsIdentity, 'cert' | 'key'>;
+  /** The access log and traces of the requests. */
+  observability?: Observability;
+}
+
+/** A request as it arrived: its request id, and the observed call when calls are observed. */
+interface Arrival {
+  requestId: string;
+  observed?: ObservedCall;
 }
 
 export interface HttpServer {
@@ -141,9 +151,33 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return true;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * A request arrives: its request id (the caller's when valid) goes on every
+   * answer, and its access line is written once the response is done.
+   */
+  function arrive(req: IncomingMessage, res: ServerResponse): Arrival {
     const requestId = requestIdOf(req.headers['x-request-id'] as string | undefined);
     res.setHeader('x-request-id', requestId);
+    const observability = options.observability;
+    if (observability === undefined) return { requestId };
+    const observed = observability.begin('http', requestId, req.headers, {
+      httpMethod: req.method,
+      path: (req.url ?? '/').split('?', 1)[0]!.slice(0, 200),
+      protocol: `http/${req.httpVersion}`,
+    });
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isInteger(declared)) observed.bytesIn = declared;
+    res.once('close', () => {
+      if (res.headersSent) observed.httpStatus = res.statusCode;
+      const length = Number(res.getHeader('content-length') ?? NaN);
+      if (Number.isInteger(length)) observed.bytesOut = length;
+      if (!res.writableFinished) observed.message ??= 'the caller left before the answer was complete';
+      observability.end(observed);
+    });
+    return { requestId, observed };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, { requestId, observed }: Arrival): Promise<void> {
     if (refusedByBrowserRules(req, res, requestId)) return;
     if (browser.isPreflight(req.method ?? '', req.headers)) {
       res.writeHead(204, browser.preflightHeaders(req.headers));
@@ -159,11 +193,17 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const found = findRoute(options.routes(), req.method ?? 'GET', url.pathname);
     if (found === undefined) return sendJson(res, 404, { code: Code.NOT_FOUND, message: `no route for ${req.method} ${url.pathname}`, details: [] });
     if ('allow' in found) return sendMethodNotAllowed(res, req.method, url.pathname, found.allow);
+    if (observed) {
+      observed.method = found.route.method.path;
+      observed.route = found.route.template.source;
+    }
     const ctx: CallContext = {
       requestId,
       log: log.child({ requestId }),
       signal: callerSignal(res),
       headers: Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      transport: 'http',
+      observer: found.route.method.observer,
     };
     try {
       // Reading, parsing and transcoding run inside the chokepoint too: a failure anywhere is answered and logged once.
@@ -179,12 +219,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     }
   }
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch((err: unknown) => {
-      log.error({ err }, 'http handler failed');
-      if (!res.headersSent) sendJson(res, 500, { code: Code.INTERNAL, message: 'internal error', details: [] });
-      else res.destroy();
-    });
+  const onRequest = (req: IncomingMessage, res: ServerResponse, arrival: Arrival = arrive(req, res)): void => {
+    const run = (): Promise<void> =>
+      handle(req, res, arrival).catch((err: unknown) => {
+        log.error({ err, requestId: arrival.requestId }, 'http handler failed');
+        if (!res.headersSent) sendJson(res, 500, { code: Code.INTERNAL, message: 'internal error', details: [] });
+        else res.destroy();
+      });
+    void (arrival.observed ? arrival.observed.run(run) : run());
   };
   const timeouts = options.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS;
   // A whole request, body included, may take Node's default of 5 minutes.
@@ -197,9 +239,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   // hears 413 before it sends an oversize body, instead of a reset while it sends.
   // So does a body that would be refused for its origin, its host or its type.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    const requestId = requestIdOf(req.headers['x-request-id'] as string | undefined);
-    res.setHeader('x-request-id', requestId);
-    if (refusedByBrowserRules(req, res, requestId)) return;
+    const arrival = arrive(req, res);
+    if (refusedByBrowserRules(req, res, arrival.requestId)) return;
     const declared = Number(req.headers['content-length'] ?? NaN);
     try {
       if (declared > options.maxBodyBytes) throw new QuotaExceededError(`the request body is ${declared} bytes; the limit is ${options.maxBodyBytes} bytes`, 'request_size');
@@ -209,7 +250,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       return;
     }
     res.writeContinue();
-    onRequest(req, res);
+    onRequest(req, res, arrival);
   });
   return {
     server,

@@ -1,5 +1,6 @@
 import type { DescField, DescMessage, DescMethod, Registry } from '@bufbuild/protobuf';
 import { status as Code } from '@grpc/grpc-js';
+import { describeAccess } from '../method-access';
 import { httpStatusForCode } from '../status';
 import { httpBindings, type HttpBinding } from './http-rules';
 import { OpenApiSchemas, wellKnownSchema, type Schema } from './openapi-schemas';
@@ -144,10 +145,13 @@ class DocumentBuilder {
     const output = b.responseBody ? fieldChain(method.output, b.responseBody)?.[0] : undefined;
     const outputSchema = output ? this.schemas.fieldValue(output) : this.schemas.message(method.output);
     const comment = this.comments.of(method) ?? '';
+    const grpcPath = `/${b.service.typeName}/${method.name}`;
+    const access = describeAccess(grpcPath);
     return {
       tags: [b.service.name],
       operationId,
-      ...(comment ? { summary: summaryOf(comment), description: comment } : {}),
+      ...(comment ? { summary: summaryOf(comment) } : {}),
+      description: [comment, `**Who may call it:** ${access}`].filter((p) => p).join('\n\n'),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
       responses: {
@@ -155,7 +159,8 @@ class DocumentBuilder {
         ...this.errorResponses(method, requestBody !== undefined),
       },
       ...(method.deprecated ? { deprecated: true } : {}),
-      'x-grpc-method': `/${b.service.typeName}/${method.name}`,
+      'x-grpc-method': grpcPath,
+      'x-berth-access': access,
     };
   }
 
@@ -186,24 +191,38 @@ class DocumentBuilder {
   }
 }
 
-/** Each checkpoint node's typed routes (`src/api/rest/typed-routes.ts`): their bodies are the node's own variables. */
+/**
+ * Each checkpoint node's typed routes, and each alias's in front of such
+ * nodes (`src/api/rest/typed-routes.ts`): their bodies are the variables.
+ */
 function typedRoutePaths(): Record<string, Schema> {
-  const nodeId = { name: 'node_id', in: 'path', required: true, schema: { type: 'string' } };
+  return { ...typedRoutesOf('node'), ...typedRoutesOf('alias') };
+}
+
+function typedRoutesOf(kind: 'node' | 'alias'): Record<string, Schema> {
+  const param = kind === 'node' ? 'node_id' : 'alias_id';
+  const base = kind === 'node' ? '/v1/nodes/{node_id}' : '/v1/aliases/{alias_id}';
+  const prefix = kind === 'node' ? 'TypedRoute' : 'AliasTypedRoute';
+  const whose = kind === 'node' ? "a checkpoint node's" : "an alias's (in front of checkpoint nodes)";
+  const nodeId = { name: param, in: 'path', required: true, schema: { type: 'string' } };
   const error = (description: string): Schema => ({ description, content: { [JSON_TYPE]: { schema: STATUS_REF } } });
   const errors = {
-    '400': error('INVALID_ARGUMENT (an input missing, unknown or of the wrong type) or FAILED_PRECONDITION (a Docker node, a suspended node).'),
+    '400': error(`INVALID_ARGUMENT (an input missing, unknown or of the wrong type) or FAILED_PRECONDITION (${kind === 'node' ? 'a Docker node, a suspended node' : 'an alias of Docker nodes, a suspended node'}).`),
     '401': error('UNAUTHENTICATED.'),
     '403': error('PERMISSION_DENIED.'),
-    '404': error('NOT_FOUND: no such node.'),
+    '404': error(kind === 'node' ? 'NOT_FOUND: no such node.' : 'NOT_FOUND: no such alias.'),
     default: error('Any other error.'),
   };
   return {
-    '/v1/nodes/{node_id}/api:execute': {
+    [`${base}/api:execute`]: {
       post: {
         tags: ['TypedRoutes'],
-        operationId: 'TypedRoute_Execute',
-        summary: "Runs a checkpoint node's served cell with the inputs as the body; the outputs are the answer.",
-        description: "The node's own document, `GET /v1/nodes/{node_id}/openapi.json`, types each input and output.",
+        operationId: `${prefix}_Execute`,
+        summary:
+          kind === 'node'
+            ? "Runs a checkpoint node's served cell with the inputs as the body; the outputs are the answer."
+            : 'Runs the served cell of the node the alias picks by weight; the outputs are the answer, `x-berth-node-id` names the node.',
+        description: `The ${kind}'s own document, \`GET ${base}/openapi.json\`, types each input and output.`,
         parameters: [nodeId],
         requestBody: { required: true, content: { [JSON_TYPE]: { schema: { type: 'object', additionalProperties: true, description: 'The input variables by name.' } } } },
         responses: {
@@ -217,26 +236,28 @@ function typedRoutePaths(): Record<string, Schema> {
         },
       },
     },
-    '/v1/nodes/{node_id}/api.proto': {
+    [`${base}/api.proto`]: {
       get: {
         tags: ['TypedRoutes'],
-        operationId: 'TypedRoute_GetProto',
-        summary: "A checkpoint node's typed gRPC service as a .proto file, for protoc.",
+        operationId: `${prefix}_GetProto`,
+        summary: `${capitalized(whose)} typed gRPC service as a .proto file, for protoc.`,
         parameters: [nodeId],
         responses: { '200': { description: 'The .proto source.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors },
       },
     },
-    '/v1/nodes/{node_id}/openapi.json': {
+    [`${base}/openapi.json`]: {
       get: {
         tags: ['TypedRoutes'],
-        operationId: 'TypedRoute_GetOpenApi',
-        summary: "The OpenAPI 3 document of a checkpoint node's typed route.",
+        operationId: `${prefix}_GetOpenApi`,
+        summary: `The OpenAPI 3 document of ${whose} typed route.`,
         parameters: [nodeId],
         responses: { '200': { description: 'An OpenAPI 3 document.', content: { [JSON_TYPE]: { schema: { type: 'object' } } } }, ...errors },
       },
     },
   };
 }
+
+const capitalized = (s: string): string => s[0]!.toUpperCase() + s.slice(1);
 
 /** The listener's own paths, outside the transcoded API. */
 function listenerPaths(): Record<string, Schema> {
@@ -302,7 +323,8 @@ export function controlPlaneOpenApi(registry: Registry, serviceNames: readonly s
       description: [
         'The REST form of the berth.v1 gRPC services, transcoded by their google.api.http annotations: request and response bodies are the messages in proto3 JSON (lowerCamelCase names, 64-bit integers as strings, enums by name, Timestamp and Duration as strings).',
         'Every error is a google.rpc.Status as JSON, `{"code", "message", "details"}`, under the HTTP status grpc-gateway gives its code; details carry `@type` (google.rpc.BadRequest field violations, ResourceInfo, PreconditionFailure, QuotaFailure, RetryInfo).',
-        'Each checkpoint node describes its own typed route at `/v1/nodes/{node_id}/openapi.json`.',
+        'Each checkpoint node describes its own typed route at `/v1/nodes/{node_id}/openapi.json`, and each alias in front of such nodes at `/v1/aliases/{alias_id}/openapi.json`.',
+        'Each operation says who may call it (also as `x-berth-access`): the least role and the folder it is needed in.',
       ].join('\n\n'),
     },
     tags: [

@@ -34,11 +34,12 @@ export interface Route {
  * Builds the REST routes of the given services from their google.api.http
  * bindings ({@link httpBindings}), for the methods the table serves.
  */
-export function buildRoutes(registry: Registry, serviceNames: readonly string[], table: MethodTable): Route[] {
+export function buildRoutes(registry: Registry, serviceNames: readonly string[], table: MethodTable, streaming = false): Route[] {
   const routes: Route[] = [];
   for (const b of httpBindings(registry, serviceNames)) {
     const bound = table.get(`/${b.service.typeName}/${b.method.name}`);
-    if (!bound) continue;
+    // Streaming methods are answered by their own handler (rest/stream-routes.ts), unary ones here.
+    if (!bound || bound.streaming !== streaming) continue;
     routes.push({ httpMethod: b.httpMethod, template: compileTemplate(b.path), method: bound, input: b.method.input, output: b.method.output, body: b.body, responseBody: b.responseBody });
   }
   // Most literal segments first, so `/v1/nodes/{id}:execute` wins over `/v1/nodes/{id}`.
@@ -294,6 +295,19 @@ function inferUpdateMask(route: Route, obj: JsonObject, query: URLSearchParams):
 
 /** Decodes JSON into the method's request, runs it, and encodes the response as proto3 JSON; the caller guards it. */
 export async function transcode(route: Route, registry: Registry, json: JsonObject, ctx: CallContext): Promise<JsonValue> {
+  const request = requestOf(route, registry, json);
+  const response = await runMethod(route.method, request, ctx);
+  return responseJson(route, registry, response);
+}
+
+/** Like {@link transcode} for a server-streaming method: each message goes to `send` as proto3 JSON. */
+export async function transcodeStream(route: Route, registry: Registry, json: JsonObject, ctx: CallContext, send: (message: JsonValue) => Promise<void>): Promise<void> {
+  const request = requestOf(route, registry, json);
+  await runMethod(route.method, request, ctx, (message) => send(responseJson(route, registry, message)));
+}
+
+/** The method's request decoded from JSON, its faults named by field. */
+function requestOf(route: Route, registry: Registry, json: JsonObject): unknown {
   let message: Message;
   try {
     message = fromJson(route.input, json, { registry, ignoreUnknownFields: false }) as Message;
@@ -305,8 +319,10 @@ export async function transcode(route: Route, registry: Registry, json: JsonObje
     throw violation ? toStatusError(new ValidationError([violation])) : decodeError((err as Error).message);
   }
   // The same decoder as a gRPC request's: an int64 above 2^53 is refused by name, never rounded.
-  const request = decodeRequest(route.method.definition, route.input, Buffer.from(toBinary(route.input, message as never)));
-  const response = await runMethod(route.method, request, ctx);
+  return decodeRequest(route.method.definition, route.input, Buffer.from(toBinary(route.input, message as never)));
+}
+
+function responseJson(route: Route, registry: Registry, response: unknown): JsonValue {
   const bytes = route.method.definition.responseSerialize(response);
   const out = fromBinary(route.output, bytes);
   const value = toJson(route.output, out as never, { registry, alwaysEmitImplicit: true });

@@ -7,6 +7,7 @@ import { aliasProtoSource, nodeProtoSource, type WireValue } from '../../domain/
 import type { Logger } from '../../logger';
 import { parseJsonExact } from '../../domain/exact-json';
 import { TypedMessages } from '../typed-json';
+import { currentCall } from '../../observability/observed-call';
 import { callerSignal, parseJsonBody, sendError, sendJson, sendMethodNotAllowed, type ExtraHandler } from './http-server';
 import { readBody, requireJsonContentType } from './read-body';
 
@@ -55,8 +56,14 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
       sendMethodNotAllowed(res, req.method, url.pathname, [method]);
       return true;
     }
+    const observed = currentCall();
+    if (observed) {
+      observed.route = `/v1/${kind}/{${kind === 'nodes' ? 'node_id' : 'alias_id'}}/${what}`;
+      if (kind === 'nodes') observed.nodeId = id;
+      else observed.aliasId = id;
+    }
     const signal = callerSignal(res);
-    const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal, headers: {} };
+    const ctx: CallContext = { requestId, log: deps.log.child({ requestId }), signal, headers: {}, transport: 'http' };
     const action = what === 'api:execute' ? 'call' : 'read';
     try {
       await guard(`typed route ${what} of ${kind}/${id}`, ctx, async () => {

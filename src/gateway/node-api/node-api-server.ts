@@ -21,6 +21,7 @@ import { Http1Caller } from './http1-caller';
 import { Http2Caller } from './http2-caller';
 import type { NodeApiLogger } from './logger';
 import type { NodeApiMetrics } from './node-api-metrics';
+import type { Observability } from '../../observability/observability';
 import { acceptSecureProtocol, sniffProtocol } from './protocol-sniffer';
 import { ProxyCall, type ProxyContext } from './proxy-call';
 import type { NodeApiResolver } from './resolver';
@@ -62,6 +63,8 @@ export interface NodeApiServerOptions {
   browser?: BrowserPolicyOptions;
   /** Serve TLS with this certificate and key (cleartext HTTP/1.1 and h2c without). */
   tls?: SecureContext;
+  /** The access log and traces of the calls. */
+  observability?: Observability;
 }
 
 /** A running (or ready to run) node-API listener. */
@@ -113,10 +116,15 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
     logger,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     metrics,
+    observability: options.observability,
     // Replaced by listen(): the host rule depends on the address bound.
     browser: new BrowserPolicy(options.browser ?? {}, '127.0.0.1'),
     callEnded(call: ProxyCall): void {
       inFlight--;
+      if (call.observed !== undefined) {
+        call.noteOutcome();
+        options.observability!.end(call.observed);
+      }
       if (metrics?.onCallEnd !== undefined) {
         try {
           metrics.onCallEnd(call.callEvent());

@@ -23,7 +23,11 @@ import { Http1Exchange } from './http1-exchange';
 import { Http2Exchange } from './http2-exchange';
 import type { NodeApiLogger } from './logger';
 import type { NodeApiCallEvent, NodeApiMetrics } from './node-api-metrics';
-import { answeredBy, contentLength, NODE_ID_HEADER, readRoute, relayTrailers } from './proxy-headers';
+import { answeredBy, contentLength, NODE_ID_HEADER, readRoute, relayTrailers, REQUEST_ID_HEADER } from './proxy-headers';
+import type { Observability } from '../../observability/observability';
+import type { ObservedCall } from '../../observability/observed-call';
+import { requestIdOf } from '../../observability/request-id';
+import { traceHeaders } from '../../observability/tracing';
 import { NodeApiError, type Backend, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './resolver';
 import { isSessionGone, type ExchangeListener, type UpstreamExchange, type UpstreamFailure } from './upstream-exchange';
 import type { UpstreamPool } from './upstream-pool';
@@ -37,6 +41,8 @@ export interface ProxyContext {
   /** Largest request body and largest response body, in bytes. */
   readonly maxBodyBytes: number;
   readonly metrics: NodeApiMetrics | undefined;
+  /** The access log and traces of the calls, if observed. */
+  readonly observability: Observability | undefined;
   /** Origins, hosts and CORS; set when the listener binds. */
   browser: BrowserPolicy;
   /** Told once per call when it is over, whatever the outcome. */
@@ -85,17 +91,41 @@ export class ProxyCall implements CallerListener, ExchangeListener {
   /** What the caller got, for metrics. */
   private httpStatus = 0;
   private grpcStatus: number | undefined;
+  private responseLength = -1;
+  /** Echoed on every answer, relayed or Berth's own. */
+  private readonly requestId: string;
+  /** This call in the access log and traces. */
+  readonly observed: ObservedCall | undefined;
 
   constructor(
     private readonly ctx: ProxyContext,
     private readonly caller: Caller,
   ) {
     this.startedAt = ctx.metrics === undefined ? 0 : performance.now();
+    this.requestId = requestIdOf(caller.headers['x-request-id']);
+    this.observed = ctx.observability?.begin('node-api', this.requestId, caller.headers, {
+      method: caller.grpc ? caller.path.split('?', 1)[0] : undefined,
+      httpMethod: caller.method,
+      path: caller.path.split('?', 1)[0]!.slice(0, 200),
+      protocol: caller.protocol,
+    });
     caller.listen(this);
   }
 
   /** Routes and sends the call. Never throws: every failure is answered to the caller. */
   start(): void {
+    const observed = this.observed;
+    if (observed === undefined) {
+      this.routeAndSend();
+      return;
+    }
+    // The instance sees Berth's span as the caller (without spans recorded, the caller's own `traceparent` passes as it came).
+    if (observed.span !== undefined) Object.assign(this.caller.headers, traceHeaders(observed.trace));
+    // Resolving and authorizing run as part of the call (who calls is noted on it).
+    observed.run(() => this.routeAndSend());
+  }
+
+  private routeAndSend(): void {
     const headers = this.caller.headers;
     const browser = this.ctx.browser;
     const refusal = browser.refusal(headers);
@@ -107,7 +137,7 @@ export class ProxyCall implements CallerListener, ExchangeListener {
       // Answered by Berth, never relayed: a preflight names no node, and CORS is Berth's alone.
       this.responseComplete = true;
       this.httpStatus = 204;
-      this.caller.respond(204, undefined, {}, true, browser.preflightHeaders(headers));
+      this.caller.respond(204, undefined, {}, true, { ...browser.preflightHeaders(headers), [REQUEST_ID_HEADER]: this.requestId });
       return;
     }
     this.cors = browser.grantHeaders(headers);
@@ -144,6 +174,25 @@ export class ProxyCall implements CallerListener, ExchangeListener {
     } else {
       this.onResolved(resolved);
     }
+  }
+
+  /** Whether what the caller got is watched (metrics or the access log). */
+  private get watched(): boolean {
+    return this.ctx.metrics !== undefined || this.observed !== undefined;
+  }
+
+  /** Notes on the observed call what it came to; the server ends it. */
+  noteOutcome(): void {
+    const o = this.observed;
+    if (o === undefined) return;
+    o.nodeId = this.target?.nodeId ?? this.route?.nodeId;
+    o.aliasName = this.route?.aliasName;
+    o.instanceId = this.backend?.instanceId;
+    if (this.httpStatus !== 0) o.httpStatus = this.httpStatus;
+    if (this.grpcStatus !== undefined) o.code = this.grpcStatus;
+    o.bytesIn = this.requestLength >= 0 ? this.requestLength : this.requestBytes;
+    if (this.responseStarted) o.bytesOut = this.responseLength >= 0 ? this.responseLength : this.responseBytes;
+    if (!this.responseComplete) o.message ??= 'the caller left before the answer was complete';
   }
 
   /** The event reported to metrics hooks; built only when there is a hook. */
@@ -260,11 +309,13 @@ export class ProxyCall implements CallerListener, ExchangeListener {
       const target = this.target;
       const backend = this.backend;
       // Who answered, in Berth's words (an instance's own headers of these names are dropped).
-      const added = target !== undefined && backend !== undefined ? { ...this.cors, ...answeredBy(target.nodeId, backend.instanceId) } : this.cors;
+      const added = target !== undefined && backend !== undefined ? { ...this.cors, ...answeredBy(target.nodeId, backend.instanceId) } : { ...this.cors };
+      added[REQUEST_ID_HEADER] = this.requestId;
       const takesBody = this.caller.respond(status, statusMessage, headers, endStream, added);
       this.responseStarted = true;
       this.httpStatus = status;
-      if (this.ctx.metrics !== undefined) this.noteGrpcStatus(headers);
+      this.responseLength = length;
+      if (this.watched) this.noteGrpcStatus(headers);
       if (!takesBody) {
         this.responseComplete = true;
         body.resume();
@@ -292,7 +343,7 @@ export class ProxyCall implements CallerListener, ExchangeListener {
     if (this.closed || this.responseComplete) return;
     this.responseComplete = true;
     this.clearDeadline();
-    if (trailers !== undefined && this.ctx.metrics !== undefined) this.noteGrpcStatus(trailers);
+    if (trailers !== undefined && this.watched) this.noteGrpcStatus(trailers);
     this.caller.finish(trailers === undefined ? undefined : relayTrailers(trailers));
   }
 
@@ -384,10 +435,13 @@ export class ProxyCall implements CallerListener, ExchangeListener {
     this.responseComplete = true;
     if (!this.caller.headersSent) this.httpStatus = this.caller.grpc ? 200 : error.httpStatus;
     if (this.caller.grpc) this.grpcStatus = error.code;
+    if (this.observed !== undefined) this.observed.noteOutcome(error.code, error.message);
     if (this.closed) return;
     // Berth's own answer: it names the node when one was resolved, never an instance.
     const nodeId = this.target?.nodeId;
-    this.caller.fail(error, nodeId === undefined ? this.cors : { ...this.cors, [NODE_ID_HEADER]: nodeId });
+    const added: Record<string, string> = { ...this.cors, [REQUEST_ID_HEADER]: this.requestId };
+    if (nodeId !== undefined) added[NODE_ID_HEADER] = nodeId;
+    this.caller.fail(error, added);
   }
 
   private stopBodies(): void {

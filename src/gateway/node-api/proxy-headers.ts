@@ -54,6 +54,9 @@ export const NODE_ID_HEADER = 'x-berth-node-id';
 /** The response header naming the instance that answered a call; absent on Berth's own refusals. */
 export const INSTANCE_ID_HEADER = 'x-berth-instance-id';
 
+/** The response header echoing the call's request id (the caller's `x-request-id` when sane, else Berth's own). */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
 /** The headers Berth adds to a response relayed from `instanceId` of `nodeId`. */
 export function answeredBy(nodeId: string, instanceId: string): Record<string, string> {
   return { [NODE_ID_HEADER]: nodeId, [INSTANCE_ID_HEADER]: instanceId };

@@ -9,6 +9,7 @@ import {
   type CaptureResult,
   type CaptureSandbox,
 } from '../../checkpoint/capture-sandbox';
+import { withCellOutput } from '../../checkpoint/capture-output';
 import type { EnvironmentFacts } from '../../domain/environment';
 import { ImageUnavailableError, RuntimeUnavailableError } from '../runtime';
 import { engineMessageOf, isNotFound, translateEngineError } from './errors';
@@ -185,7 +186,7 @@ export class DockerCaptureSandbox implements CaptureSandbox {
       if (run.stopped === 'timeout') return fail(`the capture ran longer than its time limit of ${Math.round(r.timeoutMs / 1000)}s and was stopped`);
       const ended = run.exitCode === 137 ? `killed, likely over the memory limit of ${r.memoryMb} MiB` : `exit code ${run.exitCode}`;
       const outcome = parseWorkerOutput(run.stdout, run.stderr, ended, r.timeoutMs, r.memoryMb);
-      if (!outcome.ok) return fail(outcome.message);
+      if (!outcome.ok) return fail(withCellOutput(outcome.message, run.stderr));
       const blobFile = path.join(outDir, 'checkpoint.blob');
       await stat(blobFile);
       return { ...outcome, environmentImageId: imageId, blobFile, cleanup };

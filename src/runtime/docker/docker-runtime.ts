@@ -7,6 +7,7 @@ import {
   RuntimeUnavailableError,
   type HeldResource,
   type InstanceSpec,
+  type LogRead,
   type ObservedInstance,
   type RegistryAuth,
   type Runtime,
@@ -14,6 +15,7 @@ import {
   type RuntimeEventListener,
 } from '../runtime';
 import { followEngineEvents } from './engine-events';
+import { readContainerLogs } from './log-reader';
 import { pullFailure, pullImage } from './image-pull';
 import { containerCreateOptions } from './container-spec';
 import { EngineCapabilities, type EngineInfo } from './engine-capabilities';
@@ -347,6 +349,16 @@ export class DockerRuntime implements Runtime {
   }
 
   /** An instance that no longer exists has no logs: that is an empty string, not an error. */
+  /** Lines of the instance's container after a position (see `log-reader.ts`); a container gone has none. */
+  async readLogs(instance: ObservedInstance, position: string): Promise<LogRead> {
+    try {
+      return await this.call(`read logs of ${instance.runtimeId}`, (abortSignal) => readContainerLogs(this.docker, instance.runtimeId, position, abortSignal));
+    } catch (err) {
+      if (isNotFound(err)) return { lines: [], position };
+      throw err;
+    }
+  }
+
   async tailLogs(instanceId: string, lines: number): Promise<string> {
     if (lines <= 0) return '';
     const [found] = await this.listContainers(`${LABELS.instanceId}=${instanceId}`);

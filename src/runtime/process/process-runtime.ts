@@ -8,6 +8,7 @@ import {
   type HeldResource,
   type HostPort,
   type InstanceSpec,
+  type LogRead,
   type ObservedInstance,
   type RegistryAuth,
   type Runtime,
@@ -19,6 +20,7 @@ import { ProcessStartError } from './errors';
 import { freePorts } from './free-ports';
 import { INHERITED_ENV, instanceEnvironment } from './instance-environment';
 import { tailFile } from './log-tail';
+import { readLogFile } from './log-reader';
 import { commandLine, placeholderValues } from './placeholders';
 import { instanceGroup, isInstanceProcess } from './process-table';
 import { isFileSafeId, readRecord, readRecords, removeRecord, writeRecord, type InstanceRecord } from './state-file';
@@ -309,6 +311,11 @@ export class ProcessRuntime implements Runtime {
   }
 
   /** The last lines of the instance's log file (stdout and stderr interleaved); '' when there is none. */
+  /** Lines of the instance's log file after a byte offset (see `log-reader.ts`). */
+  async readLogs(instance: ObservedInstance, position: string): Promise<LogRead> {
+    return readLogFile(this.logPath(instance.instanceId), position, instance.state !== 'running', new Date());
+  }
+
   async tailLogs(instanceId: string, lines: number): Promise<string> {
     if (!isFileSafeId(instanceId)) return '';
     return tailFile(this.logPath(instanceId), lines);

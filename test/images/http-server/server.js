@@ -10,6 +10,12 @@
  *   HEALTHY=false      /healthz answers 500 (as does the file /tmp/unhealthy)
  *   STARTUP_DELAY_MS   wait this long before listening (a slow start)
  *   BERTH_INSTANCE_ID  reported by /whoami
+ *
+ * GET /metrics answers Prometheus text with a custom counter,
+ * `berth_test_http_requests_total`: the requests this server answered,
+ * by status, /healthz and /metrics left out (the node's telemetry endpoint).
+ *
+ * With LOG_REQUESTS=true it prints one line per request (but health checks) on stdout: `request GET /path`.
  */
 const fs = require('node:fs');
 const http = require('node:http');
@@ -20,6 +26,8 @@ const startupDelayMs = Number(process.env.STARTUP_DELAY_MS || 0);
 const unhealthyFile = '/tmp/unhealthy';
 /** Kept alive on purpose by /alloc so that the memory stays charged to the container. */
 const hoard = [];
+/** Requests answered, by status (GET /metrics). */
+const answered = new Map();
 
 function send(res, status, body, headers = {}) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -47,6 +55,12 @@ async function handle(req, res) {
 
   if (req.method === 'GET' && path === '/healthz') {
     return healthy() ? send(res, 200, 'ok\n') : send(res, 500, 'unhealthy\n');
+  }
+
+  if (req.method === 'GET' && path === '/metrics') {
+    let text = '# HELP berth_test_http_requests_total Requests this server answered, by status.\n# TYPE berth_test_http_requests_total counter\n';
+    for (const [code, n] of answered) text += `berth_test_http_requests_total{code="${code}"} ${n}\n`;
+    return send(res, 200, text, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   }
 
   if (req.method === 'GET' && path === '/whoami') {
@@ -113,7 +127,12 @@ async function handle(req, res) {
   return send(res, 404, { error: `no route for ${req.method} ${path}` });
 }
 
+const logRequests = process.env.LOG_REQUESTS === 'true';
+
 const server = http.createServer((req, res) => {
+  const path = (req.url || '/').split('?')[0];
+  if (path !== '/healthz' && path !== '/metrics') res.on('finish', () => answered.set(res.statusCode, (answered.get(res.statusCode) || 0) + 1));
+  if (logRequests && req.url !== '/healthz') console.log(`request ${req.method} ${req.url}`);
   handle(req, res).catch((err) => {
     console.error('request failed:', err);
     if (!res.headersSent) send(res, 500, { error: String(err) });

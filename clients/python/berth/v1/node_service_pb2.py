@@ -12,6 +12,7 @@ _sym_db = _symbol_database.Default()
 
 
 from berth.v1 import node_pb2 as berth_dot_v1_dot_node__pb2
+from berth.v1 import node_log_pb2 as berth_dot_v1_dot_node__log__pb2
 from berth.v1 import operation_pb2 as berth_dot_v1_dot_operation__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -19,7 +20,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x65rth/v1/node_service.proto\x12\x08\x62\x65rth.v1\x1a\x13\x62\x65rth/v1/node.proto\x1a\x18\x62\x65rth/v1/operation.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\"<\n\x11\x43reateNodeRequest\x12\'\n\x04node\x18\x01 \x01(\x0b\x32\x0e.berth.v1.NodeB\x03\xe0\x41\x02R\x04node\".\n\x0eGetNodeRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\"\x88\x01\n\x10ListNodesRequest\x12 \n\tfolder_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x08\x66olderId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n\x06\x66ilter\x18\x04 \x01(\tR\x06\x66ilter\"a\n\x11ListNodesResponse\x12$\n\x05nodes\x18\x01 \x03(\x0b\x32\x0e.berth.v1.NodeR\x05nodes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n\x11UpdateNodeRequest\x12\'\n\x04node\x18\x01 \x01(\x0b\x32\x0e.berth.v1.NodeB\x03\xe0\x41\x02R\x04node\x12@\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x03\xe0\x41\x02R\nupdateMask\"E\n\x11\x44\x65leteNodeRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"2\n\x12SuspendNodeRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\"1\n\x11ResumeNodeRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\"p\n\x14ListInstancesRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"q\n\x15ListInstancesResponse\x12\x30\n\tinstances\x18\x01 \x03(\x0b\x32\x12.berth.v1.InstanceR\tinstances\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n\x11GetNodeApiRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\"\x80\x01\n\x14NodeExecutionRequest\x12\x1b\n\tfolder_id\x18\x01 \x01(\tR\x08\x66olderId\x12\x1c\n\x07node_id\x18\x02 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\"H\n\x15NodeExecutionResponse\x12/\n\x06output\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructR\x06output\"\x8c\x01\n\x15\x41liasExecutionRequest\x12 \n\tfolder_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x08\x66olderId\x12\"\n\nalias_name\x18\x02 \x01(\tB\x03\xe0\x41\x02R\taliasName\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\"b\n\x16\x41liasExecutionResponse\x12/\n\x06output\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructR\x06output\x12\x17\n\x07node_id\x18\x02 \x01(\tR\x06nodeId2\xe9\x08\n\x0bNodeService\x12W\n\nCreateNode\x12\x1b.berth.v1.CreateNodeRequest\x1a\x13.berth.v1.Operation\"\x17\x82\xd3\xe4\x93\x02\x11:\x04node\"\t/v1/nodes\x12P\n\x07GetNode\x12\x18.berth.v1.GetNodeRequest\x1a\x0e.berth.v1.Node\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/nodes/{node_id}\x12W\n\tListNodes\x12\x1a.berth.v1.ListNodesRequest\x1a\x1b.berth.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/nodes\x12\\\n\nUpdateNode\x12\x1b.berth.v1.UpdateNodeRequest\x1a\x0e.berth.v1.Node\"!\x82\xd3\xe4\x93\x02\x1b:\x04node2\x13/v1/nodes/{node.id}\x12[\n\nDeleteNode\x12\x1b.berth.v1.DeleteNodeRequest\x1a\x13.berth.v1.Operation\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/nodes/{node_id}\x12h\n\x0bSuspendNode\x12\x1c.berth.v1.SuspendNodeRequest\x1a\x13.berth.v1.Operation\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/nodes/{node_id}:suspend\x12\x65\n\nResumeNode\x12\x1b.berth.v1.ResumeNodeRequest\x1a\x13.berth.v1.Operation\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/nodes/{node_id}:resume\x12w\n\rListInstances\x12\x1e.berth.v1.ListInstancesRequest\x1a\x1f.berth.v1.ListInstancesResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/nodes/{node_id}/instances\x12]\n\nGetNodeApi\x12\x1b.berth.v1.GetNodeApiRequest\x1a\x11.berth.v1.NodeApi\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/nodes/{node_id}/api\x12r\n\x07\x45xecute\x12\x1e.berth.v1.NodeExecutionRequest\x1a\x1f.berth.v1.NodeExecutionResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/nodes/{node_id}:execute\x12~\n\x0c\x45xecuteAlias\x12\x1f.berth.v1.AliasExecutionRequest\x1a .berth.v1.AliasExecutionResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/aliases/{alias_name}:executeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x65rth/v1/node_service.proto\x12\x08\x62\x65rth.v1\x1a\x13\x62\x65rth/v1/node.proto\x1a\x17\x62\x65rth/v1/node_log.proto\x1a\x18\x62\x65rth/v1/operation.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\"<\n\x11\x43reateNodeRequest\x12\'\n\x04node\x18\x01 \x01(\x0b\x32\x0e.berth.v1.NodeB\x03\xe0\x41\x02R\x04node\".\n\x0eGetNodeRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\"\x88\x01\n\x10ListNodesRequest\x12 \n\tfolder_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x08\x66olderId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12\x16\n\x06\x66ilter\x18\x04 \x01(\tR\x06\x66ilter\"a\n\x11ListNodesResponse\x12$\n\x05nodes\x18\x01 \x03(\x0b\x32\x0e.berth.v1.NodeR\x05nodes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n\x11UpdateNodeRequest\x12\'\n\x04node\x18\x01 \x01(\x0b\x32\x0e.berth.v1.NodeB\x03\xe0\x41\x02R\x04node\x12@\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x03\xe0\x41\x02R\nupdateMask\"E\n\x11\x44\x65leteNodeRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"2\n\x12SuspendNodeRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\"1\n\x11ResumeNodeRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\"p\n\x14ListInstancesRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"q\n\x15ListInstancesResponse\x12\x30\n\tinstances\x18\x01 \x03(\x0b\x32\x12.berth.v1.InstanceR\tinstances\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n\x11GetNodeApiRequest\x12\x1c\n\x07node_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\"\x80\x01\n\x14NodeExecutionRequest\x12\x1b\n\tfolder_id\x18\x01 \x01(\tR\x08\x66olderId\x12\x1c\n\x07node_id\x18\x02 \x01(\tB\x03\xe0\x41\x02R\x06nodeId\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\"H\n\x15NodeExecutionResponse\x12/\n\x06output\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructR\x06output\"\x8c\x01\n\x15\x41liasExecutionRequest\x12 \n\tfolder_id\x18\x01 \x01(\tB\x03\xe0\x41\x02R\x08\x66olderId\x12\"\n\nalias_name\x18\x02 \x01(\tB\x03\xe0\x41\x02R\taliasName\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\"b\n\x16\x41liasExecutionResponse\x12/\n\x06output\x18\x01 \x01(\x0b\x32\x17.google.protobuf.StructR\x06output\x12\x17\n\x07node_id\x18\x02 \x01(\tR\x06nodeId2\xc9\x0b\n\x0bNodeService\x12W\n\nCreateNode\x12\x1b.berth.v1.CreateNodeRequest\x1a\x13.berth.v1.Operation\"\x17\x82\xd3\xe4\x93\x02\x11:\x04node\"\t/v1/nodes\x12P\n\x07GetNode\x12\x18.berth.v1.GetNodeRequest\x1a\x0e.berth.v1.Node\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/nodes/{node_id}\x12W\n\tListNodes\x12\x1a.berth.v1.ListNodesRequest\x1a\x1b.berth.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/nodes\x12\\\n\nUpdateNode\x12\x1b.berth.v1.UpdateNodeRequest\x1a\x0e.berth.v1.Node\"!\x82\xd3\xe4\x93\x02\x1b:\x04node2\x13/v1/nodes/{node.id}\x12[\n\nDeleteNode\x12\x1b.berth.v1.DeleteNodeRequest\x1a\x13.berth.v1.Operation\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/nodes/{node_id}\x12h\n\x0bSuspendNode\x12\x1c.berth.v1.SuspendNodeRequest\x1a\x13.berth.v1.Operation\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/nodes/{node_id}:suspend\x12\x65\n\nResumeNode\x12\x1b.berth.v1.ResumeNodeRequest\x1a\x13.berth.v1.Operation\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/nodes/{node_id}:resume\x12w\n\rListInstances\x12\x1e.berth.v1.ListInstancesRequest\x1a\x1f.berth.v1.ListInstancesResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/nodes/{node_id}/instances\x12]\n\nGetNodeApi\x12\x1b.berth.v1.GetNodeApiRequest\x1a\x11.berth.v1.NodeApi\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/nodes/{node_id}/api\x12r\n\x07\x45xecute\x12\x1e.berth.v1.NodeExecutionRequest\x1a\x1f.berth.v1.NodeExecutionResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/nodes/{node_id}:execute\x12~\n\x0c\x45xecuteAlias\x12\x1f.berth.v1.AliasExecutionRequest\x1a .berth.v1.AliasExecutionResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/aliases/{alias_name}:execute\x12o\n\x0cListNodeLogs\x12\x1d.berth.v1.ListNodeLogsRequest\x1a\x1e.berth.v1.ListNodeLogsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/nodes/{node_id}/logs\x12t\n\x0eStreamNodeLogs\x12\x1f.berth.v1.StreamNodeLogsRequest\x1a\x16.berth.v1.NodeLogEntry\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/nodes/{node_id}/logs:stream0\x01\x12w\n\x0eListNodeEvents\x12\x1f.berth.v1.ListNodeEventsRequest\x1a .berth.v1.ListNodeEventsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/nodes/{node_id}/eventsb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'berth.v1.node_service_pb2', globals())
@@ -74,36 +75,42 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _NODESERVICE.methods_by_name['Execute']._serialized_options = b'\202\323\344\223\002 :\001*\"\033/v1/nodes/{node_id}:execute'
   _NODESERVICE.methods_by_name['ExecuteAlias']._options = None
   _NODESERVICE.methods_by_name['ExecuteAlias']._serialized_options = b'\202\323\344\223\002%:\001*\" /v1/aliases/{alias_name}:execute'
-  _CREATENODEREQUEST._serialized_start=215
-  _CREATENODEREQUEST._serialized_end=275
-  _GETNODEREQUEST._serialized_start=277
-  _GETNODEREQUEST._serialized_end=323
-  _LISTNODESREQUEST._serialized_start=326
-  _LISTNODESREQUEST._serialized_end=462
-  _LISTNODESRESPONSE._serialized_start=464
-  _LISTNODESRESPONSE._serialized_end=561
-  _UPDATENODEREQUEST._serialized_start=563
-  _UPDATENODEREQUEST._serialized_end=689
-  _DELETENODEREQUEST._serialized_start=691
-  _DELETENODEREQUEST._serialized_end=760
-  _SUSPENDNODEREQUEST._serialized_start=762
-  _SUSPENDNODEREQUEST._serialized_end=812
-  _RESUMENODEREQUEST._serialized_start=814
-  _RESUMENODEREQUEST._serialized_end=863
-  _LISTINSTANCESREQUEST._serialized_start=865
-  _LISTINSTANCESREQUEST._serialized_end=977
-  _LISTINSTANCESRESPONSE._serialized_start=979
-  _LISTINSTANCESRESPONSE._serialized_end=1092
-  _GETNODEAPIREQUEST._serialized_start=1094
-  _GETNODEAPIREQUEST._serialized_end=1143
-  _NODEEXECUTIONREQUEST._serialized_start=1146
-  _NODEEXECUTIONREQUEST._serialized_end=1274
-  _NODEEXECUTIONRESPONSE._serialized_start=1276
-  _NODEEXECUTIONRESPONSE._serialized_end=1348
-  _ALIASEXECUTIONREQUEST._serialized_start=1351
-  _ALIASEXECUTIONREQUEST._serialized_end=1491
-  _ALIASEXECUTIONRESPONSE._serialized_start=1493
-  _ALIASEXECUTIONRESPONSE._serialized_end=1591
-  _NODESERVICE._serialized_start=1594
-  _NODESERVICE._serialized_end=2723
+  _NODESERVICE.methods_by_name['ListNodeLogs']._options = None
+  _NODESERVICE.methods_by_name['ListNodeLogs']._serialized_options = b'\202\323\344\223\002\032\022\030/v1/nodes/{node_id}/logs'
+  _NODESERVICE.methods_by_name['StreamNodeLogs']._options = None
+  _NODESERVICE.methods_by_name['StreamNodeLogs']._serialized_options = b'\202\323\344\223\002!\022\037/v1/nodes/{node_id}/logs:stream'
+  _NODESERVICE.methods_by_name['ListNodeEvents']._options = None
+  _NODESERVICE.methods_by_name['ListNodeEvents']._serialized_options = b'\202\323\344\223\002\034\022\032/v1/nodes/{node_id}/events'
+  _CREATENODEREQUEST._serialized_start=240
+  _CREATENODEREQUEST._serialized_end=300
+  _GETNODEREQUEST._serialized_start=302
+  _GETNODEREQUEST._serialized_end=348
+  _LISTNODESREQUEST._serialized_start=351
+  _LISTNODESREQUEST._serialized_end=487
+  _LISTNODESRESPONSE._serialized_start=489
+  _LISTNODESRESPONSE._serialized_end=586
+  _UPDATENODEREQUEST._serialized_start=588
+  _UPDATENODEREQUEST._serialized_end=714
+  _DELETENODEREQUEST._serialized_start=716
+  _DELETENODEREQUEST._serialized_end=785
+  _SUSPENDNODEREQUEST._serialized_start=787
+  _SUSPENDNODEREQUEST._serialized_end=837
+  _RESUMENODEREQUEST._serialized_start=839
+  _RESUMENODEREQUEST._serialized_end=888
+  _LISTINSTANCESREQUEST._serialized_start=890
+  _LISTINSTANCESREQUEST._serialized_end=1002
+  _LISTINSTANCESRESPONSE._serialized_start=1004
+  _LISTINSTANCESRESPONSE._serialized_end=1117
+  _GETNODEAPIREQUEST._serialized_start=1119
+  _GETNODEAPIREQUEST._serialized_end=1168
+  _NODEEXECUTIONREQUEST._serialized_start=1171
+  _NODEEXECUTIONREQUEST._serialized_end=1299
+  _NODEEXECUTIONRESPONSE._serialized_start=1301
+  _NODEEXECUTIONRESPONSE._serialized_end=1373
+  _ALIASEXECUTIONREQUEST._serialized_start=1376
+  _ALIASEXECUTIONREQUEST._serialized_end=1516
+  _ALIASEXECUTIONRESPONSE._serialized_start=1518
+  _ALIASEXECUTIONRESPONSE._serialized_end=1616
+  _NODESERVICE._serialized_start=1619
+  _NODESERVICE._serialized_end=3100
 # @@protoc_insertion_point(module_scope)

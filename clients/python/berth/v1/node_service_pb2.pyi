@@ -1,4 +1,5 @@
 from berth.v1 import node_pb2 as _node_pb2
+from berth.v1 import node_log_pb2 as _node_log_pb2
 from berth.v1 import operation_pb2 as _operation_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
