@@ -8,6 +8,7 @@ import { registerCheckpoints } from './commands/checkpoints';
 import { registerCompletion } from './commands/completion';
 import { examples } from './commands/common';
 import { registerLogin } from './commands/login';
+import { registerLogs } from './commands/logs';
 import { registerNodes } from './commands/nodes';
 import { registerFolders, registerKeys, registerOperations, registerSecrets } from './commands/resources';
 import { OUTPUT_FORMATS } from './output';
@@ -47,7 +48,7 @@ export function buildProgram(): Command {
   registerSecrets(program);
   registerKeys(program);
   registerOperations(program);
-  // `berth logs NODE [-f] [--instance I] [--since 5m] [--events]` comes with NodeService ListNodeLogs/StreamNodeLogs.
+  registerLogs(program);
   registerCompletion(program);
 
   program.addHelpText(
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
       'berth apply -f berth.yaml',
       'berth nodes list',
       'berth call price-model -i x=3',
+      'berth logs web -f',
       'berth alias set prod price-v1=90 price-v2=10',
     )}
 Exit codes: 0 ok, 1 a failed operation or call, 2 usage, 3 Berth unreachable or the key refused.

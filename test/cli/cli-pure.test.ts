@@ -8,6 +8,7 @@ import { VariableType } from '../../gen/berth/v1/node';
 import { subsetDiff, formatChange } from '../../src/cli/apply/diff';
 import { parseManifests } from '../../src/cli/apply/manifest';
 import { typedInput } from '../../src/cli/commands/call';
+import { durationMs } from '../../src/cli/commands/logs';
 import { variableTypeName } from '../../src/cli/commands/nodes';
 import { defaultNodeApi, hostOf, isLoopbackAddress } from '../../src/cli/contexts';
 
@@ -77,6 +78,16 @@ describe('manifests', () => {
     assert.throws(() => parseManifests('kind: Node\nname: a\nspce: {}\n', 'm.yaml', '/'), /m\.yaml#1 \(Node a\): unknown field "spce"/);
     assert.throws(() => parseManifests('name: a\n', 'm.yaml', '/'), /kind must be one of/);
     assert.throws(() => parseManifests('kind: Alias\nname: a\ntargets: [b]\n', 'm.yaml', '/'), /targets: a list of \{node: NAME, weight: N\}/);
+  });
+});
+
+describe('logs --since', () => {
+  it('reads durations and refuses anything else', () => {
+    assert.equal(durationMs('90s'), 90_000);
+    assert.equal(durationMs('5m'), 300_000);
+    assert.equal(durationMs('1.5h'), 5_400_000);
+    assert.equal(durationMs('1d'), 86_400_000);
+    assert.throws(() => durationMs('5 minutes'), /--since takes a duration/);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * `berth` driven as a user drives it: spawned processes against a real
  * `berth serve` on the Docker runtime. Login, apply a manifest (a checkpoint
- * from an .ipynb, checkpoint nodes, a Docker node, an alias), call, alias set,
+ * from an .ipynb, checkpoint nodes, a Docker node, an alias), call, logs, alias set,
  * apply again (nothing to do; then only what changed), a node that crashes,
  * the progress display under a pseudo-terminal, delete.
  */
@@ -188,6 +188,33 @@ describe('the berth CLI against a real Berth', () => {
     assert.match(missing.stderr, /GET \/no-such-path: HTTP 404/);
   });
 
+  it("reads a node's logs and events, and follows its logs until Ctrl-C", async (t) => {
+    if (skip) return t.skip('no Docker engine');
+    const logs = await berth(['logs', 'web']);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /^\[in\w+\] berth-test-http listening on :8080$/m);
+    const json = JSON.parse((await berth(['logs', 'web', '-o', 'json', '--since', '10m'])).stdout) as any[];
+    assert.ok(json.some((e) => e.stream === 'stdout' && e.text.includes('listening on :8080')), JSON.stringify(json));
+    const events = await berth(['logs', 'web', '--events']);
+    assert.equal(events.code, 0, events.stderr);
+    assert.match(events.stdout, /^TIME\s+TYPE\s+REASON\s+INSTANCE\s+MESSAGE\n/);
+    assert.ok(events.stdout.split('\n').length > 2, events.stdout);
+
+    const proc = spawn(process.execPath, [BERTH_BIN, 'logs', 'web', '-f', '--timestamps'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const seen = new Promise<void>((resolve) =>
+      proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.includes('listening on :8080')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    await Promise.race([seen, exited]);
+    proc.kill('SIGINT');
+    assert.equal(await exited, 0, out);
+    assert.match(out, /^\d{4}-\d\d-\d\dT\S+Z \[in\w+\] berth-test-http listening on :8080$/m);
+  });
+
   it('sets an alias\'s weights in one update and shows them with the health of each target', async (t) => {
     if (skip) return t.skip('no Docker engine');
     const set = await berth(['alias', 'set', 'prod', 'price-model=90', 'price-v2=10']);
@@ -254,6 +281,9 @@ describe('the berth CLI against a real Berth', () => {
     assert.match(run.stderr, /berth: node no-db failed: .*exited 3 times in a row/);
     assert.ok(run.stderr.includes(CRASH_LINE), run.stderr);
     assert.doesNotMatch(run.stderr, ESCAPE);
+    const logged = await berth(['logs', 'no-db', '--grep', 'db password']);
+    assert.equal(logged.code, 0, logged.stderr);
+    assert.ok(logged.stdout.includes(CRASH_LINE), logged.stdout);
     const deleted = await berth(['nodes', 'delete', 'no-db']);
     assert.equal(deleted.code, 0, deleted.stderr);
   });

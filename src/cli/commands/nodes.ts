@@ -146,6 +146,4 @@ export function registerNodes(program: Command): void {
   lifecycle('delete', 'delete nodes (their instances stop) and wait until they are gone');
   lifecycle('suspend', 'stop every instance of a node, keeping the node');
   lifecycle('resume', 'start a suspended node again and wait until it is healthy');
-
-  // `berth logs NODE` belongs here once NodeService has ListNodeLogs/StreamNodeLogs.
 }
