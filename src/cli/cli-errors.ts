@@ -12,6 +12,8 @@ export const EXIT = {
   usage: 2,
   /** Berth could not be reached, or refused the key. */
   unreachable: 3,
+  /** Ctrl-C stopped the waiting (128 + SIGINT, as shells report it); the operation goes on. */
+  interrupted: 130,
 } as const;
 
 /** A failure the user caused on the command line: exit 2. */

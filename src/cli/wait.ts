@@ -123,8 +123,8 @@ export interface WaitOptions {
  * Waits for every waitable, showing each one's line on stderr (stdout keeps
  * only results, for `-o json` and pipes): on a terminal one block redrawn in
  * place (log-update), the final state printed plainly after it; otherwise a
- * plain line whenever a line changes. Ctrl-C stops waiting and says how to pick up again; the
- * operations go on. Throws a CliError naming every failure.
+ * plain line whenever a line changes. Ctrl-C stops waiting and says how to
+ * pick up again; the operations go on. Throws a CliError naming every failure.
  */
 export async function waitAll(items: Waitable[], options: WaitOptions = {}): Promise<void> {
   if (items.length === 0) return;
@@ -154,7 +154,8 @@ export async function waitAll(items: Waitable[], options: WaitOptions = {}): Pro
     wake?.();
   };
   process.once('SIGINT', onSigint);
-  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
+  const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+  const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
       const pending = items.filter((w) => !lines.get(w)?.done);
@@ -162,7 +163,8 @@ export async function waitAll(items: Waitable[], options: WaitOptions = {}): Pro
       await Promise.all(pending.map(async (w) => lines.set(w, await w.poll())));
       render(false);
       if (items.every((w) => lines.get(w)?.done)) break;
-      if (Date.now() > deadline) throw new CliError(`gave up waiting after ${Math.round((options.timeoutMs ?? 0) / 1000)}s; it goes on: ${pending.map((w) => w.resume).join('; ')}`);
+      if (Date.now() > deadline)
+        throw new CliError(`gave up waiting after ${Math.round(timeoutMs / 1000)}s; it goes on: ${pending.map((w) => w.resume).join('; ')}`);
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, POLL_MS);
@@ -179,7 +181,7 @@ export async function waitAll(items: Waitable[], options: WaitOptions = {}): Pro
   }
   if (interrupted) {
     const going = items.filter((w) => !lines.get(w)?.done);
-    throw new CliError(`stopped waiting; still going on: ${going.map((w) => w.resume).join('; ')}`, 130);
+    throw new CliError(`stopped waiting; still going on: ${going.map((w) => w.resume).join('; ')}`, EXIT.interrupted);
   }
   const failed = items.filter((w) => lines.get(w)?.error);
   if (failed.length > 0) throw new CliError(failed.map((w) => `${w.label} failed: ${lines.get(w)!.error}`).join('\n'), EXIT.failed);
