@@ -1,24 +1,24 @@
 import { loadConfig, usage } from '../config';
-import { createLogger } from '../logger';
-import { startBerth } from '../main';
 import { applyHeapGrowth } from './heap-growth';
-
-const HELP = `berth — turns notebook checkpoints and Docker images into services
-
-Commands:
-  serve     run the control plane, the REST gateway and the node API
-
-${usage()}`;
+import { buildProgram, runProgram } from './program';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(HELP);
+  if (command !== 'serve') {
+    // Every other command is the client's (src/cli/program.ts).
+    const commands = buildProgram().commands;
+    const known = commands.flatMap((c) => [c.name(), ...c.aliases()]);
+    if (command && !command.startsWith('-') && command !== 'help' && !known.includes(command)) {
+      const names = commands.map((c) => c.name()).join(', ');
+      process.stderr.write(`berth: unknown command ${JSON.stringify(command)}; the commands: ${names} (berth --help)\n`);
+      process.exitCode = 2;
+      return;
+    }
+    await runProgram(argv.length === 0 ? ['--help'] : argv);
     return;
   }
-  if (command !== 'serve') {
-    process.stderr.write(`berth: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
-    process.exitCode = 2;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`berth serve: run the control plane, the REST gateway and the node API\n\n${usage()}`);
     return;
   }
   let config;
@@ -30,6 +30,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   applyHeapGrowth(config.heapGrowthPercent);
+  // Loaded only to serve: the client commands start without the server's modules.
+  const { createLogger } = await import('../logger');
+  const { startBerth } = await import('../main');
   const log = createLogger(config.logLevel);
   const berth = await startBerth(config, log).catch((err: unknown) => {
     log.fatal({ err }, 'berth failed to start');
