@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-function base32(value: bigint, length: number): string {
+/** `value`'s lowest 5 × `length` bits in Crockford's base32 (lower case), most significant first. */
+export function base32(value: bigint, length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) {
     out = ALPHABET[Number(value & 31n)]! + out;

@@ -3,17 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { decodePageToken, encodePageToken, pageSize, type Page, type PageRequest } from '../domain/listing';
 import type { LogFilter, LogStream, NodeEvent, NodeEventNews, NodeLogLine } from '../domain/node-log';
 import { LogCursorEntity, NodeEventEntity, NodeLogLineEntity } from './entities/node-log.entity';
-
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-
-function base32(value: bigint, length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) {
-    out = ALPHABET[Number(value & 31n)]! + out;
-    value >>= 5n;
-  }
-  return out;
-}
+import { base32 } from './ids';
 
 /**
  * Ids of lines and events, in the order this process wrote them: the
