@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { startBerth, type Berth } from '../../src/main';
 import { freshDatabase, postgresAvailable } from './postgres';
+import { endProcessInstances } from './process-instances';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -70,6 +71,8 @@ export async function startTestBerth(kind: DatabaseKind, overrides: Partial<Conf
     },
     async close() {
       await berth.stop();
+      // Process instances outlive Berth by design (the next start adopts them); this one is done for good.
+      endProcessInstances(dataDir);
       await dropDb?.();
       rmSync(dataDir, { recursive: true, force: true });
     },
