@@ -41,7 +41,9 @@ export async function instanceSummary(session: Session, node: Node): Promise<str
   const { instances } = await call(session.berth.nodes, 'listInstances', { nodeId: node.id, pageSize: 100, pageToken: '' });
   const byState = new Map<string, number>();
   for (const i of instances) {
-    const state = enumWord(instanceStateToJSON(i.state), 'INSTANCE_STATE_');
+    // UNDEFINED is the seed's word for an instance recorded but not yet created: "pending" reads better.
+    const word = enumWord(instanceStateToJSON(i.state), 'INSTANCE_STATE_');
+    const state = word === 'undefined' ? 'pending' : word;
     byState.set(state, (byState.get(state) ?? 0) + 1);
   }
   const healthy = byState.get('healthy') ?? 0;
