@@ -179,7 +179,10 @@ async function startBerth(clusterId: string, dataDir: string): Promise<BerthProc
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`berth serve exited with ${proc.exitCode} before serving:\n${logTail().join('\n')}`);
-    if (Date.now() > deadline) throw new Error(`berth serve did not start within 60 s:\n${logTail().join('\n')}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`berth serve did not start within 60 s:\n${logTail().join('\n')}`);
+    }
     const serving = readFileSync(logFile, 'utf8')
       .split('\n')
       .map((line) => {
