@@ -8,7 +8,7 @@ import type { InstanceRepository } from '../store/instance.repository';
 import type { Clock } from './clock';
 import { HealthMonitor } from './health-monitor';
 import type { ProbeResult } from './health-probe';
-import { endpointPortOf, healthCheckOf, healthyIntervalOf, instanceHeadersOf } from './instance-spec';
+import { endpointPortOf, healthCheckOf, healthyIntervalOf, instanceHeadersOf, startingIntervalOf } from './instance-spec';
 
 /** A probe result unchanged this long is written again, so `lastHealthCheck` shows probes still run. */
 const HEARTBEAT_MS = 300_000;
@@ -87,6 +87,7 @@ export class InstanceHealth {
     if (!hostPort || !endpoint) return;
     if (this.isWatching(instanceId, o.runtimeId)) return;
     const healthyIntervalMs = healthyIntervalOf(node);
+    const watchedSince = this.clock.now();
     const w: Watched = {
       nodeId: node.id,
       runtimeId: o.runtimeId,
@@ -111,7 +112,12 @@ export class InstanceHealth {
         timeoutMs: hc.timeoutMs,
         headers: instanceHeadersOf(node, instanceId, this.workerToken),
       },
-      () => (w.state === 'healthy' && w.counters.fails === 0 ? healthyIntervalMs : hc.intervalMs),
+      () => {
+        if (w.state === 'healthy') return w.counters.fails === 0 ? healthyIntervalMs : hc.intervalMs;
+        // Not healthy yet: join balancing as soon as it can.
+        if (w.state !== 'unhealthy') return startingIntervalOf(node, this.clock.now() - watchedSince);
+        return hc.intervalMs;
+      },
     );
   }
 

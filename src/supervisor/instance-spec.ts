@@ -66,10 +66,31 @@ const WORKER_HEALTHY_INTERVAL_MS = 5000;
 /**
  * The probe interval of a healthy instance: for Docker nodes the one their
  * health check asks for; for checkpoint workers {@link WORKER_HEALTHY_INTERVAL_MS}
- * (a starting worker is probed every 500 ms, to join balancing as soon as it can).
+ * (a starting worker is probed more often: see {@link startingIntervalOf}).
  */
 export function healthyIntervalOf(node: Node): number {
   return node.spec.source.kind === 'docker' ? node.spec.source.healthCheck.intervalMs : WORKER_HEALTHY_INTERVAL_MS;
+}
+
+/**
+ * How long after Berth starts watching it a starting checkpoint worker is
+ * probed at {@link WORKER_STARTING_INTERVAL_MS}: a worker restores its
+ * checkpoint in a few hundred milliseconds, and a probe every 500 ms would
+ * add up to half a second to every cold start.
+ */
+const WORKER_FAST_START_MS = 5000;
+const WORKER_STARTING_INTERVAL_MS = 50;
+
+/**
+ * The probe interval of an instance that has not been healthy yet, `elapsedMs`
+ * after Berth began watching it: for Docker nodes the one their health check
+ * asks for; for checkpoint workers 50 ms for the first 5 s (a probe of a
+ * worker that is not listening yet is a refused connection on loopback), then
+ * 500 ms.
+ */
+export function startingIntervalOf(node: Node, elapsedMs: number): number {
+  if (node.spec.source.kind === 'docker') return node.spec.source.healthCheck.intervalMs;
+  return elapsedMs < WORKER_FAST_START_MS ? WORKER_STARTING_INTERVAL_MS : WORKER_HEALTH.intervalMs;
 }
 
 /** How Berth checks an instance of the node. */
