@@ -9,7 +9,7 @@ import { applyFieldMask } from './field-mask';
 import { instanceToProto, nodeInputFromProto, nodeToProto } from './node.mapper';
 import { operationView } from './operation-view';
 import { nodeOpenApi } from './node-openapi';
-import type { TypedAlias, TypedNode } from './node-typed-api';
+import type { TypedAliasEntry, TypedNode } from './node-typed-api';
 import { pickTarget, type Alias } from '../domain/alias';
 import { nodeProtoSource, type WireValue } from '../domain/variables';
 import { nodeApiNames } from '../domain/node-api-names';
@@ -34,17 +34,17 @@ export async function typedNodeOf(nodes: Nodes, folderName: FolderName, nodeId: 
  * inputs and outputs its targets share (checked whenever they change);
  * FAILED_PRECONDITION for an alias of Docker nodes.
  */
-export async function typedAliasOf(aliases: Aliases, nodes: Nodes, folderName: FolderName, aliasId: string): Promise<TypedAlias> {
+export async function typedAliasOf(aliases: Aliases, nodes: Nodes, folderName: FolderName, aliasId: string): Promise<TypedAliasEntry> {
   const alias = await aliases.get(aliasId);
   const first = await nodes.get(alias.targets[0]!.nodeId);
   if (first.spec.source.kind !== 'checkpoint')
     throw new FailedPreconditionError(`alias ${aliasId} points to Docker nodes; it serves their image's own API through the node API (x-node-alias)`, `aliases/${aliasId}`);
   const { inputVariables: inputs, outputVariables: outputs } = first.spec.source;
-  return { id: alias.id, name: alias.name, folderId: alias.folderId, folderName: await folderName(alias.folderId), inputs, outputs };
+  return { id: alias.id, name: alias.name, folderId: alias.folderId, folderName: await folderName(alias.folderId), inputs, outputs, targets: alias.targets };
 }
 
 /** The node an alias sends a call to, picked by weight. */
-export function aliasTargetOf(alias: Alias): string {
+export function aliasTargetOf(alias: Pick<Alias, 'folderId' | 'name' | 'targets'>): string {
   const target = pickTarget(alias.targets, Math.random());
   if (!target) throw new UnavailableError(`alias ${JSON.stringify(alias.name)} has no target with weight`);
   noteAlias(alias.folderId, alias.name);

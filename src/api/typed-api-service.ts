@@ -20,6 +20,8 @@ export interface TypedApiServiceDeps {
   run: RunCall;
   calls: CallAccess;
   authenticator: Authenticator;
+  /** Throws unless the caller with this `authorization` may call the node (as `viaFolderId`, when given). */
+  authorizeNodeCall(authorization: string | undefined, nodeId: string, viaFolderId?: string): Promise<void>;
   /** Whether the node has a healthy instance now. */
   healthy(nodeId: string): boolean;
   log: Logger;
@@ -41,15 +43,13 @@ export class TypedApiService {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: TypedApiServiceDeps) {
-    const authorizeNodeCall = async (authorization: string | undefined, nodeId: string, viaFolderId?: string) =>
-      deps.calls.node(await deps.authenticator.authenticate(authorization), nodeId, viaFolderId);
     this.apis = new TypedApis({
       server: deps.server,
       health: deps.health,
       execute: deps.run,
       executeAlias: (aliasId, input, signal) => this.runAlias(aliasId, input, signal),
       log: deps.log,
-      authorizeCall: authorizeNodeCall,
+      authorizeCall: deps.authorizeNodeCall,
       authorizeAliasCall: async (authorization, alias) =>
         deps.calls.alias(await deps.authenticator.authenticate(authorization), alias.folderId, alias.name),
       callableBy: async (authorization, subjects) => {

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JsonValue, Registry } from '@bufbuild/protobuf';
 import { aliasOpenApi, nodeOpenApi } from '../node-openapi';
-import type { TypedAlias, TypedNode } from '../node-typed-api';
+import type { TypedAliasEntry, TypedNode } from '../node-typed-api';
+import { aliasTargetOf } from '../node-service';
 import { guard, type CallContext } from '../adapter';
 import { aliasProtoSource, nodeProtoSource, type WireValue } from '../../domain/variables';
 import type { Logger } from '../../logger';
@@ -16,10 +17,8 @@ export interface TypedRouteDeps {
   /** The checkpoint node with this id (throws NotFoundError, or FailedPreconditionError for a Docker node). */
   node(nodeId: string): Promise<TypedNode>;
   run(nodeId: string, input: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, WireValue>>;
-  /** The alias with this id in front of checkpoint nodes (throws NotFoundError, or FailedPreconditionError for an alias of Docker nodes). */
-  alias(aliasId: string): Promise<TypedAlias>;
-  /** A call through the alias: the outputs and the node it picked. */
-  runAlias(aliasId: string, input: Record<string, unknown>, signal: AbortSignal): Promise<{ outputs: Record<string, WireValue>; nodeId: string }>;
+  /** The alias with this id in front of checkpoint nodes, with its targets (throws NotFoundError, or FailedPreconditionError for an alias of Docker nodes). */
+  alias(aliasId: string): Promise<TypedAliasEntry>;
   maxBodyBytes: number;
   log: Logger;
   /**
@@ -75,25 +74,19 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
         } else {
           await deps.authorizeAlias(req.headers.authorization, id, action);
         }
-        const subject = kind === 'nodes' ? await deps.node(id) : await deps.alias(id);
-        const messages = kind === 'nodes' ? TypedMessages.of(subject as TypedNode) : TypedMessages.ofAlias(subject as TypedAlias);
+        const view = kind === 'nodes' ? nodeView(await deps.node(id), deps) : aliasView(await deps.alias(id), deps);
         if (what === 'api:execute') {
+          const { messages } = view;
           const body = await readExactJsonBody(req, deps.maxBodyBytes);
-          const request = messages.requestFromJson(body);
-          const inputs = messages.inputsOf(request);
-          if (kind === 'nodes') {
-            sendJson(res, 200, messages.responseToJson(messages.responseOf(id, await deps.run(id, inputs, signal))));
-          } else {
-            const { outputs, nodeId } = await deps.runAlias(id, inputs, signal);
-            res.setHeader('x-berth-node-id', nodeId);
-            sendJson(res, 200, messages.responseToJson(messages.responseOf(nodeId, outputs)));
-          }
+          const { outputs, nodeId } = await view.run(messages.inputsOf(messages.requestFromJson(body)), signal);
+          if (kind === 'aliases') res.setHeader('x-berth-node-id', nodeId);
+          sendJson(res, 200, messages.responseToJson(messages.responseOf(nodeId, outputs)));
           return;
         }
         if (what === 'openapi.json') {
-          sendJson(res, 200, (kind === 'nodes' ? nodeOpenApi(subject as TypedNode) : aliasOpenApi(subject as TypedAlias)) as JsonValue);
+          sendJson(res, 200, view.openApi() as JsonValue);
         } else {
-          const text = kind === 'nodes' ? nodeProtoSource(subject as TypedNode) : aliasProtoSource(subject as TypedAlias);
+          const text = view.proto();
           res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
           res.end(text);
         }
@@ -102,5 +95,35 @@ export function typedRoutes(deps: TypedRouteDeps): ExtraHandler {
       sendError(req, res, deps.registry, err);
     }
     return true;
+  };
+}
+
+/** What a typed route does with a node or an alias: its messages, documents and calls. */
+interface TypedView {
+  messages: TypedMessages;
+  proto(): string;
+  openApi(): Record<string, unknown>;
+  run(inputs: Record<string, unknown>, signal: AbortSignal): Promise<{ outputs: Record<string, WireValue>; nodeId: string }>;
+}
+
+function nodeView(node: TypedNode, deps: TypedRouteDeps): TypedView {
+  return {
+    messages: TypedMessages.of(node),
+    proto: () => nodeProtoSource(node),
+    openApi: () => nodeOpenApi(node),
+    run: async (inputs, signal) => ({ outputs: await deps.run(node.id, inputs, signal), nodeId: node.id }),
+  };
+}
+
+/** A call through the alias goes to the target it picks by weight among the targets just read. */
+function aliasView(alias: TypedAliasEntry, deps: TypedRouteDeps): TypedView {
+  return {
+    messages: TypedMessages.ofAlias(alias),
+    proto: () => aliasProtoSource(alias),
+    openApi: () => aliasOpenApi(alias),
+    run: async (inputs, signal) => {
+      const nodeId = aliasTargetOf(alias);
+      return { outputs: await deps.run(nodeId, inputs, signal), nodeId };
+    },
   };
 }
