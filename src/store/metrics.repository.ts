@@ -3,6 +3,7 @@ import type { InstanceState, Telemetry } from '../domain/node';
 import { AliasEntity } from './entities/alias.entity';
 import { InstanceEntity } from './entities/instance.entity';
 import { NodeEntity } from './entities/node.entity';
+import { existingIds } from './existing-ids';
 import { toNode } from './node-mapping';
 
 /** How many instances of a node are in one state. */
@@ -46,14 +47,7 @@ export class MetricsRepository {
 
   /** Which of these node ids still have a node row. */
   async existingNodes(nodeIds: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    const unique = [...new Set(nodeIds)];
-    const em = this.em();
-    for (let i = 0; i < unique.length; i += 500) {
-      const rows = await em.find(NodeEntity, { id: { $in: unique.slice(i, i + 500) } }, { fields: ['id'], disableIdentityMap: true });
-      for (const row of rows) found.add(row.id);
-    }
-    return found;
+    return existingIds(this.em(), NodeEntity, nodeIds);
   }
 
   /** Which of these aliases (`folderId/name`) still exist. */
@@ -70,14 +64,9 @@ export class MetricsRepository {
 
   /** Which of these instance ids still have an instance row. */
   async existingInstances(instanceIds: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    const em = this.em();
-    for (let i = 0; i < instanceIds.length; i += 500) {
-      const rows = await em.find(InstanceEntity, { id: { $in: instanceIds.slice(i, i + 500) } }, { fields: ['id'], disableIdentityMap: true });
-      for (const row of rows) found.add(row.id);
-    }
-    return found;
+    return existingIds(this.em(), InstanceEntity, instanceIds);
   }
+
 
   /** When an instance was created and how often it was started again. */
   async instanceStart(instanceId: string): Promise<{ folderId: string; createTime: Date; restartCount: number } | undefined> {

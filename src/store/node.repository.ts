@@ -7,6 +7,7 @@ import { NodeEntity, NodeStatusEntity } from './entities/node.entity';
 import { toInstance, toNode } from './node-mapping';
 import { listPage, whereOf } from './paging';
 import { lockModeOf, type RowLock } from './row-lock';
+import { existingIds } from './existing-ids';
 
 /** A node as the API shows it: desired state and observed status together. */
 export interface NodeView extends Node {
@@ -42,13 +43,7 @@ export class NodeRepository {
    * on bound parameters.
    */
   async existingIds(nodeIds: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    const unique = [...new Set(nodeIds)];
-    for (let i = 0; i < unique.length; i += 500) {
-      const rows = await this.em.find(NodeEntity, { id: { $in: unique.slice(i, i + 500) } }, { fields: ['id'], disableIdentityMap: true });
-      for (const row of rows) found.add(row.id);
-    }
-    return found;
+    return existingIds(this.em, NodeEntity, nodeIds);
   }
 
   async getView(id: string): Promise<NodeView | undefined> {
