@@ -1,8 +1,9 @@
 import { raw, type EntityManager, type FilterQuery, type MikroORM } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
-import { decodePageToken, encodePageToken, pageSize, type Page, type PageRequest } from '../domain/listing';
+import type { Page, PageRequest } from '../domain/listing';
 import type { LogFilter, LogStream, NodeEvent, NodeEventNews, NodeLogLine } from '../domain/node-log';
 import { LogCursorEntity, NodeEventEntity, NodeLogLineEntity } from './entities/node-log.entity';
+import { listPage } from './paging';
 import { base32 } from './ids';
 
 /**
@@ -114,11 +115,8 @@ export class NodeLogRepository {
 
   /** A page of lines, oldest first. */
   async list(nodeId: string, filter: LogFilter, page: PageRequest, query: string): Promise<Page<NodeLogLine>> {
-    const size = pageSize(page);
-    const after = decodePageToken(page.pageToken, query);
-    const rows = await this.after(nodeId, filter, after, size + 1);
-    const items = rows.slice(0, size);
-    return { items, nextPageToken: rows.length > size ? encodePageToken(items[items.length - 1]!.id, query) : '' };
+    const { items, nextPageToken } = await listPage(this.em(), NodeLogLineEntity, this.where(nodeId, filter), page, query);
+    return { items: items.map(toLine), nextPageToken };
   }
 
   /** Up to `limit` lines after the line `afterId` (from the oldest when undefined), oldest first. */
@@ -139,20 +137,11 @@ export class NodeLogRepository {
     return rows.map(toLine).reverse();
   }
 
-  /** A page of events, oldest first. */
+  /** A page of events, oldest first (events have no stream or text to filter by). */
   async listEvents(nodeId: string, filter: LogFilter, page: PageRequest, query: string): Promise<Page<NodeEvent>> {
-    const size = pageSize(page);
-    const after = decodePageToken(page.pageToken, query);
-    const where: Record<string, unknown> = { nodeId };
-    if (filter.instanceId) where.instanceId = filter.instanceId;
-    const time: Record<string, Date> = {};
-    if (filter.startTime) time.$gte = filter.startTime;
-    if (filter.endTime) time.$lt = filter.endTime;
-    if (Object.keys(time).length > 0) where.time = time;
-    if (after !== undefined) where.id = { $gt: after };
-    const rows = await this.em().find(NodeEventEntity, where as FilterQuery<NodeEventEntity>, { orderBy: { id: 'asc' }, limit: size + 1, disableIdentityMap: true });
-    const items = rows.slice(0, size).map((r) => ({ ...r, type: r.type as NodeEvent['type'] }));
-    return { items, nextPageToken: rows.length > size ? encodePageToken(items[items.length - 1]!.id, query) : '' };
+    const where = this.where(nodeId, { instanceId: filter.instanceId, startTime: filter.startTime, endTime: filter.endTime });
+    const { items, nextPageToken } = await listPage(this.em(), NodeEventEntity, where, page, query);
+    return { items: items.map((r) => ({ ...r, type: r.type as NodeEvent['type'] })), nextPageToken };
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { InstanceSpec, LogRead, ObservedInstance, RegistryAuth, Runtime, RuntimeEventListener } from '../runtime/runtime';
+import type { InstanceSpec, ObservedInstance, RegistryAuth, Runtime, RuntimeEventListener } from '../runtime/runtime';
 import type { LogCollector } from './log-collector';
 
 /**
@@ -43,9 +43,6 @@ export class LogDrainingRuntime implements Runtime {
   }
   tailLogs(instanceId: string, lines: number): Promise<string> {
     return this.inner.tailLogs(instanceId, lines);
-  }
-  readLogs(instance: ObservedInstance, position: string): Promise<LogRead> {
-    return this.inner.readLogs ? this.inner.readLogs(instance, position) : Promise.resolve({ lines: [], position });
   }
   capabilities(): ReturnType<Runtime['capabilities']> {
     return this.inner.capabilities();

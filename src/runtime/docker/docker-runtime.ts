@@ -348,7 +348,6 @@ export class DockerRuntime implements Runtime {
     return held;
   }
 
-  /** An instance that no longer exists has no logs: that is an empty string, not an error. */
   /** Lines of the instance's container after a position (see `log-reader.ts`); a container gone has none. */
   async readLogs(instance: ObservedInstance, position: string): Promise<LogRead> {
     try {
@@ -359,6 +358,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  /** An instance that no longer exists has no logs: that is an empty string, not an error. */
   async tailLogs(instanceId: string, lines: number): Promise<string> {
     if (lines <= 0) return '';
     const [found] = await this.listContainers(`${LABELS.instanceId}=${instanceId}`);

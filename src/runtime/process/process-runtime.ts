@@ -310,12 +310,12 @@ export class ProcessRuntime implements Runtime {
     return { gpuUnavailable: 'this Berth runs instances as host processes (the process runtime), which cannot be given GPUs' };
   }
 
-  /** The last lines of the instance's log file (stdout and stderr interleaved); '' when there is none. */
   /** Lines of the instance's log file after a byte offset (see `log-reader.ts`). */
   async readLogs(instance: ObservedInstance, position: string): Promise<LogRead> {
     return readLogFile(this.logPath(instance.instanceId), position, instance.state !== 'running', new Date());
   }
 
+  /** The last lines of the instance's log file (stdout and stderr interleaved); '' when there is none. */
   async tailLogs(instanceId: string, lines: number): Promise<string> {
     if (!isFileSafeId(instanceId)) return '';
     return tailFile(this.logPath(instanceId), lines);
