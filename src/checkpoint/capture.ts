@@ -74,8 +74,9 @@ export async function captureCheckpoint(o: CaptureOptions): Promise<CaptureResul
     child.stdout.on('data', (d: Buffer) => stdout.push(d));
     child.stderr.on('data', (d: Buffer) => {
       stderr.push(d);
-      const line = o.onProgress ? lastLineOf(d.toString('utf8')) : undefined;
-      if (line !== undefined) o.onProgress?.(line);
+      if (!o.onProgress) return;
+      const line = lastLineOf(d.toString('utf8'));
+      if (line !== undefined) o.onProgress(line);
     });
     let stopped: 'timeout' | 'cancelled' | undefined;
     const stop = (why: 'timeout' | 'cancelled') => {

@@ -8,15 +8,9 @@ import { DEFAULT_CONFIGURATIONS, parseConfigurations, type Configuration, type C
  */
 export function loadConfigurationCatalog(file: string, rawAllowed: boolean): ConfigurationCatalog {
   if (!file) return { configurations: [...DEFAULT_CONFIGURATIONS], rawAllowed };
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`--configurations ${file}: ${(err as Error).message}`);
-  }
   let configurations: Configuration[];
   try {
-    configurations = parseConfigurations(text);
+    configurations = parseConfigurations(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`--configurations ${file}: ${(err as Error).message}`);
   }
