@@ -6,6 +6,7 @@ import { NotFoundError } from '../domain/errors';
 import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './node-api';
 import type { RoutingTable } from './routing-table';
 import { TimedCache } from '../control/timed-cache';
+import type { NodeWaker } from './node-waker';
 
 /** What a refusal of a call to a node depends on. */
 interface NodeFacts {
@@ -13,6 +14,8 @@ interface NodeFacts {
   kind: 'docker' | 'checkpoint';
   suspended: boolean;
   deleting: boolean;
+  /** instance_range.min 0: a call that finds no healthy instance wakes the node and waits. */
+  maySleep: boolean;
 }
 
 /**
@@ -49,6 +52,8 @@ export class RoutingTableResolver implements NodeApiResolver {
      */
     private readonly authorize?: (route: NodeApiRoute, target: { nodeId: string } | { folderId: string; aliasName: string }) => Promise<void>,
     cacheMs = 1000,
+    /** Counts calls, and holds those to a sleeping node while it wakes; none: such calls get UNAVAILABLE. */
+    private readonly waker?: NodeWaker,
   ) {
     this.aliasCache = new TimedCache(cacheMs);
     this.nodeCache = new TimedCache(cacheMs);
@@ -61,20 +66,23 @@ export class RoutingTableResolver implements NodeApiResolver {
     return route;
   }
 
+  /** A node's target when it has a healthy instance, the call counted (a node with min 0 sleeps only after a window without calls). */
+  private serving(nodeId: string, folderId?: string): ResolvedTarget | undefined {
+    const hit = this.target(nodeId, folderId);
+    if (!hit || hit.backends.length === 0) return undefined;
+    this.waker?.noteCall(nodeId);
+    return hit;
+  }
+
   resolve(route: NodeApiRoute): ResolvedTarget | Promise<ResolvedTarget> {
     const authorize = this.authorize;
     if (route.nodeId) {
       const nodeId = route.nodeId;
       if (authorize)
         return authorize(route, { nodeId })
-          .then(() => {
-            const hit = this.target(nodeId);
-            return hit && hit.backends.length > 0 ? hit : this.resolveNode(nodeId, undefined);
-          })
+          .then(() => this.serving(nodeId) ?? this.resolveNode(nodeId, undefined))
           .catch(refusal);
-      const hit = this.target(nodeId, route.folderId);
-      if (hit && hit.backends.length > 0) return hit;
-      return this.resolveNode(nodeId, route.folderId).catch(refusal);
+      return this.serving(nodeId, route.folderId) ?? this.resolveNode(nodeId, route.folderId).catch(refusal);
     }
     if (route.aliasName) {
       const folderId = route.folderId;
@@ -98,7 +106,7 @@ export class RoutingTableResolver implements NodeApiResolver {
     const facts = await this.nodeCache.get(nodeId, async () => {
       try {
         const node = await this.nodes.get(nodeId);
-        return { folderId: node.folderId, kind: node.spec.source.kind, suspended: node.suspended, deleting: node.deleting };
+        return { folderId: node.folderId, kind: node.spec.source.kind, suspended: node.suspended, deleting: node.deleting, maySleep: node.spec.instanceRange.min === 0 };
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
         throw err;
@@ -114,8 +122,14 @@ export class RoutingTableResolver implements NodeApiResolver {
       );
     if (facts.deleting) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is being deleted`);
     if (facts.suspended) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is suspended; resume it (ResumeNode) before calling it`);
-    const hit = this.target(nodeId);
-    if (hit && hit.backends.length > 0) return hit;
+    const hit = this.serving(nodeId);
+    if (hit) return hit;
+    if (!facts.maySleep || !this.waker) throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
+    // Asleep (or waking): the call waits for the node's first instance, within the bound and the node's own timeout.
+    this.waker.noteCall(nodeId);
+    await this.waker.hold(nodeId, undefined, this.routing.get(nodeId)?.timeoutMs);
+    const woken = this.target(nodeId);
+    if (woken && woken.backends.length > 0) return woken;
     throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
   }
 

@@ -256,6 +256,9 @@ export class NodeReconciler {
 
     this.autoscaler.settle(nodeId, plan.desired);
     const status = this.statusOf(node, instances, written, plan.desired, now, failure, attempt, preparing);
+    // A woken node serves: its wake's time, the first call's wait, goes into the status.
+    const wakeMs = instances.some((i) => i.state === 'healthy') ? this.autoscaler.woke(nodeId) : undefined;
+    if (wakeMs !== undefined) status.lastWake = { durationMs: wakeMs, time: now };
     await this.writeStatus(nodeId, status, written);
 
     const finish = (kinds: OperationKind[]) => pending.filter((op) => kinds.includes(op.kind)).map((op) => op.id);

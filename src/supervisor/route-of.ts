@@ -22,6 +22,7 @@ export function routeOf(node: Node, instances: Instance[]): NodeRoute {
     timeoutMs: src.kind === 'docker' ? src.endpoint.timeoutMs : 0,
     idleTimeoutMs: src.kind === 'docker' ? src.endpoint.idleTimeoutMs : 0,
     backends,
+    maySleep: node.spec.instanceRange.min === 0 && !node.suspended && !node.deleting,
     ...(src.kind === 'checkpoint' ? { checkpoint: src } : {}),
   };
 }
