@@ -90,10 +90,14 @@ export class AutoscalerTick {
     return s.desired;
   }
 
-  /** What the pass settled on (the planner clamps into the range). */
-  settle(nodeId: string, desired: number): void {
+  /**
+   * What the pass settled on (the planner clamps into the range), unless the
+   * count changed while the pass ran (a call woke the node, a tick scaled
+   * it): then the newer count stands, and the pass that follows applies it.
+   */
+  settle(nodeId: string, asked: number, desired: number): void {
     const s = this.nodes.get(nodeId);
-    if (s) s.desired = desired;
+    if (s && s.desired === asked) s.desired = desired;
   }
 
   /**

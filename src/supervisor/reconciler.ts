@@ -254,7 +254,7 @@ export class NodeReconciler {
       return {};
     }
 
-    this.autoscaler.settle(nodeId, plan.desired);
+    this.autoscaler.settle(nodeId, desired, plan.desired);
     const status = this.statusOf(node, instances, written, plan.desired, now, failure, attempt, preparing);
     // A woken node serves: its wake's time, the first call's wait, goes into the status.
     const wakeMs = instances.some((i) => i.state === 'healthy') ? this.autoscaler.woke(nodeId) : undefined;
