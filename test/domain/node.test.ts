@@ -170,6 +170,7 @@ describe('validateNode field paths', () => {
     ['max 65', docker({}, { instanceRange: { min: 1, max: 65 } }), ['node.spec.instance_range.max']],
     ['negative min', docker({}, { instanceRange: { min: -1, max: 2 } }), ['node.spec.instance_range.min']],
     ['negative target in flight', docker({}, { autoscaling: { targetInFlight: -1, scaleDownStabilizationMs: 0, scaleToZeroAfterMs: 0 } }), ['node.spec.autoscaling.target_in_flight']],
+    ['idle window under a second', docker({}, { autoscaling: { targetInFlight: 1, scaleDownStabilizationMs: 0, scaleToZeroAfterMs: 500 } }), ['node.spec.autoscaling.scale_to_zero_after']],
     ['maintenance limit 65', docker({}, { maintenanceLimit: 65 }), ['node.spec.maintenance_limit']],
     ['bad ACL folder id', docker({}, { acl: { folderIds: ['default', 'Bad Id'] } }), ['node.spec.acl.folder_ids[1]']],
     ['env from a secret with a bad name', docker({ envFromSecrets: [{ envName: 'MY-TOKEN', secretId: 'sc1', key: 'token' }] }), ['node.spec.docker.env_from_secrets[0].env_name']],

@@ -211,6 +211,35 @@ describe('nodeStatusOf', () => {
   });
 });
 
+describe('the status of a node that may sleep (min 0)', () => {
+  const sleepy = node({}, { min: 0, max: 2 });
+  const status = (instances: Instance[], desired: number) => nodeStatusOf({ node: sleepy, instances, previous: initialNodeStatus(), desired, now: NOW });
+  const condition = (s: ReturnType<typeof status>, type: string) => s.conditions.find((c) => c.type === type)!;
+
+  it('is Healthy and Ready while asleep, with an Asleep condition saying so', () => {
+    const asleep = status([], 0);
+    assert.equal(asleep.state, 'healthy');
+    assert.match(asleep.reason, /^asleep: no instance runs; the next call wakes it \(the node sleeps after 300s without calls\)$/);
+    assert.deepEqual([condition(asleep, 'Ready').status, condition(asleep, 'Ready').reason], [true, 'Asleep']);
+    assert.deepEqual([condition(asleep, 'Asleep').status, condition(asleep, 'Asleep').reason], [true, 'ScaledToZero']);
+  });
+  it('says it is waking while a call woke it and its instance starts, and awake once it serves', () => {
+    const waking = status([inst('a', 'preparing')], 1);
+    assert.equal(waking.state, 'healthy');
+    assert.match(waking.reason, /^waking: /);
+    assert.deepEqual([condition(waking, 'Asleep').status, condition(waking, 'Asleep').reason], [false, 'Waking']);
+    const awake = status([inst('a', 'healthy')], 1);
+    assert.deepEqual([condition(awake, 'Asleep').status, condition(awake, 'Asleep').reason], [false, 'Awake']);
+    assert.deepEqual([condition(awake, 'Ready').status, condition(awake, 'Ready').reason], [true, 'MinimumHealthy']);
+  });
+  it('says it is falling asleep while its instances stop', () => {
+    assert.match(status([inst('a', 'healthy')].map((i) => ({ ...i, state: 'unhealthy' as const })), 0).reason, /^falling asleep: stopping 1 instance after 300s without calls$/);
+  });
+  it('has no Asleep condition when its min is above 0', () => {
+    assert.equal(nodeStatusOf({ node: node(), instances: [], previous: initialNodeStatus(), desired: 2, now: NOW }).conditions.find((c) => c.type === 'Asleep'), undefined);
+  });
+});
+
 describe('decideScale', () => {
   const base = { current: 1, min: 1, max: 4, target: 1, stabilizationMs: 10_000, idleMs: 0, sleepAfterMs: 300_000, now: 0, state: { lowSince: null } };
   it('scales up at once to what the load needs, within max', () => {
