@@ -3,7 +3,7 @@ import type { Aliases } from '../control/aliases';
 import type { Nodes } from '../control/nodes';
 import { StatusError, statusJson, toStatusError } from '../api/status';
 import { NotFoundError } from '../domain/errors';
-import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './node-api';
+import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget, type ResolvingCall } from './node-api';
 import type { RoutingTable } from './routing-table';
 import { TimedCache } from '../control/timed-cache';
 import type { NodeWaker } from './node-waker';
@@ -74,22 +74,22 @@ export class RoutingTableResolver implements NodeApiResolver {
     return hit;
   }
 
-  resolve(route: NodeApiRoute): ResolvedTarget | Promise<ResolvedTarget> {
+  resolve(route: NodeApiRoute, call?: ResolvingCall): ResolvedTarget | Promise<ResolvedTarget> {
     const authorize = this.authorize;
     if (route.nodeId) {
       const nodeId = route.nodeId;
       if (authorize)
         return authorize(route, { nodeId })
-          .then(() => this.serving(nodeId) ?? this.resolveNode(nodeId, undefined))
+          .then(() => this.serving(nodeId) ?? this.resolveNode(nodeId, undefined, call))
           .catch(refusal);
-      return this.serving(nodeId, route.folderId) ?? this.resolveNode(nodeId, route.folderId).catch(refusal);
+      return this.serving(nodeId, route.folderId) ?? this.resolveNode(nodeId, route.folderId, call).catch(refusal);
     }
     if (route.aliasName) {
       const folderId = route.folderId;
       if (!folderId) throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'x-node-alias needs x-folder-id: alias names are unique per folder');
       const aliasName = route.aliasName;
-      if (authorize) return authorize(route, { folderId, aliasName }).then(() => this.resolveAlias(folderId, aliasName)).catch(refusal);
-      return this.resolveAlias(folderId, aliasName).catch(refusal);
+      if (authorize) return authorize(route, { folderId, aliasName }).then(() => this.resolveAlias(folderId, aliasName, call)).catch(refusal);
+      return this.resolveAlias(folderId, aliasName, call).catch(refusal);
     }
     throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'name the node with the x-node-id header (or x-node-alias with x-folder-id)');
   }
@@ -102,7 +102,7 @@ export class RoutingTableResolver implements NodeApiResolver {
    * naming its state, so that clients do not retry; one that is starting or
    * has lost its instances is UNAVAILABLE, which they may retry.
    */
-  private async resolveNode(nodeId: string, folderId: string | undefined): Promise<ResolvedTarget> {
+  private async resolveNode(nodeId: string, folderId: string | undefined, call?: ResolvingCall): Promise<ResolvedTarget> {
     const facts = await this.nodeCache.get(nodeId, async () => {
       try {
         const node = await this.nodes.get(nodeId);
@@ -127,20 +127,23 @@ export class RoutingTableResolver implements NodeApiResolver {
     if (!facts.maySleep || !this.waker) throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
     // Asleep (or waking): the call waits for the node's first instance, within the bound and the node's own timeout.
     this.waker.noteCall(nodeId);
-    await this.waker.hold(nodeId, undefined, this.routing.get(nodeId)?.timeoutMs);
+    // A caller that leaves lets go of its place among the held calls.
+    const left = new AbortController();
+    call?.onGone(() => left.abort());
+    await this.waker.hold(nodeId, left.signal, this.routing.get(nodeId)?.timeoutMs);
     const woken = this.target(nodeId);
     if (woken && woken.backends.length > 0) return woken;
     throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
   }
 
-  private async resolveAlias(folderId: string, name: string): Promise<ResolvedTarget> {
+  private async resolveAlias(folderId: string, name: string, call?: ResolvingCall): Promise<ResolvedTarget> {
     const alias = await this.aliasCache.get(`${folderId}/${name}`, () => this.aliases.getByName(folderId, name)).catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new NodeApiError(GrpcCode.NOT_FOUND, `alias ${JSON.stringify(name)} not found in folder ${folderId}`);
       throw err;
     });
     const chosen = pickTarget(alias.targets, Math.random());
     if (!chosen) throw new NodeApiError(GrpcCode.UNAVAILABLE, `alias ${JSON.stringify(name)} has no target with weight`);
-    return this.resolveNode(chosen.nodeId, folderId);
+    return this.resolveNode(chosen.nodeId, folderId, call);
   }
 
   /** An alias changed here: later calls read it again (other processes see it within the cache time). */
