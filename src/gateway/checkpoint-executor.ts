@@ -176,8 +176,13 @@ export class CheckpointExecutor {
    * as {@link unservable} says.
    */
   private async wakeOrRefuse(nodeId: string, signal?: AbortSignal): Promise<RouteBackend> {
-    const maySleep = this.routing.get(nodeId)?.maySleep || (await this.unservable(nodeId)).maySleep;
-    if (!maySleep || !this.waker) throw new UnavailableError(`node ${nodeId} has no healthy instance yet`);
+    const route = this.routing.get(nodeId);
+    // The route knows best (a failed node does not sleep); a node the supervisor has not seen yet is read.
+    const maySleep = route?.maySleep || (!route && (await this.unservable(nodeId)).maySleep);
+    if (!maySleep || !this.waker) {
+      await this.unservable(nodeId);
+      throw new UnavailableError(`node ${nodeId} has no healthy instance yet`);
+    }
     await this.waker.hold(nodeId, signal);
     return this.acquire(nodeId, new Set(), signal);
   }

@@ -124,7 +124,9 @@ export class RoutingTableResolver implements NodeApiResolver {
     if (facts.suspended) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is suspended; resume it (ResumeNode) before calling it`);
     const hit = this.serving(nodeId);
     if (hit) return hit;
-    if (!facts.maySleep || !this.waker) throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
+    // The route knows best (a node whose start failed does not sleep); a node the supervisor has not seen yet goes by its spec.
+    const route = this.routing.get(nodeId);
+    if (!(route ? route.maySleep : facts.maySleep) || !this.waker) throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
     // Asleep (or waking): the call waits for the node's first instance, within the bound and the node's own timeout.
     this.waker.noteCall(nodeId);
     // A caller that leaves lets go of its place among the held calls.

@@ -244,7 +244,7 @@ export class NodeReconciler {
       if (probed) i.state = probed.state;
       else if (rows.find((r) => r.id === i.id && r.runtimeId === i.runtimeId)?.state === 'unhealthy') i.state = 'unhealthy';
     }
-    this.routing.set(routeOf(node, instances));
+    this.routing.set(routeOf(node, instances, failure !== undefined));
 
     if (node.deleting && instances.length === 0) {
       await this.runtime.removeNodeResources(nodeId);

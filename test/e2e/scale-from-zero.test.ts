@@ -86,6 +86,16 @@ async function events(http: string, nodeId: string, reason: string): Promise<any
   return ((res.body.events ?? []) as any[]).filter((e) => e.reason === reason);
 }
 
+/**
+ * Waits until `count` reaches `expected` (events and the wake's metric are
+ * written by the supervisor's pass, just after the instance began to serve),
+ * then checks it is exactly that.
+ */
+async function expectCount(what: string, count: () => Promise<number>, expected: number): Promise<void> {
+  await waitFor(`${what} to reach ${expected}`, async () => (await count()) >= expected);
+  assert.equal(await count(), expected, what);
+}
+
 describe('scale from zero: a checkpoint node on the process runtime', () => {
   let t: TestBerth | undefined;
   let rpc: ReturnType<typeof clients>;
@@ -146,8 +156,8 @@ describe('scale from zero: a checkpoint node on the process runtime', () => {
     outputs.forEach((out, x) => assert.equal(out.y, 2 * x));
 
     // One wake for the whole burst: one Woken event, one wake measured, and a status that tells how long it took.
-    assert.equal((await events(t!.http, nodeId, 'Woken')).length, 1);
-    assert.equal(await wakeSamples(t!.http, nodeId), 1);
+    await expectCount('Woken events', () => events(t!.http, nodeId, 'Woken').then((e) => e.length), 1);
+    await expectCount('wakes measured', () => wakeSamples(t!.http, nodeId), 1);
     // The status follows the pass that saw the instance serve.
     const awake = await waitFor('the wake in the status', async () => {
       const node = await getNode(t!.http, nodeId);
@@ -174,7 +184,7 @@ describe('scale from zero: a checkpoint node on the process runtime', () => {
     assert.equal(typed.status, 200, JSON.stringify(typed.body));
     assert.equal(typed.body.y, '10');
     assert.equal(typed.headers.get('x-berth-node-id'), nodeId);
-    assert.equal((await events(t!.http, nodeId, 'Woken')).length, 2);
+    await expectCount('Woken events', () => events(t!.http, nodeId, 'Woken').then((e) => e.length), 2);
     await waitFor('the second wake in the status', async () => (await getNode(t!.http, nodeId)).status.lastWakeTime !== before.status.lastWakeTime);
     await waitAsleep(t!.http, nodeId);
   });
@@ -191,7 +201,7 @@ describe('scale from zero: a checkpoint node on the process runtime', () => {
       pids.add(res.body.output.pid);
     }
     assert.equal(pids.size, 1, 'one instance served them all: it was never stopped');
-    assert.equal((await events(t!.http, nodeId, 'Woken')).length, 3);
+    await expectCount('Woken events', () => events(t!.http, nodeId, 'Woken').then((e) => e.length), 3);
     await waitAsleep(t!.http, nodeId);
   });
 });
@@ -318,8 +328,8 @@ describe('scale from zero: Docker nodes through the node API', () => {
       }),
     );
     assert.equal(new Set(answers).size, 1, 'one instance woke and answered the held calls');
-    assert.equal((await events(t!.http, nodeId, 'Woken')).length, 1);
-    assert.equal(await wakeSamples(t!.http, nodeId), 1);
+    await expectCount('Woken events', () => events(t!.http, nodeId, 'Woken').then((e) => e.length), 1);
+    await expectCount('wakes measured', () => wakeSamples(t!.http, nodeId), 1);
     await waitFor('the wake in the status', async () => (await getNode(t!.http, nodeId)).status.lastWakeDuration !== undefined);
     await waitAsleep(t!.http, nodeId);
 
@@ -329,8 +339,24 @@ describe('scale from zero: Docker nodes through the node API', () => {
     assert.equal(viaAlias.status, 200, await viaAlias.clone().text());
     assert.equal(viaAlias.headers.get('x-berth-node-id'), nodeId);
     await viaAlias.text();
-    assert.equal((await events(t!.http, nodeId, 'Woken')).length, 2);
+    await expectCount('Woken events', () => events(t!.http, nodeId, 'Woken').then((e) => e.length), 2);
     await waitAsleep(t!.http, nodeId);
+  });
+
+  it('refuses calls to a node with min 0 whose start failed at once, without waking it', async (ctx) => {
+    if (skip) return ctx.skip('no Docker engine');
+    const created = await rest(t!.http, 'POST', '/v1/nodes', { ...dockerNode('no-image'), spec: { ...dockerNode('no-image').spec, docker: { ...dockerNode('no-image').spec.docker, image: `berth-absent-${clusterId}:latest` } } });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const op = await rest(t!.http, 'POST', `/v1/operations/${created.body.id}:wait`, { timeout: '60s' });
+    assert.equal(op.body.done, true);
+    assert.ok(op.body.error, 'the image is missing: the node fails');
+    const nodeId = op.body.resourceId ?? (await rest(t!.http, 'GET', '/v1/nodes?folderId=default')).body.nodes.find((n: any) => n.name === 'no-image').id;
+    const res = await fetch(`${nodeApi()}/whoami`, { headers: { 'x-node-id': nodeId } });
+    const body = (await res.json()) as any;
+    assert.equal(res.status, 503, JSON.stringify(body));
+    assert.match(body.message, /has no healthy instance yet/);
+    assert.equal(res.headers.get('retry-after'), null, 'not held: nothing would wake');
+    assert.deepEqual(await events(t!.http, nodeId, 'Woken'), []);
   });
 
   it('answers calls to a node whose instance never becomes healthy with 503 and retry-after past the bound, and 429 beyond the held queue', async (ctx) => {
