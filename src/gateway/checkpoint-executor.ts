@@ -159,7 +159,8 @@ export class CheckpointExecutor {
    * Why a node with no healthy instance cannot take a call: FAILED_PRECONDITION
    * naming its state when it will not serve until someone acts (suspended,
    * being deleted), so that clients do not retry; UNAVAILABLE when it is
-   * starting or recovering.
+   * starting or recovering. A node with min 0 is not refused here: it may
+   * sleep, and the call may wait for it to wake.
    */
   private async unservable(nodeId: string): Promise<{ maySleep: boolean }> {
     const node = await this.lookup(nodeId);
