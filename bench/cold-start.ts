@@ -27,6 +27,15 @@
  *    (process ≤ 0.5 s, Docker checkpoint ≤ 1.5 s) with met / not met on the
  *    median; the machine's load average before and after.
  *
+ * The "from zero" rows (process-from-zero, docker-checkpoint-from-zero) time
+ * a sleeping node's first call instead: one checkpoint node with min 0 and a
+ * 1 s idle window is created once; per run the bench waits until the node
+ * sleeps (its `Asleep` condition true, no instance left), sends one REST
+ * Execute call, and times it from sent to answered (the call is held while
+ * the node wakes). They get a table of their own, with the median of the
+ * wake the node's status reported (`lastWakeDuration`: from the call that
+ * woke it to its first healthy instance).
+ *
  * Everything created is removed at the end: nodes, then containers and
  * networks labelled with the run's cluster id, then the temp directories.
  */
@@ -50,7 +59,7 @@ const START_TIMEOUT_MS = 120_000;
 /** The longest the warm-up start may take: it may build the system image. */
 const WARMUP_TIMEOUT_MS = 30 * 60_000;
 
-const ROW_KEYS = ['process', 'process-2', 'docker-checkpoint', 'docker-http'] as const;
+const ROW_KEYS = ['process', 'process-2', 'docker-checkpoint', 'docker-http', 'process-from-zero', 'docker-checkpoint-from-zero'] as const;
 type RowKey = (typeof ROW_KEYS)[number];
 
 interface RowSetup {
@@ -61,6 +70,8 @@ interface RowSetup {
   targetS: number | undefined;
   /** The node's spec, given the captured checkpoint's id and the test images. */
   spec(ctx: Context): unknown;
+  /** A sleeping node's first call is timed, not a CreateNode. */
+  fromZero?: boolean;
 }
 
 interface Context {
@@ -77,6 +88,11 @@ function checkpointSpec(ctx: Context, instances: number): unknown {
     },
     instanceRange: { min: instances, max: instances },
   };
+}
+
+/** A checkpoint node that sleeps one second after its last call. */
+function sleepySpec(ctx: Context): unknown {
+  return { ...(checkpointSpec(ctx, 1) as object), instanceRange: { min: 0, max: 1 }, autoscaling: { scaleToZeroAfter: '1s' } };
 }
 
 const ROWS: Record<RowKey, RowSetup> = {
@@ -103,6 +119,22 @@ const ROWS: Record<RowKey, RowSetup> = {
       },
       instanceRange: { min: 1, max: 1 },
     }),
+  },
+  'process-from-zero': {
+    label: 'process, checkpoint node from zero (min 0, asleep)',
+    runtime: 'process',
+    instances: 1,
+    targetS: undefined,
+    spec: sleepySpec,
+    fromZero: true,
+  },
+  'docker-checkpoint-from-zero': {
+    label: 'docker, checkpoint node from zero (min 0, asleep)',
+    runtime: 'docker',
+    instances: 1,
+    targetS: undefined,
+    spec: sleepySpec,
+    fromZero: true,
   },
 };
 
@@ -275,6 +307,61 @@ async function coldStart(s: Serve, spec: unknown, instances: number, timeoutMs: 
   }
 }
 
+/** Waits (bounded) until the node sleeps: its `Asleep` condition true and no instance left. */
+async function waitAsleep(s: Serve, nodeId: string): Promise<any> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const node = await must('GetNode', rest(s.http, 'GET', `/v1/nodes/${nodeId}`));
+    const instances = (await must('ListInstances', rest(s.http, 'GET', `/v1/nodes/${nodeId}/instances`))).instances ?? [];
+    const asleep = (node.status.conditions as any[]).some((c) => c.type === 'Asleep' && c.status === true);
+    if (asleep && instances.length === 0) return node;
+    if (Date.now() > deadline) throw new Error(`${nodeId}: not asleep after ${START_TIMEOUT_MS / 1000} s: ${node.status.reason}`);
+    await sleep(100);
+  }
+}
+
+/** The status's `lastWakeDuration` ("1.234s") in seconds, once it names a wake after `after`. */
+async function statusWake(s: Serve, nodeId: string, after: string | undefined): Promise<number> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const node = await must('GetNode', rest(s.http, 'GET', `/v1/nodes/${nodeId}`));
+    if (node.status.lastWakeDuration && node.status.lastWakeTime !== after) return Number(String(node.status.lastWakeDuration).replace(/s$/, ''));
+    if (Date.now() > deadline) throw new Error(`${nodeId}: the status names no new wake`);
+    await sleep(20);
+  }
+}
+
+interface Wake {
+  /** From the first call sent to its answer, the node asleep before. */
+  answerS: number;
+  /** The wake the node's status reported. */
+  statusS: number;
+}
+
+/** Creates a sleeping node, then `runs` times: waits for it to sleep, times one Execute call; deletes it. */
+async function fromZero(s: Serve, spec: unknown, runs: number, timeoutMs: number): Promise<Wake[]> {
+  const name = `zero-${String(++nodeCounter).padStart(3, '0')}`;
+  const op = await must('CreateNode', rest(s.http, 'POST', '/v1/nodes', { folderId: 'default', name, spec }));
+  const nodeId: string = op.resourceId;
+  const wakes: Wake[] = [];
+  try {
+    await waitOperation(s, op.id, `CreateNode ${name}`, timeoutMs);
+    for (let i = 0; i < runs; i++) {
+      const asleep = await waitAsleep(s, nodeId);
+      const sent = process.hrtime.bigint();
+      const res = await rest(s.http, 'POST', `/v1/nodes/${nodeId}:execute`, { input: { x: 1 } });
+      const answerS = seconds(sent);
+      if (res.status !== 200 || res.body.output?.y !== 2) throw new Error(`${name}: the call from zero failed: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+      const statusS = await statusWake(s, nodeId, asleep.status.lastWakeTime);
+      log(`  run ${i + 1}: answered ${fmt(answerS)} after the call was sent; the status says the wake took ${fmt(statusS)}`);
+      wakes.push({ answerS, statusS });
+    }
+    return wakes;
+  } finally {
+    await deleteNode(s, nodeId);
+  }
+}
+
 // --- the table ------------------------------------------------------------------------------
 
 function percentile(sorted: number[], p: number): number {
@@ -290,6 +377,7 @@ function median(values: number[]): number {
 interface Result {
   key: RowKey;
   starts: Start[];
+  wakes?: Wake[];
 }
 
 const fmt = (s: number): string => `${s.toFixed(3)} s`;
@@ -303,6 +391,14 @@ function format(r: Result): string {
   return (
     `| ${row.label} | ${r.starts.length} | ${fmt(med)} | ${fmt(percentile(healthy, 90))} | ${fmt(healthy[0]!)} | ${fmt(healthy[healthy.length - 1]!)} | ` +
     `${fmt(median(r.starts.map((x) => x.operationS)))} | ${fmt(median(r.starts.map((x) => x.createS)))} | ${target} | ${met} |`
+  );
+}
+
+function formatFromZero(r: Result): string {
+  const answers = (r.wakes ?? []).map((w) => w.answerS).sort((a, b) => a - b);
+  return (
+    `| ${ROWS[r.key].label} | ${answers.length} | ${fmt(median(answers))} | ${fmt(percentile(answers, 90))} | ${fmt(answers[0]!)} | ` +
+    `${fmt(answers[answers.length - 1]!)} | ${fmt(median((r.wakes ?? []).map((w) => w.statusS)))} |`
   );
 }
 
@@ -333,7 +429,7 @@ async function measureRuntime(o: Options, runtime: 'process' | 'docker', results
       log(`  captured in ${fmt(seconds(started))}`);
       if (runtime === 'docker') notes.push(`docker: the capture (which builds the system image when missing) took ${fmt(seconds(started))}`);
     }
-    if (keys.includes('docker-checkpoint')) {
+    if (keys.includes('docker-checkpoint') || keys.includes('docker-checkpoint-from-zero')) {
       log('  warm-up: one Docker checkpoint node, not counted');
       const w = await coldStart(s, ROWS['docker-checkpoint'].spec(ctx), 1, WARMUP_TIMEOUT_MS);
       notes.push(`docker checkpoint warm-up node (not in the table): Healthy ${fmt(w.healthyS)} after CreateNode, operation done at ${fmt(w.operationS)}`);
@@ -341,6 +437,10 @@ async function measureRuntime(o: Options, runtime: 'process' | 'docker', results
     for (const key of keys) {
       const row = ROWS[key];
       log(`${row.label}: ${o.runs} runs`);
+      if (row.fromZero) {
+        results.push({ key, starts: [], wakes: await fromZero(s, row.spec(ctx), o.runs, START_TIMEOUT_MS) });
+        continue;
+      }
       const starts: Start[] = [];
       for (let i = 0; i < o.runs; i++) {
         const start = await coldStart(s, row.spec(ctx), row.instances, START_TIMEOUT_MS);
@@ -378,8 +478,18 @@ async function main(): Promise<void> {
       '',
       '| row | runs | Healthy median | p90 | min | max | operation done median | CreateNode call median | target | met |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
-      ...results.map(format),
+      ...results.filter((r) => !ROWS[r.key].fromZero).map(format),
     ];
+    const zero = results.filter((r) => ROWS[r.key].fromZero);
+    if (zero.length > 0)
+      lines.push(
+        '',
+        `From zero: a node with min 0 asleep (1 s idle window); the clock runs from sending one REST Execute call to its answer. "status wake" is the node's own lastWakeDuration (from the call that woke it to its first healthy instance).`,
+        '',
+        '| row | runs | first call answered, median | p90 | min | max | status wake median |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        ...zero.map(formatFromZero),
+      );
     console.log(lines.join('\n'));
   }
 }

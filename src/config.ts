@@ -67,6 +67,12 @@ export interface Config {
   /** Longest Execute call, waiting included. */
   executeTimeoutMs: number;
   /**
+   * Scale from zero: how long a call to a sleeping node (instance_range.min 0)
+   * is held while its first instance starts (its own deadline may end the
+   * wait sooner), and how many calls per node may be held at once.
+   */
+  wake: { holdMs: number; maxHeld: number };
+  /**
    * Head-read and idle limits of callers' connections on every listener
    * (not a node's own endpoint idle timeout, which is part of its spec).
    */
@@ -143,6 +149,8 @@ const OPTIONS = {
   'system-image': { type: 'string', env: 'BERTH_SYSTEM_IMAGE', default: 'berth-python:latest', help: 'image of checkpoint instances under docker' },
   'execute-queue': { type: 'string', env: 'BERTH_EXECUTE_QUEUE', default: '64', help: 'calls that may wait per checkpoint node' },
   'execute-timeout-ms': { type: 'string', env: 'BERTH_EXECUTE_TIMEOUT_MS', default: '60000', help: 'longest Execute call' },
+  'wake-timeout-ms': { type: 'string', env: 'BERTH_WAKE_TIMEOUT_MS', default: '30000', help: 'a call to a sleeping node (min 0) waits this long for its first instance, then gets 503 / UNAVAILABLE with retry-after (0: not held)' },
+  'wake-queue': { type: 'string', env: 'BERTH_WAKE_QUEUE', default: '64', help: 'calls that may wait per sleeping node while it wakes (as many as --execute-queue lets wait afterwards); more get 429 / RESOURCE_EXHAUSTED' },
   'header-timeout-ms': { type: 'string', env: 'BERTH_HEADER_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.headerTimeoutMs), help: 'a connection must send a request head within this (0: no limit)' },
   'connection-idle-timeout-ms': { type: 'string', env: 'BERTH_CONNECTION_IDLE_TIMEOUT_MS', default: String(DEFAULT_CONNECTION_TIMEOUTS.idleTimeoutMs), help: 'a connection with no call in progress is closed after this (0: never)' },
   auth: { type: 'string', env: 'BERTH_AUTH', default: 'keys', help: 'keys (every call needs an API key) or none (loopback only: every caller is admin)' },
@@ -298,6 +306,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     systemImage: get('system-image'),
     executeQueue: millis('execute-queue', get('execute-queue')),
     executeTimeoutMs: millis('execute-timeout-ms', get('execute-timeout-ms')),
+    wake: { holdMs: timerMillis('wake-timeout-ms', get('wake-timeout-ms')), maxHeld: wholeNumber('wake-queue', get('wake-queue'), 'calls') },
     heapGrowthPercent: heapGrowthPercent(get('heap-growth-percent')),
     connectionTimeouts: {
       headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),

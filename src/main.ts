@@ -60,6 +60,7 @@ import { InFlightBalancer } from './gateway/balancer';
 import { SecretCipher } from './secrets/cipher';
 import { loadSecretKey } from './secrets/key-file';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
+import { NodeWaker } from './gateway/node-waker';
 import { WorkerTokens } from './checkpoint/worker-token';
 import { workerScript } from './paths';
 import type { Runtime } from './runtime/runtime';
@@ -186,12 +187,15 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     environments,
     config.configurations,
   );
+  // Calls to sleeping nodes wait here while the supervisor starts an instance.
+  const waker = new NodeWaker(routing, (nodeId) => supervisor.wake(nodeId), config.wake);
   const executor: CheckpointExecutor = new CheckpointExecutor(
     routing,
     { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes, onWaited: metrics.measureQueue((): Map<string, number> => executor.queueDepths()) },
     (nodeId) => nodes.get(nodeId),
     workerToken,
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
+    waker,
   );
   const aliases = new Aliases(
     ctx,
@@ -259,7 +263,11 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     calls,
     authenticator,
     authorizeNodeCall,
-    healthy: (nodeId) => (routing.get(nodeId)?.backends.length ?? 0) > 0,
+    // A sleeping node serves too: a call wakes it.
+    healthy: (nodeId) => {
+      const route = routing.get(nodeId);
+      return route !== undefined && (route.backends.length > 0 || route.maySleep);
+    },
     log: log.child({ component: 'typed-api' }),
     resyncMs: config.resyncMs,
     observability,
@@ -322,6 +330,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
           if ('nodeId' in target) await calls.node(caller, target.nodeId, route.folderId, 'x-node-id');
           else await calls.alias(caller, target.folderId, target.aliasName);
         },
+    undefined,
+    waker,
   );
   supervisor.measureLoadWith((nodeId) => {
     const route = routing.get(nodeId);
@@ -332,7 +342,11 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     }
     return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId), 0);
   }, (instanceId) => executor.isBusy(instanceId));
-  supervisor.observeScalingWith((nodeId, direction) => metrics.scaled(nodeId, direction));
+  supervisor.watchCallsWith((nodeId) => waker.activityOf(nodeId));
+  supervisor.observeScalingWith(
+    (nodeId, direction) => metrics.scaled(nodeId, direction),
+    (nodeId, seconds) => metrics.woke(nodeId, seconds),
+  );
   const nodeApi: NodeApiServer = createNodeApiServer({
     balancer,
     resolver,
@@ -355,6 +369,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   } catch (err) {
     stopHealthUpdates();
     typed.close();
+    waker.close();
     executor.close();
     await grpc.close(0);
     await http.close(0);
@@ -411,6 +426,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         await logBook.stop();
         stopHealthUpdates();
         metrics.stop();
+        waker.close();
         executor.close();
         await observability.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
         await orm.close(true);

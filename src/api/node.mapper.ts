@@ -134,6 +134,7 @@ export function nodeSpecFromProto(p: NodeSpecProto | undefined, prefix = 'node.s
     autoscaling: {
       targetInFlight: p.autoscaling?.targetInFlight ?? 0,
       scaleDownStabilizationMs: durationToMs(p.autoscaling?.scaleDownStabilization, `${prefix}.autoscaling.scale_down_stabilization`),
+      scaleToZeroAfterMs: durationToMs(p.autoscaling?.scaleToZeroAfter, `${prefix}.autoscaling.scale_to_zero_after`),
     },
     maintenanceLimit: p.maintenanceLimit,
     acl: { folderIds: p.acl?.folderIds ?? [] },
@@ -145,7 +146,11 @@ export function nodeSpecToProto(s: NodeSpec): NodeSpecProto {
   const proto: NodeSpecProto = {
     configuration: { ...s.configuration },
     instanceRange: { ...s.instanceRange },
-    autoscaling: { targetInFlight: s.autoscaling.targetInFlight, scaleDownStabilization: msToDuration(s.autoscaling.scaleDownStabilizationMs) },
+    autoscaling: {
+      targetInFlight: s.autoscaling.targetInFlight,
+      scaleDownStabilization: msToDuration(s.autoscaling.scaleDownStabilizationMs),
+      scaleToZeroAfter: msToDuration(s.autoscaling.scaleToZeroAfterMs),
+    },
     maintenanceLimit: s.maintenanceLimit,
     acl: { folderIds: [...s.acl.folderIds] },
   };
@@ -205,6 +210,8 @@ export function nodeStatusToProto(s: NodeStatus): NodeStatusProto {
     timeToHealthy: s.timeToHealthyMs === null ? undefined : msToDuration(s.timeToHealthyMs),
     lastScalingDecision: s.lastScalingDecision,
     lastScalingTime: s.lastScalingTime ? new Date(s.lastScalingTime) : undefined,
+    lastWakeDuration: s.lastWake ? msToDuration(s.lastWake.durationMs) : undefined,
+    lastWakeTime: s.lastWake ? new Date(s.lastWake.time) : undefined,
   };
 }
 

@@ -78,7 +78,11 @@ export function toStatusError(err: unknown): StatusError {
       err.retryAfterSeconds,
     );
   }
-  if (err instanceof UnavailableError) return new StatusError(Code.UNAVAILABLE, err.message);
+  if (err instanceof UnavailableError) {
+    if (err.retryAfterSeconds === undefined) return new StatusError(Code.UNAVAILABLE, err.message);
+    const retry = detail('google.rpc.RetryInfo', { retryDelay: { seconds: BigInt(err.retryAfterSeconds), nanos: 0 } });
+    return new StatusError(Code.UNAVAILABLE, err.message, [retry], undefined, err.retryAfterSeconds);
+  }
   if (err instanceof CancelledError) return new StatusError(Code.CANCELLED, err.message);
   if (err instanceof DeadlineExceededError) return new StatusError(Code.DEADLINE_EXCEEDED, err.message);
   if (err instanceof PermissionDeniedError) return new StatusError(Code.PERMISSION_DENIED, err.message);

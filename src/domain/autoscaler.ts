@@ -15,6 +15,10 @@ export interface ScalingInput {
   inFlight: number;
   /** How long the load must stay low before scaling down. */
   stabilizationMs: number;
+  /** How long the node has had no call (none arrived, none in flight, none held). */
+  idleMs: number;
+  /** For a node with min 0: how long without calls before it sleeps (scales to zero). */
+  sleepAfterMs: number;
   now: number;
   state: ScalingState;
 }
@@ -30,10 +34,17 @@ export interface ScalingDecision {
  * Scales on requests in flight per instance: up at once to what the load
  * needs, down only after the load has needed fewer instances for the whole
  * stabilization window, and never outside {min, max}.
+ *
+ * A node with min 0 keeps at least one instance while it has calls, and
+ * sleeps (zero instances) only after a whole `sleepAfterMs` without any:
+ * in-flight counts sampled now and then miss short calls, so they alone
+ * never put a node to sleep. A sleeping node stays asleep until load
+ * appears (a call wakes it; see AutoscalerTick.wake).
  */
 export function decideScale(i: ScalingInput): ScalingDecision {
-  const clamp = (n: number) => Math.min(i.max, Math.max(i.min, n));
-  const current = clamp(i.current);
+  const floor = i.min > 0 ? i.min : i.current > 0 && i.idleMs < i.sleepAfterMs ? 1 : 0;
+  const clamp = (n: number) => Math.min(i.max, Math.max(floor, n));
+  const current = Math.min(i.max, Math.max(i.min, i.current));
   const needed = clamp(Math.ceil(i.inFlight / i.target - 1e-9));
   const perInstance = (i.inFlight / Math.max(1, current)).toFixed(1);
   if (needed > current) {
@@ -42,6 +53,9 @@ export function decideScale(i: ScalingInput): ScalingDecision {
       state: { lowSince: null },
       reason: `scaled up ${current} -> ${needed}: ${perInstance} in flight per instance > target ${i.target}`,
     };
+  }
+  if (needed === 0 && current > 0) {
+    return { desired: 0, state: { lowSince: null }, reason: `asleep: scaled ${current} -> 0 after ${Math.round(i.sleepAfterMs / 1000)}s without calls` };
   }
   if (needed < current) {
     const lowSince = i.state.lowSince ?? i.now;

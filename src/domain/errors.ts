@@ -110,7 +110,15 @@ export class QuotaExceededError extends DomainError {
 }
 
 /** A dependency (engine, database, instance) is down → UNAVAILABLE. */
-export class UnavailableError extends DomainError {}
+export class UnavailableError extends DomainError {
+  /** When a retry is likely to pass, in whole seconds (HTTP and gRPC `retry-after`); e.g. a node that is waking. */
+  readonly retryAfterSeconds?: number;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}
 
 /** The operation was cancelled → CANCELLED. */
 export class CancelledError extends DomainError {}

@@ -58,12 +58,14 @@ export function nodeStatusOf(input: StatusInput): NodeStatus {
   } else if (healthy >= min) {
     state = 'healthy';
     reason = `${healthy} healthy instance${healthy === 1 ? '' : 's'} (minimum ${min})`;
+    if (min === 0 && healthy === 0) reason = sleepReason(node, input.desired, live);
   } else {
     state = previous.timeToHealthyMs === null ? 'created' : 'unhealthy';
     const unhealthyReasons = instances.filter((i) => i.state === 'unhealthy' && i.reason).map((i) => `${i.id}: ${i.reason}`);
     reason = `${healthy} of ${min} required instances healthy` + (unhealthyReasons.length > 0 ? `; ${unhealthyReasons.slice(0, 3).join('; ')}` : '');
   }
   const rolling = instances.some((i) => i.generation !== node.generation);
+  const asleep = state === 'healthy' && min === 0 && input.desired === 0;
   const timeToHealthyMs =
     previous.timeToHealthyMs ?? (state === 'healthy' && healthy > 0 ? now.getTime() - new Date(node.createTime).getTime() : null);
   return {
@@ -75,11 +77,33 @@ export function nodeStatusOf(input: StatusInput): NodeStatus {
     observedGeneration: node.generation,
     timeToHealthyMs,
     conditions: [
-      condition(previous, 'Ready', state === 'healthy', state === 'healthy' ? 'MinimumHealthy' : `Node${state[0]!.toUpperCase()}${state.slice(1)}`, reason, now),
+      condition(previous, 'Ready', state === 'healthy', state === 'healthy' ? (asleep ? 'Asleep' : 'MinimumHealthy') : `Node${state[0]!.toUpperCase()}${state.slice(1)}`, reason, now),
       condition(previous, 'Progressing', rolling, rolling ? 'RollingUpdate' : 'Stable', rolling ? `replacing instances with generation ${node.generation}` : `all instances run generation ${node.generation}`, now),
       crashCondition(input),
+      ...(min === 0 ? [sleepCondition(input, asleep, healthy)] : []),
     ],
   };
+}
+
+/** A node with min 0 and no healthy instance: asleep (a call wakes it), falling asleep, or waking. */
+function sleepReason(node: StatusInput['node'], desired: number, live: number): string {
+  const window = `${Math.round(node.spec.autoscaling.scaleToZeroAfterMs / 1000)}s`;
+  if (desired > 0) return `waking: starting ${desired} instance${desired === 1 ? '' : 's'} for the calls that came; they are held until one serves`;
+  if (live > 0) return `falling asleep: stopping ${live} instance${live === 1 ? '' : 's'} after ${window} without calls`;
+  return `asleep: no instance runs; the next call wakes it (the node sleeps after ${window} without calls)`;
+}
+
+/**
+ * `Asleep` (nodes with min 0 only): true (reason `ScaledToZero`) while the
+ * node runs no instance by choice; false with reason `Waking` while a call's
+ * wake starts one, `Awake` otherwise. A sleeping node is not failing: its
+ * state stays HEALTHY and `Ready` stays true.
+ */
+function sleepCondition(input: StatusInput, asleep: boolean, healthy: number): Condition {
+  const { previous, now } = input;
+  if (asleep) return condition(previous, 'Asleep', true, 'ScaledToZero', 'no instance runs; the next call wakes the node', now);
+  if (healthy === 0 && input.desired > 0) return condition(previous, 'Asleep', false, 'Waking', 'a call woke the node; its first instance is starting', now);
+  return condition(previous, 'Asleep', false, 'Awake', `${healthy} healthy instance${healthy === 1 ? '' : 's'} serve calls`, now);
 }
 
 /**

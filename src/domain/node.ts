@@ -87,7 +87,11 @@ export interface NodeSpec {
   /** `name`: a configuration of the catalog the values came from; empty for raw values (see domain/configuration.ts). */
   configuration: { name: string; cpu: number; memoryBytes: number; gpu: number };
   instanceRange: { min: number; max: number };
-  autoscaling: { targetInFlight: number; scaleDownStabilizationMs: number };
+  /**
+   * `scaleToZeroAfterMs`: how long a node with `instanceRange.min` 0 goes
+   * without calls before it sleeps (zero instances; a call wakes it).
+   */
+  autoscaling: { targetInFlight: number; scaleDownStabilizationMs: number; scaleToZeroAfterMs: number };
   maintenanceLimit: number;
   acl: { folderIds: string[] };
 }
@@ -119,6 +123,8 @@ export interface NodeStatus {
   failure: { generation: number; reason: string } | null;
   /** The current attempt to get the node healthy; null while the node is suspended or deleted. */
   attempt: StartAttempt | null;
+  /** A sleeping node's last wake: from the call that woke it to its first healthy instance. */
+  lastWake: { durationMs: number; time: Date } | null;
 }
 
 /**
@@ -164,6 +170,8 @@ export const DEFAULTS = {
   passesThreshold: 1,
   targetInFlight: 1,
   scaleDownStabilizationMs: 60_000,
+  /** Five minutes without calls: a wake costs about a cold start, so a node is not put to sleep between calls a few minutes apart. */
+  scaleToZeroAfterMs: 300_000,
   maintenanceLimit: 1,
 } as const;
 
@@ -184,6 +192,7 @@ export function initialNodeStatus(): NodeStatus {
     lastScalingTime: null,
     failure: null,
     attempt: null,
+    lastWake: null,
   };
 }
 
@@ -197,6 +206,7 @@ export function withDefaults(spec: NodeSpec): NodeSpec {
   const autoscaling = {
     targetInFlight: spec.autoscaling.targetInFlight || DEFAULTS.targetInFlight,
     scaleDownStabilizationMs: spec.autoscaling.scaleDownStabilizationMs || DEFAULTS.scaleDownStabilizationMs,
+    scaleToZeroAfterMs: spec.autoscaling.scaleToZeroAfterMs || DEFAULTS.scaleToZeroAfterMs,
   };
   const maintenanceLimit = spec.maintenanceLimit || DEFAULTS.maintenanceLimit;
   let source = spec.source;
@@ -369,6 +379,7 @@ export function validateNode(input: NodeInput, prefix = 'node'): void {
   if (!(spec.autoscaling.targetInFlight > 0 && spec.autoscaling.targetInFlight <= 10_000))
     v.add(`${s}.autoscaling.target_in_flight`, `is ${spec.autoscaling.targetInFlight}; must be above 0 and at most 10000`);
   checkDuration(v, `${s}.autoscaling.scale_down_stabilization`, spec.autoscaling.scaleDownStabilizationMs, 0, 86_400_000);
+  checkDuration(v, `${s}.autoscaling.scale_to_zero_after`, spec.autoscaling.scaleToZeroAfterMs, 1000, 86_400_000);
   checkRange(v, `${s}.maintenance_limit`, spec.maintenanceLimit, 1, 64);
   if (spec.acl.folderIds.length > LIMITS.labelEntries) v.add(`${s}.acl.folder_ids`, `has ${spec.acl.folderIds.length} entries; at most ${LIMITS.labelEntries}`);
   spec.acl.folderIds.slice(0, LIMITS.labelEntries).forEach((id, i) => checkId(v, `${s}.acl.folder_ids[${i}]`, id));

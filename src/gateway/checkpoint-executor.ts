@@ -15,6 +15,7 @@ import { workerAuthorization } from '../checkpoint/worker-token';
 import { callDeadline } from './call-deadline';
 import { currentCall } from '../observability/observed-call';
 import type { RouteBackend, RoutingTable } from './routing-table';
+import type { NodeWaker } from './node-waker';
 
 export interface ExecutorOptions {
   /** Calls that may wait per node when every instance is busy; more are refused with RESOURCE_EXHAUSTED. */
@@ -71,6 +72,8 @@ export class CheckpointExecutor {
     /** The token each instance's worker requires on every call. */
     private readonly workerToken: (instanceId: string) => string,
     private readonly onFailure: (nodeId: string, instanceId: string, error: Error) => void = () => undefined,
+    /** Counts calls, and holds those to a sleeping node while it wakes; none: such calls get UNAVAILABLE. */
+    private readonly waker?: NodeWaker,
   ) {}
 
   /**
@@ -115,7 +118,8 @@ export class CheckpointExecutor {
   private acquire(nodeId: string, exclude: Set<string>, signal?: AbortSignal): Promise<RouteBackend> {
     const backends = this.routing.get(nodeId)?.backends ?? [];
     const usable = backends.filter((b) => !exclude.has(b.instanceId));
-    if (usable.length === 0) return exclude.size === 0 ? this.unservable(nodeId) : Promise.reject(new UnavailableError(`node ${nodeId} has no healthy instance`));
+    if (usable.length === 0)
+      return exclude.size === 0 ? this.wakeOrRefuse(nodeId, signal) : Promise.reject(new UnavailableError(`node ${nodeId} has no healthy instance`));
     const s = this.slotsOf(nodeId);
     const free = usable.filter((b) => !s.busy.has(b.instanceId));
     if (free.length > 0) {
@@ -155,13 +159,33 @@ export class CheckpointExecutor {
    * Why a node with no healthy instance cannot take a call: FAILED_PRECONDITION
    * naming its state when it will not serve until someone acts (suspended,
    * being deleted), so that clients do not retry; UNAVAILABLE when it is
-   * starting or recovering.
+   * starting or recovering. A node with min 0 is not refused here: it may
+   * sleep, and the call may wait for it to wake.
    */
-  private async unservable(nodeId: string): Promise<never> {
+  private async unservable(nodeId: string): Promise<{ maySleep: boolean }> {
     const node = await this.lookup(nodeId);
     if (node.deleting) throw new FailedPreconditionError(`node ${nodeId} is being deleted`, `nodes/${nodeId}`);
     if (node.suspended) throw new FailedPreconditionError(`node ${nodeId} is suspended; resume it (ResumeNode) before calling it`, `nodes/${nodeId}`);
+    if (node.spec.instanceRange.min === 0) return { maySleep: true };
     throw new UnavailableError(`node ${nodeId} has no healthy instance yet`);
+  }
+
+  /**
+   * A call that found no healthy instance: to a node that may sleep, it is
+   * held while the node wakes (within the waker's bound and the call's
+   * deadline), then takes an instance as any call does; otherwise refused
+   * as {@link unservable} says.
+   */
+  private async wakeOrRefuse(nodeId: string, signal?: AbortSignal): Promise<RouteBackend> {
+    const route = this.routing.get(nodeId);
+    // The route knows best (a failed node does not sleep); a node the supervisor has not seen yet is read.
+    const maySleep = route?.maySleep || (!route && (await this.unservable(nodeId)).maySleep);
+    if (!maySleep || !this.waker) {
+      await this.unservable(nodeId);
+      throw new UnavailableError(`node ${nodeId} has no healthy instance yet`);
+    }
+    await this.waker.hold(nodeId, signal);
+    return this.acquire(nodeId, new Set(), signal);
   }
 
   private release(nodeId: string, instanceId: string): void {
@@ -197,6 +221,7 @@ export class CheckpointExecutor {
     // which escaping may make larger, so it gets room for that and no more.
     if (body.length > this.wireLimit())
       throw new QuotaExceededError(`the request is ${body.length} bytes as JSON; the limit is ${this.options.maxBytes} bytes`, 'request_size');
+    this.waker?.noteCall(nodeId);
     const deadline = callDeadline(this.options.timeoutMs, signal);
     try {
       return await this.deliver(nodeId, body, deadline.signal);

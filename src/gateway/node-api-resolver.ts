@@ -3,9 +3,10 @@ import type { Aliases } from '../control/aliases';
 import type { Nodes } from '../control/nodes';
 import { StatusError, statusJson, toStatusError } from '../api/status';
 import { NotFoundError } from '../domain/errors';
-import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './node-api';
+import { GrpcCode, NodeApiError, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget, type ResolvingCall } from './node-api';
 import type { RoutingTable } from './routing-table';
 import { TimedCache } from '../control/timed-cache';
+import type { NodeWaker } from './node-waker';
 
 /** What a refusal of a call to a node depends on. */
 interface NodeFacts {
@@ -13,6 +14,8 @@ interface NodeFacts {
   kind: 'docker' | 'checkpoint';
   suspended: boolean;
   deleting: boolean;
+  /** instance_range.min 0: a call that finds no healthy instance wakes the node and waits. */
+  maySleep: boolean;
 }
 
 /**
@@ -49,6 +52,8 @@ export class RoutingTableResolver implements NodeApiResolver {
      */
     private readonly authorize?: (route: NodeApiRoute, target: { nodeId: string } | { folderId: string; aliasName: string }) => Promise<void>,
     cacheMs = 1000,
+    /** Counts calls, and holds those to a sleeping node while it wakes; none: such calls get UNAVAILABLE. */
+    private readonly waker?: NodeWaker,
   ) {
     this.aliasCache = new TimedCache(cacheMs);
     this.nodeCache = new TimedCache(cacheMs);
@@ -61,27 +66,30 @@ export class RoutingTableResolver implements NodeApiResolver {
     return route;
   }
 
-  resolve(route: NodeApiRoute): ResolvedTarget | Promise<ResolvedTarget> {
+  /** A node's target when it has a healthy instance, the call counted (a node with min 0 sleeps only after a window without calls). */
+  private serving(nodeId: string, folderId?: string): ResolvedTarget | undefined {
+    const hit = this.target(nodeId, folderId);
+    if (!hit || hit.backends.length === 0) return undefined;
+    this.waker?.noteCall(nodeId);
+    return hit;
+  }
+
+  resolve(route: NodeApiRoute, call?: ResolvingCall): ResolvedTarget | Promise<ResolvedTarget> {
     const authorize = this.authorize;
     if (route.nodeId) {
       const nodeId = route.nodeId;
       if (authorize)
         return authorize(route, { nodeId })
-          .then(() => {
-            const hit = this.target(nodeId);
-            return hit && hit.backends.length > 0 ? hit : this.resolveNode(nodeId, undefined);
-          })
+          .then(() => this.serving(nodeId) ?? this.resolveNode(nodeId, undefined, call))
           .catch(refusal);
-      const hit = this.target(nodeId, route.folderId);
-      if (hit && hit.backends.length > 0) return hit;
-      return this.resolveNode(nodeId, route.folderId).catch(refusal);
+      return this.serving(nodeId, route.folderId) ?? this.resolveNode(nodeId, route.folderId, call).catch(refusal);
     }
     if (route.aliasName) {
       const folderId = route.folderId;
       if (!folderId) throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'x-node-alias needs x-folder-id: alias names are unique per folder');
       const aliasName = route.aliasName;
-      if (authorize) return authorize(route, { folderId, aliasName }).then(() => this.resolveAlias(folderId, aliasName)).catch(refusal);
-      return this.resolveAlias(folderId, aliasName).catch(refusal);
+      if (authorize) return authorize(route, { folderId, aliasName }).then(() => this.resolveAlias(folderId, aliasName, call)).catch(refusal);
+      return this.resolveAlias(folderId, aliasName, call).catch(refusal);
     }
     throw new NodeApiError(GrpcCode.INVALID_ARGUMENT, 'name the node with the x-node-id header (or x-node-alias with x-folder-id)');
   }
@@ -94,11 +102,11 @@ export class RoutingTableResolver implements NodeApiResolver {
    * naming its state, so that clients do not retry; one that is starting or
    * has lost its instances is UNAVAILABLE, which they may retry.
    */
-  private async resolveNode(nodeId: string, folderId: string | undefined): Promise<ResolvedTarget> {
+  private async resolveNode(nodeId: string, folderId: string | undefined, call?: ResolvingCall): Promise<ResolvedTarget> {
     const facts = await this.nodeCache.get(nodeId, async () => {
       try {
         const node = await this.nodes.get(nodeId);
-        return { folderId: node.folderId, kind: node.spec.source.kind, suspended: node.suspended, deleting: node.deleting };
+        return { folderId: node.folderId, kind: node.spec.source.kind, suspended: node.suspended, deleting: node.deleting, maySleep: node.spec.instanceRange.min === 0 };
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
         throw err;
@@ -114,19 +122,30 @@ export class RoutingTableResolver implements NodeApiResolver {
       );
     if (facts.deleting) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is being deleted`);
     if (facts.suspended) throw new NodeApiError(GrpcCode.FAILED_PRECONDITION, `node ${nodeId} is suspended; resume it (ResumeNode) before calling it`);
-    const hit = this.target(nodeId);
-    if (hit && hit.backends.length > 0) return hit;
+    const hit = this.serving(nodeId);
+    if (hit) return hit;
+    // The route knows best (a node whose start failed does not sleep); a node the supervisor has not seen yet goes by its spec.
+    const route = this.routing.get(nodeId);
+    if (!(route ? route.maySleep : facts.maySleep) || !this.waker) throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
+    // Asleep (or waking): the call waits for the node's first instance, within the bound and the node's own timeout.
+    this.waker.noteCall(nodeId);
+    // A caller that leaves lets go of its place among the held calls.
+    const left = new AbortController();
+    call?.onGone(() => left.abort());
+    await this.waker.hold(nodeId, left.signal, this.routing.get(nodeId)?.timeoutMs);
+    const woken = this.target(nodeId);
+    if (woken && woken.backends.length > 0) return woken;
     throw new NodeApiError(GrpcCode.UNAVAILABLE, `node ${nodeId} has no healthy instance yet`);
   }
 
-  private async resolveAlias(folderId: string, name: string): Promise<ResolvedTarget> {
+  private async resolveAlias(folderId: string, name: string, call?: ResolvingCall): Promise<ResolvedTarget> {
     const alias = await this.aliasCache.get(`${folderId}/${name}`, () => this.aliases.getByName(folderId, name)).catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new NodeApiError(GrpcCode.NOT_FOUND, `alias ${JSON.stringify(name)} not found in folder ${folderId}`);
       throw err;
     });
     const chosen = pickTarget(alias.targets, Math.random());
     if (!chosen) throw new NodeApiError(GrpcCode.UNAVAILABLE, `alias ${JSON.stringify(name)} has no target with weight`);
-    return this.resolveNode(chosen.nodeId, folderId);
+    return this.resolveNode(chosen.nodeId, folderId, call);
   }
 
   /** An alias changed here: later calls read it again (other processes see it within the cache time). */

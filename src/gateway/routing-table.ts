@@ -16,6 +16,11 @@ export interface NodeRoute {
   idleTimeoutMs: number;
   /** Healthy instances only: the only ones that get traffic. */
   backends: RouteBackend[];
+  /**
+   * Whether the node may sleep (instance_range.min 0, neither suspended nor
+   * being deleted): a call that finds no healthy instance wakes it and waits.
+   */
+  maySleep: boolean;
   /** For checkpoint nodes: the declared variables calls are checked against. */
   checkpoint?: CheckpointSource;
 }

@@ -21,6 +21,8 @@ export function controlPlaneMethods(): Set<string> {
 const CALL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 /** Cold starts and captures: a second to ten minutes (an image pull, a long notebook). */
 const SLOW_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
+/** Wakes from zero: a process instance in a fraction of a second, a Docker one in a few. */
+const SLOW_BUCKETS_FROM_ZERO = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
 
 type Labels = Record<string, string>;
 
@@ -54,6 +56,7 @@ export class BerthMetrics implements CallObserver {
   private readonly apiDurations: Histogram;
   private readonly coldStarts: Histogram;
   private readonly scaling: Counter;
+  private readonly wakes: Histogram;
   private readonly queueWait: Histogram;
   private readonly captures: Histogram;
   /** Series of rare events (cold starts, scaling) that name a node, by node id. */
@@ -77,6 +80,7 @@ export class BerthMetrics implements CallObserver {
     this.apiDurations = new Histogram({ name: 'berth_api_call_duration_seconds', help: 'How long control-plane calls took, from the request to the answer.', labelNames: ['method', 'transport'], buckets: CALL_BUCKETS, registers: r });
     this.coldStarts = new Histogram({ name: 'berth_instance_cold_start_seconds', help: 'From the creation of an instance to its first healthy probe (instances this process created).', labelNames: ['folder_id', 'node_id'], buckets: SLOW_BUCKETS, registers: r });
     this.scaling = new Counter({ name: 'berth_autoscaler_decisions_total', help: 'Autoscaler decisions that changed the count of a node, by direction.', labelNames: ['node_id', 'direction'], registers: r });
+    this.wakes = new Histogram({ name: 'berth_node_wake_seconds', help: 'From the call that woke a sleeping node (instance_range.min 0) to its first healthy instance: the first call\'s added wait.', labelNames: ['node_id'], buckets: SLOW_BUCKETS_FROM_ZERO, registers: r });
     this.queueWait = new Histogram({ name: 'berth_execute_queue_wait_seconds', help: 'How long Execute calls waited for a free instance of a checkpoint node.', buckets: [0, ...CALL_BUCKETS], registers: r });
     this.captures = new Histogram({ name: 'berth_checkpoint_capture_duration_seconds', help: 'How long captures of checkpoints took, by outcome.', labelNames: ['outcome'], buckets: SLOW_BUCKETS, registers: r });
     const repo = deps.repo;
@@ -201,6 +205,11 @@ export class BerthMetrics implements CallObserver {
   /** An autoscaler decision that changed a node's count. */
   scaled(nodeId: string, direction: 'up' | 'down'): void {
     this.scaling.inc(this.track(this.scaling, { node_id: nodeId, direction }));
+  }
+
+  /** A sleeping node's wake that ended with an instance serving. */
+  woke(nodeId: string, seconds: number): void {
+    this.wakes.observe(this.track(this.wakes, { node_id: nodeId }), seconds);
   }
 
   /**

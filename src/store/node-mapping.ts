@@ -1,12 +1,15 @@
 import type { Instance } from '../domain/instance';
 import { defaultSecurity } from '../domain/container-security';
-import type { Node, NodeSpec } from '../domain/node';
+import { DEFAULTS, type Node, type NodeSpec } from '../domain/node';
 import type { InstanceEntity } from './entities/instance.entity';
 import type { NodeEntity } from './entities/node.entity';
 
 /** A stored spec in today's shape: fields added since it was written get their empty value. */
 function currentSpec(stored: NodeSpec): NodeSpec {
-  const spec = typeof stored.configuration.name === 'string' ? stored : { ...stored, configuration: { ...stored.configuration, name: '' } };
+  let spec = typeof stored.configuration.name === 'string' ? stored : { ...stored, configuration: { ...stored.configuration, name: '' } };
+  // Stored before nodes could sleep: the default window, as a node created now gets.
+  if (typeof spec.autoscaling.scaleToZeroAfterMs !== 'number')
+    spec = { ...spec, autoscaling: { ...spec.autoscaling, scaleToZeroAfterMs: DEFAULTS.scaleToZeroAfterMs } };
   const src = spec.source;
   if (src.kind !== 'docker' || (Array.isArray(src.envFromSecrets) && src.security)) return spec;
   return { ...spec, source: { ...src, envFromSecrets: src.envFromSecrets ?? [], security: src.security ?? defaultSecurity() } };

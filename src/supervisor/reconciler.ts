@@ -244,7 +244,7 @@ export class NodeReconciler {
       if (probed) i.state = probed.state;
       else if (rows.find((r) => r.id === i.id && r.runtimeId === i.runtimeId)?.state === 'unhealthy') i.state = 'unhealthy';
     }
-    this.routing.set(routeOf(node, instances));
+    this.routing.set(routeOf(node, instances, failure !== undefined));
 
     if (node.deleting && instances.length === 0) {
       await this.runtime.removeNodeResources(nodeId);
@@ -254,8 +254,11 @@ export class NodeReconciler {
       return {};
     }
 
-    this.autoscaler.settle(nodeId, plan.desired);
+    this.autoscaler.settle(nodeId, desired, plan.desired);
     const status = this.statusOf(node, instances, written, plan.desired, now, failure, attempt, preparing);
+    // A woken node serves: its wake's time, the first call's wait, goes into the status.
+    const wakeMs = instances.some((i) => i.state === 'healthy') ? this.autoscaler.woke(nodeId) : undefined;
+    if (wakeMs !== undefined) status.lastWake = { durationMs: wakeMs, time: now };
     await this.writeStatus(nodeId, status, written);
 
     const finish = (kinds: OperationKind[]) => pending.filter((op) => kinds.includes(op.kind)).map((op) => op.id);

@@ -3,7 +3,7 @@ import type { RoutingTable } from '../gateway/routing-table';
 import type { Logger } from '../logger';
 import type { ObservedInstance, Runtime } from '../runtime/runtime';
 import { InstanceRepository } from '../store/instance.repository';
-import { AutoscalerTick } from './autoscaler-tick';
+import { AutoscalerTick, type CallActivity } from './autoscaler-tick';
 import { systemClock, type Clock } from './clock';
 import { InstanceHealth } from './instance-health';
 import type { SpecSettings } from './instance-spec';
@@ -114,9 +114,25 @@ export class Supervisor {
     this.health.ignoreFailuresWhile(isBusy);
   }
 
-  /** Tells `onDecision` of each autoscaler decision that changes a node's count (metrics). */
-  observeScalingWith(onDecision: (nodeId: string, direction: 'up' | 'down') => void): void {
+  /** Tells the autoscaler the calls each node gets (and holds while it wakes): a node with min 0 sleeps after a window without any. */
+  watchCallsWith(activityOf: (nodeId: string) => CallActivity): void {
+    this.autoscaler.watchCallsWith(activityOf);
+  }
+
+  /** Tells `onDecision` of each autoscaler decision that changes a node's count, and `onWoke` of each finished wake (metrics). */
+  observeScalingWith(onDecision: (nodeId: string, direction: 'up' | 'down') => void, onWoke: (nodeId: string, seconds: number) => void = () => undefined): void {
     this.autoscaler.onDecision = onDecision;
+    this.autoscaler.onWoke = onWoke;
+  }
+
+  /**
+   * A call to the node found no healthy instance and waits for one: a
+   * sleeping node gets one instance through its next pass (calls that come
+   * while it wakes ask again, and add none). Only the leader starts
+   * instances; elsewhere nothing happens and the call waits out its bound.
+   */
+  wake(nodeId: string): void {
+    if (this.leader && !this.stopped) this.autoscaler.wake(nodeId);
   }
 
   /** Starts trying to lead; reconciles only while this process holds the leader lock. */

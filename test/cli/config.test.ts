@@ -34,6 +34,20 @@ describe('connection timeouts configuration', () => {
   });
 });
 
+describe('scale from zero configuration', () => {
+  it('holds calls to a sleeping node 30 s by default, 64 at most per node, and takes flags and BERTH_WAKE_*', () => {
+    assert.deepEqual(loadConfig([], {}).wake, { holdMs: 30_000, maxHeld: 64 });
+    assert.deepEqual(loadConfig([], { BERTH_WAKE_TIMEOUT_MS: '5000', BERTH_WAKE_QUEUE: '8' }).wake, { holdMs: 5000, maxHeld: 8 });
+    assert.deepEqual(loadConfig(['--wake-timeout-ms', '0', '--wake-queue', '1'], { BERTH_WAKE_QUEUE: '8' }).wake, { holdMs: 0, maxHeld: 1 });
+  });
+
+  it('refuses a held queue of none and a bound Node cannot time, naming the flag', () => {
+    assert.throws(() => loadConfig(['--wake-queue', '0'], {}), /--wake-queue must be a whole number of calls above 0/);
+    assert.throws(() => loadConfig(['--wake-timeout-ms=-5'], {}), /--wake-timeout-ms must be a whole number/);
+    assert.throws(() => loadConfig(['--wake-timeout-ms', '3000000000'], {}), /--wake-timeout-ms must be at most 2147483647/);
+  });
+});
+
 describe('TLS configuration', () => {
   let pki: TestPki;
 

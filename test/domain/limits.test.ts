@@ -40,7 +40,7 @@ function dockerNode(docker: Record<string, unknown> = {}, configuration: Record<
     } as never,
     configuration: { name: '', cpu: 0, memoryBytes: 0, gpu: 0, ...configuration },
     instanceRange: { min: 0, max: 0 },
-    autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0 },
+    autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0, scaleToZeroAfterMs: 0 },
     maintenanceLimit: 0,
     acl: { folderIds: [] },
   });

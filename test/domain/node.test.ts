@@ -22,7 +22,7 @@ function dockerSpec(overrides: Partial<DockerSource> = {}, rest: Partial<NodeSpe
     },
     configuration: { name: '', cpu: 0, memoryBytes: 0, gpu: 0 },
     instanceRange: { min: 0, max: 0 },
-    autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0 },
+    autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0, scaleToZeroAfterMs: 0 },
     maintenanceLimit: 0,
     acl: { folderIds: [] },
     ...rest,
@@ -66,7 +66,7 @@ describe('withDefaults', () => {
   it('fills every default a user may leave out, and shows the health check following the endpoint', () => {
     const spec = withDefaults(dockerSpec());
     assert.deepEqual(spec.instanceRange, { min: 1, max: 1 });
-    assert.deepEqual(spec.autoscaling, { targetInFlight: DEFAULTS.targetInFlight, scaleDownStabilizationMs: DEFAULTS.scaleDownStabilizationMs });
+    assert.deepEqual(spec.autoscaling, { targetInFlight: DEFAULTS.targetInFlight, scaleDownStabilizationMs: DEFAULTS.scaleDownStabilizationMs, scaleToZeroAfterMs: DEFAULTS.scaleToZeroAfterMs });
     assert.equal(spec.maintenanceLimit, DEFAULTS.maintenanceLimit);
     assert.equal(spec.source.kind, 'docker');
     if (spec.source.kind !== 'docker') return;
@@ -90,11 +90,11 @@ describe('withDefaults', () => {
           endpoint: { type: 'grpc', port: 9000, timeoutMs: 5_000, idleTimeoutMs: 7_000 },
           healthCheck: { type: 'grpc', port: 9001, path: '/ignored', grpcService: 'svc', timeoutMs: 300, intervalMs: 500, failsThreshold: 5, passesThreshold: 2 },
         },
-        { instanceRange: { min: 0, max: 3 }, autoscaling: { targetInFlight: 4, scaleDownStabilizationMs: 1_000 }, maintenanceLimit: 2 },
+        { instanceRange: { min: 0, max: 3 }, autoscaling: { targetInFlight: 4, scaleDownStabilizationMs: 1_000, scaleToZeroAfterMs: 0 }, maintenanceLimit: 2 },
       ),
     );
     assert.deepEqual(spec.instanceRange, { min: 0, max: 3 }, 'min 0 with a max is a node that may sleep, not "unset"');
-    assert.deepEqual(spec.autoscaling, { targetInFlight: 4, scaleDownStabilizationMs: 1_000 });
+    assert.deepEqual(spec.autoscaling, { targetInFlight: 4, scaleDownStabilizationMs: 1_000, scaleToZeroAfterMs: DEFAULTS.scaleToZeroAfterMs });
     assert.equal(spec.maintenanceLimit, 2);
     if (spec.source.kind !== 'docker') return assert.fail('kind changed');
     assert.deepEqual(spec.source.endpoint, { type: 'grpc', port: 9000, timeoutMs: 5_000, idleTimeoutMs: 7_000 });
@@ -169,7 +169,8 @@ describe('validateNode field paths', () => {
     ['max 0 with min 1', docker({}, { instanceRange: { min: 1, max: 0 } }), ['node.spec.instance_range.max', 'node.spec.instance_range']],
     ['max 65', docker({}, { instanceRange: { min: 1, max: 65 } }), ['node.spec.instance_range.max']],
     ['negative min', docker({}, { instanceRange: { min: -1, max: 2 } }), ['node.spec.instance_range.min']],
-    ['negative target in flight', docker({}, { autoscaling: { targetInFlight: -1, scaleDownStabilizationMs: 0 } }), ['node.spec.autoscaling.target_in_flight']],
+    ['negative target in flight', docker({}, { autoscaling: { targetInFlight: -1, scaleDownStabilizationMs: 0, scaleToZeroAfterMs: 0 } }), ['node.spec.autoscaling.target_in_flight']],
+    ['idle window under a second', docker({}, { autoscaling: { targetInFlight: 1, scaleDownStabilizationMs: 0, scaleToZeroAfterMs: 500 } }), ['node.spec.autoscaling.scale_to_zero_after']],
     ['maintenance limit 65', docker({}, { maintenanceLimit: 65 }), ['node.spec.maintenance_limit']],
     ['bad ACL folder id', docker({}, { acl: { folderIds: ['default', 'Bad Id'] } }), ['node.spec.acl.folder_ids[1]']],
     ['env from a secret with a bad name', docker({ envFromSecrets: [{ envName: 'MY-TOKEN', secretId: 'sc1', key: 'token' }] }), ['node.spec.docker.env_from_secrets[0].env_name']],

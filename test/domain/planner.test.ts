@@ -38,7 +38,7 @@ function node(over: Partial<Node> = {}, range = { min: 2, max: 4 }, maintenanceL
       },
       configuration: { name: '', cpu: 0, memoryBytes: 0, gpu: 0 },
       instanceRange: range,
-      autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0 },
+      autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0, scaleToZeroAfterMs: 0 },
       maintenanceLimit,
       acl: { folderIds: [] },
     }),
@@ -211,8 +211,37 @@ describe('nodeStatusOf', () => {
   });
 });
 
+describe('the status of a node that may sleep (min 0)', () => {
+  const sleepy = node({}, { min: 0, max: 2 });
+  const status = (instances: Instance[], desired: number) => nodeStatusOf({ node: sleepy, instances, previous: initialNodeStatus(), desired, now: NOW });
+  const condition = (s: ReturnType<typeof status>, type: string) => s.conditions.find((c) => c.type === type)!;
+
+  it('is Healthy and Ready while asleep, with an Asleep condition saying so', () => {
+    const asleep = status([], 0);
+    assert.equal(asleep.state, 'healthy');
+    assert.match(asleep.reason, /^asleep: no instance runs; the next call wakes it \(the node sleeps after 300s without calls\)$/);
+    assert.deepEqual([condition(asleep, 'Ready').status, condition(asleep, 'Ready').reason], [true, 'Asleep']);
+    assert.deepEqual([condition(asleep, 'Asleep').status, condition(asleep, 'Asleep').reason], [true, 'ScaledToZero']);
+  });
+  it('says it is waking while a call woke it and its instance starts, and awake once it serves', () => {
+    const waking = status([inst('a', 'preparing')], 1);
+    assert.equal(waking.state, 'healthy');
+    assert.match(waking.reason, /^waking: /);
+    assert.deepEqual([condition(waking, 'Asleep').status, condition(waking, 'Asleep').reason], [false, 'Waking']);
+    const awake = status([inst('a', 'healthy')], 1);
+    assert.deepEqual([condition(awake, 'Asleep').status, condition(awake, 'Asleep').reason], [false, 'Awake']);
+    assert.deepEqual([condition(awake, 'Ready').status, condition(awake, 'Ready').reason], [true, 'MinimumHealthy']);
+  });
+  it('says it is falling asleep while its instances stop', () => {
+    assert.match(status([inst('a', 'healthy')].map((i) => ({ ...i, state: 'unhealthy' as const })), 0).reason, /^falling asleep: stopping 1 instance after 300s without calls$/);
+  });
+  it('has no Asleep condition when its min is above 0', () => {
+    assert.equal(nodeStatusOf({ node: node(), instances: [], previous: initialNodeStatus(), desired: 2, now: NOW }).conditions.find((c) => c.type === 'Asleep'), undefined);
+  });
+});
+
 describe('decideScale', () => {
-  const base = { current: 1, min: 1, max: 4, target: 1, stabilizationMs: 10_000, now: 0, state: { lowSince: null } };
+  const base = { current: 1, min: 1, max: 4, target: 1, stabilizationMs: 10_000, idleMs: 0, sleepAfterMs: 300_000, now: 0, state: { lowSince: null } };
   it('scales up at once to what the load needs, within max', () => {
     const d = decideScale({ ...base, inFlight: 2.5 });
     assert.equal(d.desired, 3);
@@ -235,6 +264,28 @@ describe('decideScale', () => {
     assert.equal(d.state.lowSince, null);
     d = decideScale({ ...base, current: 3, inFlight: 0, now: 12_000, state: d.state });
     assert.equal(d.desired, 3, 'the window starts again');
+  });
+  it('keeps a node with min 0 at one instance while it has calls, however low its load', () => {
+    const sleepy = { ...base, min: 0, current: 2, inFlight: 0, sleepAfterMs: 60_000 };
+    let d = decideScale({ ...sleepy, idleMs: 5000, now: 0 });
+    d = decideScale({ ...sleepy, idleMs: 30_000, now: 30_000, state: d.state });
+    assert.equal(d.desired, 1, 'down to one after the stabilization window, not to zero');
+    assert.match(d.reason!, /scaled down 2 -> 1/);
+  });
+  it('puts a node with min 0 to sleep after a whole window without calls', () => {
+    const d = decideScale({ ...base, min: 0, current: 1, inFlight: 0, idleMs: 60_000, sleepAfterMs: 60_000 });
+    assert.equal(d.desired, 0);
+    assert.equal(d.reason, 'asleep: scaled 1 -> 0 after 60s without calls');
+  });
+  it('leaves a sleeping node asleep without load, and wakes it when load appears', () => {
+    const asleep = { ...base, min: 0, current: 0, idleMs: 600_000, sleepAfterMs: 60_000 };
+    const d = decideScale({ ...asleep, inFlight: 0 });
+    assert.equal(d.desired, 0);
+    assert.equal(d.reason, undefined);
+    assert.equal(decideScale({ ...asleep, inFlight: 2 }).desired, 2);
+  });
+  it('never puts a node with min above 0 to sleep', () => {
+    assert.equal(decideScale({ ...base, current: 1, inFlight: 0, idleMs: 10 ** 9, sleepAfterMs: 1000 }).desired, 1);
   });
 });
 

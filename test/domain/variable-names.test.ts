@@ -15,7 +15,7 @@ function checkpointNode(inputVariables: Variable[], outputVariables: Variable[] 
       source: { kind: 'checkpoint', checkpointId: 'cp1', inputVariables, outputVariables, environmentImage: '' },
       configuration: { name: '', cpu: 0, memoryBytes: 0, gpu: 0 },
       instanceRange: { min: 0, max: 0 },
-      autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0 },
+      autoscaling: { targetInFlight: 0, scaleDownStabilizationMs: 0, scaleToZeroAfterMs: 0 },
       maintenanceLimit: 0,
       acl: { folderIds: [] },
     }),

@@ -205,7 +205,10 @@ export enum NodeState {
   NODE_STATE_UNSPECIFIED = 0,
   /** NODE_STATE_CREATED - Just created; no instance has become healthy yet. */
   NODE_STATE_CREATED = 1,
-  /** NODE_STATE_HEALTHY - At least instance_range.min instances are healthy. */
+  /**
+   * NODE_STATE_HEALTHY - At least instance_range.min instances are healthy; also a node with
+   * min 0 that sleeps (see the `Asleep` condition): a call wakes it.
+   */
   NODE_STATE_HEALTHY = 2,
   /** NODE_STATE_UNHEALTHY - Fewer healthy instances than instance_range.min. */
   NODE_STATE_UNHEALTHY = 3,
@@ -623,7 +626,16 @@ export interface Autoscaling {
   /** Requests in flight per instance that the autoscaler aims at (default 1). */
   targetInFlight: number;
   /** How long load must stay low before scaling down (default 60s). */
-  scaleDownStabilization: Duration | undefined;
+  scaleDownStabilization:
+    | Duration
+    | undefined;
+  /**
+   * For a node with instance_range.min 0: how long it must go without calls
+   * before it sleeps (scales to zero instances). A call to a sleeping node
+   * wakes it and is held while one instance starts. Default 300s; from 1s to
+   * 24h. Ignored when min is above 0.
+   */
+  scaleToZeroAfter: Duration | undefined;
 }
 
 /** Folders whose principals may call the node; the node's own folder always may. */
@@ -645,7 +657,11 @@ export interface NodeStatus {
   /** The spec generation the supervisor last acted on. */
   observedGeneration: number;
   /**
-   * `Ready` (reason `MinimumHealthy` or `Node<State>`), `Progressing`
+   * `Ready` (reason `MinimumHealthy`, `Asleep` or `Node<State>`), `Asleep`
+   * (true with reason `ScaledToZero` while a node with instance_range.min 0
+   * runs no instance after its scale_to_zero_after window without calls; a
+   * call wakes it, and it stays HEALTHY meanwhile; false with reason `Awake`
+   * or `Waking`), `Progressing`
    * (`RollingUpdate` / `Stable`) and `InstancesCrashing`: true with reason
    * `CrashLoop` while instances of the current generation exit without
    * becoming healthy, the message naming the exit code and the last lines
@@ -661,7 +677,17 @@ export interface NodeStatus {
     | undefined;
   /** The autoscaler's last decision, e.g. "scaled 1 -> 3: 5.2 in flight per instance > target 1". */
   lastScalingDecision: string;
-  lastScalingTime: Date | undefined;
+  lastScalingTime:
+    | Date
+    | undefined;
+  /**
+   * For a node that sleeps (instance_range.min 0): how long its last wake
+   * took, from the call that woke it to its first healthy instance (the
+   * first call's added latency), and when that wake ended. Unset until the
+   * node has woken once.
+   */
+  lastWakeDuration: Duration | undefined;
+  lastWakeTime: Date | undefined;
 }
 
 export interface InstanceCounts {
@@ -2852,7 +2878,7 @@ export const InstanceRange: MessageFns<InstanceRange> = {
 };
 
 function createBaseAutoscaling(): Autoscaling {
-  return { targetInFlight: 0, scaleDownStabilization: undefined };
+  return { targetInFlight: 0, scaleDownStabilization: undefined, scaleToZeroAfter: undefined };
 }
 
 export const Autoscaling: MessageFns<Autoscaling> = {
@@ -2862,6 +2888,9 @@ export const Autoscaling: MessageFns<Autoscaling> = {
     }
     if (message.scaleDownStabilization !== undefined) {
       Duration.encode(message.scaleDownStabilization, writer.uint32(18).fork()).join();
+    }
+    if (message.scaleToZeroAfter !== undefined) {
+      Duration.encode(message.scaleToZeroAfter, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2895,6 +2924,14 @@ export const Autoscaling: MessageFns<Autoscaling> = {
             message.scaleDownStabilization = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scaleToZeroAfter = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2919,6 +2956,11 @@ export const Autoscaling: MessageFns<Autoscaling> = {
         : isSet(object.scale_down_stabilization)
         ? Duration.fromJSON(object.scale_down_stabilization)
         : undefined,
+      scaleToZeroAfter: isSet(object.scaleToZeroAfter)
+        ? Duration.fromJSON(object.scaleToZeroAfter)
+        : isSet(object.scale_to_zero_after)
+        ? Duration.fromJSON(object.scale_to_zero_after)
+        : undefined,
     };
   },
 
@@ -2929,6 +2971,9 @@ export const Autoscaling: MessageFns<Autoscaling> = {
     }
     if (message.scaleDownStabilization !== undefined) {
       obj.scaleDownStabilization = Duration.toJSON(message.scaleDownStabilization);
+    }
+    if (message.scaleToZeroAfter !== undefined) {
+      obj.scaleToZeroAfter = Duration.toJSON(message.scaleToZeroAfter);
     }
     return obj;
   },
@@ -2943,6 +2988,9 @@ export const Autoscaling: MessageFns<Autoscaling> = {
       (object.scaleDownStabilization !== undefined && object.scaleDownStabilization !== null)
         ? Duration.fromPartial(object.scaleDownStabilization)
         : undefined;
+    message.scaleToZeroAfter = (object.scaleToZeroAfter !== undefined && object.scaleToZeroAfter !== null)
+      ? Duration.fromPartial(object.scaleToZeroAfter)
+      : undefined;
     return message;
   },
 };
@@ -3031,6 +3079,8 @@ function createBaseNodeStatus(): NodeStatus {
     timeToHealthy: undefined,
     lastScalingDecision: "",
     lastScalingTime: undefined,
+    lastWakeDuration: undefined,
+    lastWakeTime: undefined,
   };
 }
 
@@ -3062,6 +3112,12 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.lastScalingTime !== undefined) {
       Timestamp.encode(toTimestamp(message.lastScalingTime), writer.uint32(74).fork()).join();
+    }
+    if (message.lastWakeDuration !== undefined) {
+      Duration.encode(message.lastWakeDuration, writer.uint32(82).fork()).join();
+    }
+    if (message.lastWakeTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastWakeTime), writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -3151,6 +3207,22 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             message.lastScalingTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.lastWakeDuration = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.lastWakeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3200,6 +3272,16 @@ export const NodeStatus: MessageFns<NodeStatus> = {
         : isSet(object.last_scaling_time)
         ? fromJsonTimestamp(object.last_scaling_time)
         : undefined,
+      lastWakeDuration: isSet(object.lastWakeDuration)
+        ? Duration.fromJSON(object.lastWakeDuration)
+        : isSet(object.last_wake_duration)
+        ? Duration.fromJSON(object.last_wake_duration)
+        : undefined,
+      lastWakeTime: isSet(object.lastWakeTime)
+        ? fromJsonTimestamp(object.lastWakeTime)
+        : isSet(object.last_wake_time)
+        ? fromJsonTimestamp(object.last_wake_time)
+        : undefined,
     };
   },
 
@@ -3232,6 +3314,12 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     if (message.lastScalingTime !== undefined) {
       obj.lastScalingTime = message.lastScalingTime.toISOString();
     }
+    if (message.lastWakeDuration !== undefined) {
+      obj.lastWakeDuration = Duration.toJSON(message.lastWakeDuration);
+    }
+    if (message.lastWakeTime !== undefined) {
+      obj.lastWakeTime = message.lastWakeTime.toISOString();
+    }
     return obj;
   },
 
@@ -3253,6 +3341,10 @@ export const NodeStatus: MessageFns<NodeStatus> = {
       : undefined;
     message.lastScalingDecision = object.lastScalingDecision ?? "";
     message.lastScalingTime = object.lastScalingTime ?? undefined;
+    message.lastWakeDuration = (object.lastWakeDuration !== undefined && object.lastWakeDuration !== null)
+      ? Duration.fromPartial(object.lastWakeDuration)
+      : undefined;
+    message.lastWakeTime = object.lastWakeTime ?? undefined;
     return message;
   },
 };

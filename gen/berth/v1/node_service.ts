@@ -1605,11 +1605,16 @@ export const NodeServiceService = {
   /**
    * Runs the served cell of a checkpoint node once on one healthy instance:
    * inputs are checked against the declared types and bound as globals, the
-   * declared outputs are returned. State persists on that instance.
+   * declared outputs are returned. State persists on that instance. A call
+   * to a sleeping node (instance_range.min 0) wakes it and is held while its
+   * first instance starts, up to the server's wake timeout (30 s by default)
+   * or the call's deadline, whichever comes first.
    * Errors: INVALID_ARGUMENT (an input missing, unknown or of the wrong type,
    * naming it), NOT_FOUND (node), FAILED_PRECONDITION (a Docker node),
-   * UNAVAILABLE (no healthy instance), RESOURCE_EXHAUSTED (request or response
-   * over the size limit, or the node's queue full), ABORTED with
+   * UNAVAILABLE (no healthy instance; for a waking node past the wake
+   * timeout, with `retry-after` metadata and RetryInfo), RESOURCE_EXHAUSTED
+   * (request or response over the size limit, the node's queue full, or too
+   * many calls held while it wakes, with `retry-after`), ABORTED with
    * NodeExecutionErrorDetails (an exception in user code; the instance stays up).
    * Not idempotent: the cell may change the instance's state.
    */
@@ -1767,11 +1772,16 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
   /**
    * Runs the served cell of a checkpoint node once on one healthy instance:
    * inputs are checked against the declared types and bound as globals, the
-   * declared outputs are returned. State persists on that instance.
+   * declared outputs are returned. State persists on that instance. A call
+   * to a sleeping node (instance_range.min 0) wakes it and is held while its
+   * first instance starts, up to the server's wake timeout (30 s by default)
+   * or the call's deadline, whichever comes first.
    * Errors: INVALID_ARGUMENT (an input missing, unknown or of the wrong type,
    * naming it), NOT_FOUND (node), FAILED_PRECONDITION (a Docker node),
-   * UNAVAILABLE (no healthy instance), RESOURCE_EXHAUSTED (request or response
-   * over the size limit, or the node's queue full), ABORTED with
+   * UNAVAILABLE (no healthy instance; for a waking node past the wake
+   * timeout, with `retry-after` metadata and RetryInfo), RESOURCE_EXHAUSTED
+   * (request or response over the size limit, the node's queue full, or too
+   * many calls held while it wakes, with `retry-after`), ABORTED with
    * NodeExecutionErrorDetails (an exception in user code; the instance stays up).
    * Not idempotent: the cell may change the instance's state.
    */
@@ -2005,11 +2015,16 @@ export interface NodeServiceClient extends Client {
   /**
    * Runs the served cell of a checkpoint node once on one healthy instance:
    * inputs are checked against the declared types and bound as globals, the
-   * declared outputs are returned. State persists on that instance.
+   * declared outputs are returned. State persists on that instance. A call
+   * to a sleeping node (instance_range.min 0) wakes it and is held while its
+   * first instance starts, up to the server's wake timeout (30 s by default)
+   * or the call's deadline, whichever comes first.
    * Errors: INVALID_ARGUMENT (an input missing, unknown or of the wrong type,
    * naming it), NOT_FOUND (node), FAILED_PRECONDITION (a Docker node),
-   * UNAVAILABLE (no healthy instance), RESOURCE_EXHAUSTED (request or response
-   * over the size limit, or the node's queue full), ABORTED with
+   * UNAVAILABLE (no healthy instance; for a waking node past the wake
+   * timeout, with `retry-after` metadata and RetryInfo), RESOURCE_EXHAUSTED
+   * (request or response over the size limit, the node's queue full, or too
+   * many calls held while it wakes, with `retry-after`), ABORTED with
    * NodeExecutionErrorDetails (an exception in user code; the instance stays up).
    * Not idempotent: the cell may change the instance's state.
    */

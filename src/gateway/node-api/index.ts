@@ -17,6 +17,7 @@ export {
   type NodeApiResolver,
   type NodeApiRoute,
   type ResolvedTarget,
+  type ResolvingCall,
 } from './resolver';
 export { GrpcCode } from './grpc-status';
 export type { NodeApiLogger } from './logger';

@@ -28,7 +28,7 @@ import type { Observability } from '../../observability/observability';
 import type { ObservedCall } from '../../observability/observed-call';
 import { requestIdOf } from '../../observability/request-id';
 import { traceHeaders } from '../../observability/tracing';
-import { NodeApiError, type Backend, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget } from './resolver';
+import { NodeApiError, type Backend, type NodeApiResolver, type NodeApiRoute, type ResolvedTarget, type ResolvingCall } from './resolver';
 import { isSessionGone, type ExchangeListener, type UpstreamExchange, type UpstreamFailure } from './upstream-exchange';
 import type { UpstreamPool } from './upstream-pool';
 
@@ -64,8 +64,10 @@ function errorCode(error: Error): string {
 }
 
 /** One call; made per request by the server and dropped when the caller's side closes. */
-export class ProxyCall implements CallerListener, ExchangeListener {
+export class ProxyCall implements CallerListener, ExchangeListener, ResolvingCall {
   private route: NodeApiRoute | undefined;
+  /** Told when the caller leaves: a resolver holding the call (its node wakes) lets go of it. */
+  private gone: (() => void) | undefined;
   /** Berth's CORS grant when the caller is a page of a listed origin. */
   private cors: Record<string, string> | undefined;
   private requestLength = -1;
@@ -161,7 +163,7 @@ export class ProxyCall implements CallerListener, ExchangeListener {
     }
     let resolved: ResolvedTarget | Promise<ResolvedTarget>;
     try {
-      resolved = this.ctx.resolver.resolve(route);
+      resolved = this.ctx.resolver.resolve(route, this);
     } catch (err) {
       this.onResolveError(err);
       return;
@@ -212,9 +214,15 @@ export class ProxyCall implements CallerListener, ExchangeListener {
 
   // --- caller events -------------------------------------------------------
 
+  onGone(listener: () => void): void {
+    this.gone = listener;
+  }
+
   onCallerClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.gone?.();
+    this.gone = undefined;
     this.clearDeadline();
     // A caller gone before the instance finished: cancel the upstream call too.
     this.abortExchange();

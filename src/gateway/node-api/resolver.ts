@@ -37,6 +37,12 @@ export interface NodeApiRoute {
   authorization?: string;
 }
 
+/** The call being resolved, for a resolver that may make it wait (a sleeping node wakes): told when its caller left. */
+export interface ResolvingCall {
+  /** Calls `listener` once when the caller goes away before the call ends. */
+  onGone(listener: () => void): void;
+}
+
 /**
  * Answers "which node, which instances" for a call. Resolution runs on every
  * call, so implementations should answer from memory (a synchronous return
@@ -45,7 +51,7 @@ export interface NodeApiRoute {
  */
 export interface NodeApiResolver {
   /** Throws (or rejects with) a {@link NodeApiError} with code NOT_FOUND / INVALID_ARGUMENT / PERMISSION_DENIED … */
-  resolve(route: NodeApiRoute): Promise<ResolvedTarget> | ResolvedTarget;
+  resolve(route: NodeApiRoute, call?: ResolvingCall): Promise<ResolvedTarget> | ResolvedTarget;
   /**
    * Called when an instance refused or dropped a connection, so the
    * supervisor can take it out of balancing at once instead of waiting for

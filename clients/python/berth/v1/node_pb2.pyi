@@ -43,12 +43,14 @@ VARIABLE_TYPE_STR: VariableType
 VARIABLE_TYPE_UNSPECIFIED: VariableType
 
 class Autoscaling(_message.Message):
-    __slots__ = ["scale_down_stabilization", "target_in_flight"]
+    __slots__ = ["scale_down_stabilization", "scale_to_zero_after", "target_in_flight"]
     SCALE_DOWN_STABILIZATION_FIELD_NUMBER: _ClassVar[int]
+    SCALE_TO_ZERO_AFTER_FIELD_NUMBER: _ClassVar[int]
     TARGET_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     scale_down_stabilization: _duration_pb2.Duration
+    scale_to_zero_after: _duration_pb2.Duration
     target_in_flight: float
-    def __init__(self, target_in_flight: _Optional[float] = ..., scale_down_stabilization: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, target_in_flight: _Optional[float] = ..., scale_down_stabilization: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., scale_to_zero_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CheckpointNodeSpec(_message.Message):
     __slots__ = ["checkpoint_id", "environment_image", "input_variables", "output_variables"]
@@ -307,12 +309,14 @@ class NodeSpec(_message.Message):
     def __init__(self, checkpoint: _Optional[_Union[CheckpointNodeSpec, _Mapping]] = ..., docker: _Optional[_Union[DockerNodeSpec, _Mapping]] = ..., configuration: _Optional[_Union[ResourceConfiguration, _Mapping]] = ..., instance_range: _Optional[_Union[InstanceRange, _Mapping]] = ..., autoscaling: _Optional[_Union[Autoscaling, _Mapping]] = ..., maintenance_limit: _Optional[int] = ..., acl: _Optional[_Union[NodeAcl, _Mapping]] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ["conditions", "desired_instances", "instance_counts", "last_scaling_decision", "last_scaling_time", "observed_generation", "reason", "state", "time_to_healthy"]
+    __slots__ = ["conditions", "desired_instances", "instance_counts", "last_scaling_decision", "last_scaling_time", "last_wake_duration", "last_wake_time", "observed_generation", "reason", "state", "time_to_healthy"]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     DESIRED_INSTANCES_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_COUNTS_FIELD_NUMBER: _ClassVar[int]
     LAST_SCALING_DECISION_FIELD_NUMBER: _ClassVar[int]
     LAST_SCALING_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_WAKE_DURATION_FIELD_NUMBER: _ClassVar[int]
+    LAST_WAKE_TIME_FIELD_NUMBER: _ClassVar[int]
     OBSERVED_GENERATION_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -322,11 +326,13 @@ class NodeStatus(_message.Message):
     instance_counts: InstanceCounts
     last_scaling_decision: str
     last_scaling_time: _timestamp_pb2.Timestamp
+    last_wake_duration: _duration_pb2.Duration
+    last_wake_time: _timestamp_pb2.Timestamp
     observed_generation: int
     reason: str
     state: NodeState
     time_to_healthy: _duration_pb2.Duration
-    def __init__(self, state: _Optional[_Union[NodeState, str]] = ..., reason: _Optional[str] = ..., instance_counts: _Optional[_Union[InstanceCounts, _Mapping]] = ..., desired_instances: _Optional[int] = ..., observed_generation: _Optional[int] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., time_to_healthy: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., last_scaling_decision: _Optional[str] = ..., last_scaling_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, state: _Optional[_Union[NodeState, str]] = ..., reason: _Optional[str] = ..., instance_counts: _Optional[_Union[InstanceCounts, _Mapping]] = ..., desired_instances: _Optional[int] = ..., observed_generation: _Optional[int] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., time_to_healthy: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., last_scaling_decision: _Optional[str] = ..., last_scaling_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_wake_duration: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., last_wake_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ResourceConfiguration(_message.Message):
     __slots__ = ["cpu", "gpu", "memory_bytes", "name"]
