@@ -42,6 +42,19 @@ describe('exact JSON', () => {
     assert.deepEqual(parseJsonExact('[1.0e20, 12345678901234567890.5]'), [1e20, 12345678901234567890.5]);
     assert.throws(() => parseJsonExact('{"a": 01}'), SyntaxError);
   });
+
+  it('reads escapes around strings and fractions of many digits as JSON does', () => {
+    // A string ending in an escaped backslash ends there; one with an escaped quote does not.
+    assert.deepEqual(parseJsonExact('{"s": "a\\\\", "n": 12345678901234567890, "t": "\\"12345678901234567890"}'), {
+      s: 'a\\',
+      n: '12345678901234567890',
+      t: '"12345678901234567890',
+    });
+    assert.deepEqual(parseJsonExact('[1.12345678901234567, 12345678901234567e3, -12345678901234567]'), [1.12345678901234567, 12345678901234567e3, '-12345678901234567']);
+    // Long text without a 16-digit run is JSON.parse's.
+    const long = 'x'.repeat(100_000);
+    assert.deepEqual(parseJsonExact(JSON.stringify({ y: long, n: 123456789012345 })), { y: long, n: 123456789012345 });
+  });
 });
 
 describe('the typed REST route in protobuf JSON', () => {
