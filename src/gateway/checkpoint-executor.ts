@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { CheckpointSource, Node } from '../domain/node';
 import { checkInputs } from '../domain/variables';
-import { parseJsonExact } from '../domain/exact-json';
+import { parseJsonExact, stringifyJson } from '../domain/exact-json';
 import {
   DeadlineExceededError,
   FailedPreconditionError,
@@ -187,7 +187,7 @@ export class CheckpointExecutor {
    */
   async execute(nodeId: string, src: CheckpointSource, inputs: Record<string, WireValue>, signal?: AbortSignal): Promise<Record<string, WireValue>> {
     const body = Buffer.from(
-      JSON.stringify({
+      stringifyJson({
         inputs,
         input_types: Object.fromEntries(src.inputVariables.map((v) => [v.name, v.type])),
         outputs: src.outputVariables,

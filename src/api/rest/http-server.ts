@@ -7,6 +7,7 @@ import { guard, requestIdOf, type CallContext } from '../adapter';
 import { carriesSecrets, NOT_QUOTED } from '../redaction';
 import { httpStatusOf, statusJson, toStatusError, type StatusError } from '../status';
 import { PermissionDeniedError, QuotaExceededError, ValidationError } from '../../domain/errors';
+import { stringifyJson } from '../../domain/exact-json';
 import type { Logger } from '../../logger';
 import type { Observability } from '../../observability/observability';
 import type { ObservedCall } from '../../observability/observed-call';
@@ -87,7 +88,7 @@ export function sendMethodNotAllowed(res: ServerResponse, method: string | undef
 }
 
 export function sendJson(res: ServerResponse, status: number, body: JsonValue, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  const text = stringifyJson(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
