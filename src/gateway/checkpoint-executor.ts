@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { CheckpointSource, Node } from '../domain/node';
 import { checkInputs } from '../domain/variables';
+import { asciiText } from '../domain/ascii-text';
 import { parseJsonExact, stringifyJson } from '../domain/exact-json';
 import {
   DeadlineExceededError,
@@ -288,7 +289,8 @@ export class CheckpointExecutor {
           });
           res.on('end', () => {
             try {
-              resolve({ status: res.statusCode ?? 500, body: parseJsonExact(Buffer.concat(chunks).toString('utf8')) as WorkerAnswer });
+              const bytes = Buffer.concat(chunks);
+              resolve({ status: res.statusCode ?? 500, body: parseJsonExact(asciiText(bytes) ?? bytes.toString('utf8')) as WorkerAnswer });
             } catch (err) {
               reject(new UnavailableError(`the worker sent an answer that is not JSON: ${(err as Error).message}`));
             }

@@ -7,6 +7,7 @@ import { guard, requestIdOf, type CallContext } from '../adapter';
 import { carriesSecrets, NOT_QUOTED } from '../redaction';
 import { httpStatusOf, statusJson, toStatusError, type StatusError } from '../status';
 import { PermissionDeniedError, QuotaExceededError, ValidationError } from '../../domain/errors';
+import { asciiText } from '../../domain/ascii-text';
 import { stringifyJson } from '../../domain/exact-json';
 import type { Logger } from '../../logger';
 import type { Observability } from '../../observability/observability';
@@ -112,7 +113,7 @@ export function parseJsonBody<T = JsonValue>(raw: Buffer, quiet = false, parse: 
   if (raw.length === 0) return undefined;
   let text: string;
   try {
-    text = strictUtf8.decode(raw);
+    text = asciiText(raw) ?? strictUtf8.decode(raw);
   } catch {
     throw ValidationError.of('body', 'is not valid UTF-8');
   }
