@@ -2,7 +2,7 @@
  * The Execute benchmark: what Berth adds to a call of a served cell, against
  * calling the cell's worker directly.
  *
- *   npx tsx bench/execute.ts [--calls N] [--sizes small,1m,16m] [--paths direct,rest,grpc,typed] [--max-seconds S]
+ *   npx tsx bench/execute.ts [--calls N] [--sizes small,1m,16m] [--paths direct,rest,grpc,typed] [--max-seconds S] [--profile DIR]
  *
  * What it does, all on 127.0.0.1:
  * 1. starts a real `berth serve --runtime process` child process with its own
@@ -37,13 +37,14 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { NodeExecutionRequest, NodeExecutionResponse, NodeServiceService } from '../gen/berth/v1/node_service';
 import { WorkerTokens, workerAuthorization } from '../src/checkpoint/worker-token';
+import { summarizeProfile } from './support/profile';
 import { must, rest, sleep } from './support/rest';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -81,6 +82,8 @@ interface Options {
   paths: PathKey[];
   /** Stop a row's measured calls (each phase) after this long. */
   maxSeconds: number;
+  /** Run Berth under --cpu-prof, writing its profile here, and print where its CPU went. */
+  profile: string | undefined;
 }
 
 const USAGE = `usage: npx tsx bench/execute.ts [options]
@@ -90,10 +93,12 @@ const USAGE = `usage: npx tsx bench/execute.ts [options]
   --sizes LIST       ${SIZES.map((s) => s.key).join(',')} (default: all)
   --paths LIST       ${PATH_KEYS.join(',')} (default: all, in this order)
   --max-seconds S    stop each phase of a row after S seconds (default 60)
+  --profile DIR      run Berth under node --cpu-prof (profile written in DIR) and print
+                     where its CPU went; the profiler's own cost is in every number then
 `;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { calls: DEFAULT_CALLS, sizes: [...SIZES], paths: [...PATH_KEYS], maxSeconds: 60 };
+  const o: Options = { calls: DEFAULT_CALLS, sizes: [...SIZES], paths: [...PATH_KEYS], maxSeconds: 60, profile: undefined };
   const list = (name: string, value: string | undefined, known: readonly string[]): string[] => {
     const items = (value ?? '').split(',').filter(Boolean);
     const unknown = items.filter((i) => !known.includes(i));
@@ -121,6 +126,12 @@ function parseOptions(argv: string[]): Options {
         const n = Number(argv[++i]);
         if (!(n > 0)) throw new Error(`--max-seconds needs a positive number\n${USAGE}`);
         o.maxSeconds = n;
+        break;
+      }
+      case '--profile': {
+        const dir = argv[++i];
+        if (dir === undefined) throw new Error(`--profile needs a directory\n${USAGE}`);
+        o.profile = path.resolve(dir);
         break;
       }
       case '--help':
@@ -156,8 +167,9 @@ interface BerthProcess {
  * data dir rather than through a pipe, so that reading its log (an access
  * line per call) costs this process nothing while it measures.
  */
-async function startBerth(clusterId: string, dataDir: string): Promise<BerthProcess> {
+async function startBerth(clusterId: string, dataDir: string, profile: string | undefined): Promise<BerthProcess> {
   const args = [
+    ...(profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
     BERTH_BIN, 'serve',
     '--runtime', 'process', '--cluster-id', clusterId, '--data-dir', dataDir,
     '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0',
@@ -483,7 +495,8 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     log(`starting berth serve --runtime process (data dir ${tmp})`);
-    berth = await startBerth(clusterId, tmp);
+    if (o.profile !== undefined) mkdirSync(o.profile, { recursive: true });
+    berth = await startBerth(clusterId, tmp, o.profile);
     const b = berth;
     const tokens = await WorkerTokens.load(tmp);
     log('capturing the checkpoint (y = x)');
@@ -537,6 +550,7 @@ async function main(): Promise<void> {
       `every phase after a warm-up of a tenth of its calls\n` +
       `load average (1, 5, 15 min): before ${loadBefore}; after ${loadAverage()}\n`,
   );
+  if (o.profile !== undefined) process.stdout.write(`\n${summarizeProfile(o.profile)}\n`);
 }
 
 main().then(

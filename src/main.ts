@@ -299,7 +299,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       }),
       typedRoutes({
         registry,
-        node: (id) => typedNodeOf(nodes, folderName, id),
+        // As the typed gRPC service does: the node as last synced, read afresh only when it has no typed API yet.
+        node: async (id) => typed.apis.node(id) ?? typedNodeOf(nodes, folderName, id),
         alias: (id) => typedAliasOf(aliases, nodes, folderName, id),
         run,
         maxBodyBytes: config.maxMessageBytes,

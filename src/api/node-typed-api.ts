@@ -96,6 +96,15 @@ export class TypedApis {
     return this.view(`node:${nodeId}`);
   }
 
+  /**
+   * The node as its registered typed service serves it (as of the last sync),
+   * if it has one: what the typed gRPC service calls with, read from no database.
+   */
+  node(nodeId: string): TypedNode | undefined {
+    const subject = this.registered.get(`node:${nodeId}`)?.subject;
+    return subject?.kind === 'node' ? subject.node : undefined;
+  }
+
   /** The registered API of an alias, if it has one. */
   getAlias(aliasId: string): { proto: string; package: string; service: string } | undefined {
     return this.view(`alias:${aliasId}`);

@@ -3,6 +3,7 @@ import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { ValidationError, type FieldViolation } from '../domain/errors';
 import { LIMITS } from '../domain/limits';
+import { asciiText } from '../domain/ascii-text';
 import { pathPart } from './request-text';
 
 /**
@@ -17,7 +18,7 @@ export class MalformedRequest {
 
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Protobuf strings must be UTF-8; the default reader silently turns bad bytes into U+FFFD. */
-const strictUtf8 = (bytes: Uint8Array): string => strictDecoder.decode(bytes);
+const strictUtf8 = (bytes: Uint8Array): string => asciiText(bytes) ?? strictDecoder.decode(bytes);
 
 /** The first int64 of a decoded message (bigint) that a JavaScript number cannot hold exactly. */
 function inexactInt64(desc: DescMessage, message: unknown, prefix: string): FieldViolation | undefined {

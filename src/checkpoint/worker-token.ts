@@ -56,8 +56,14 @@ async function loadKey(file: string): Promise<Buffer> {
   return parseKey(file, await fs.readFile(file, 'utf8'));
 }
 
+/** How many instances' tokens are kept derived. */
+const DERIVED_KEPT = 4096;
+
 /** Each instance's token, derived from the data dir's key. */
 export class WorkerTokens {
+  /** Tokens already derived: an HMAC per call is measurable on the Execute path. Bounded; a cleared map is only recomputed. */
+  private readonly derived = new Map<string, string>();
+
   private constructor(private readonly key: Buffer) {}
 
   /** Reads `<dataDir>/worker-token.key`, or makes it (0600) when absent. */
@@ -67,6 +73,12 @@ export class WorkerTokens {
 
   /** The token of one instance: the same on every start, different for every instance. */
   of(instanceId: string): string {
-    return createHmac('sha256', this.key).update(`berth worker token\0${instanceId}`).digest('base64url');
+    let token = this.derived.get(instanceId);
+    if (token === undefined) {
+      token = createHmac('sha256', this.key).update(`berth worker token\0${instanceId}`).digest('base64url');
+      if (this.derived.size >= DERIVED_KEPT) this.derived.clear();
+      this.derived.set(instanceId, token);
+    }
+    return token;
   }
 }

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { CheckpointSource, Node } from '../domain/node';
 import { checkInputs } from '../domain/variables';
-import { parseJsonExact } from '../domain/exact-json';
+import { asciiText } from '../domain/ascii-text';
+import { parseJsonExact, stringifyJson } from '../domain/exact-json';
 import {
   DeadlineExceededError,
   FailedPreconditionError,
@@ -211,7 +212,7 @@ export class CheckpointExecutor {
    */
   async execute(nodeId: string, src: CheckpointSource, inputs: Record<string, WireValue>, signal?: AbortSignal): Promise<Record<string, WireValue>> {
     const body = Buffer.from(
-      JSON.stringify({
+      stringifyJson({
         inputs,
         input_types: Object.fromEntries(src.inputVariables.map((v) => [v.name, v.type])),
         outputs: src.outputVariables,
@@ -313,7 +314,8 @@ export class CheckpointExecutor {
           });
           res.on('end', () => {
             try {
-              resolve({ status: res.statusCode ?? 500, body: parseJsonExact(Buffer.concat(chunks).toString('utf8')) as WorkerAnswer });
+              const bytes = Buffer.concat(chunks);
+              resolve({ status: res.statusCode ?? 500, body: parseJsonExact(asciiText(bytes) ?? bytes.toString('utf8')) as WorkerAnswer });
             } catch (err) {
               reject(new UnavailableError(`the worker sent an answer that is not JSON: ${(err as Error).message}`));
             }

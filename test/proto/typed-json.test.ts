@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FailedPreconditionError, ValidationError } from '../../src/domain/errors';
-import { parseJsonExact, quoteBigIntegers } from '../../src/domain/exact-json';
+import { parseJsonExact, quoteBigIntegers, stringifyJson } from '../../src/domain/exact-json';
 import type { Variable } from '../../src/domain/node';
 import { checkInputs, type WireValue } from '../../src/domain/variables';
 import { TypedMessages, type TypedNode } from '../../src/api/typed-json';
@@ -41,6 +41,34 @@ describe('exact JSON', () => {
     assert.equal(parseJsonExact('123456789012345678901234567890'), '123456789012345678901234567890');
     assert.deepEqual(parseJsonExact('[1.0e20, 12345678901234567890.5]'), [1e20, 12345678901234567890.5]);
     assert.throws(() => parseJsonExact('{"a": 01}'), SyntaxError);
+  });
+
+  it('reads escapes around strings and fractions of many digits as JSON does', () => {
+    // A string ending in an escaped backslash ends there; one with an escaped quote does not.
+    assert.deepEqual(parseJsonExact('{"s": "a\\\\", "n": 12345678901234567890, "t": "\\"12345678901234567890"}'), {
+      s: 'a\\',
+      n: '12345678901234567890',
+      t: '"12345678901234567890',
+    });
+    assert.deepEqual(parseJsonExact('[1.12345678901234567, 12345678901234567e3, -12345678901234567]'), [1.12345678901234567, 12345678901234567e3, '-12345678901234567']);
+    // Long text without a 16-digit run is JSON.parse's.
+    const long = 'x'.repeat(100_000);
+    assert.deepEqual(parseJsonExact(JSON.stringify({ y: long, n: 123456789012345 })), { y: long, n: 123456789012345 });
+  });
+});
+
+describe('JSON text of values with long strings', () => {
+  it('is the text JSON.stringify writes, whatever the strings hold', () => {
+    const long = 'x'.repeat(70_000);
+    const odd = ['a"', 'b\\', 'c\n', '\u0001', 'é', '\u2028', '\ud83d\ude00', '\ud800', '\udfff'].map((c) => long + c + long);
+    const values: unknown[] = [
+      long,
+      ...odd,
+      { inputs: { x: long, n: 12, gone: undefined, list: [1, long, undefined, null, 'short'] }, outputs: [{ name: 'y', type: 'str' }] },
+      { nested: { deeper: [[odd]] }, '"key"': long, 5: 'five' },
+      { small: 'only short strings', n: [1, 2.5, -3], t: true },
+    ];
+    for (const value of values) assert.equal(stringifyJson(value), JSON.stringify(value));
   });
 });
 

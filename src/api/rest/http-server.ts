@@ -7,6 +7,8 @@ import { guard, requestIdOf, type CallContext } from '../adapter';
 import { carriesSecrets, NOT_QUOTED } from '../redaction';
 import { httpStatusOf, statusJson, toStatusError, type StatusError } from '../status';
 import { PermissionDeniedError, QuotaExceededError, ValidationError } from '../../domain/errors';
+import { asciiText } from '../../domain/ascii-text';
+import { stringifyJson } from '../../domain/exact-json';
 import type { Logger } from '../../logger';
 import type { Observability } from '../../observability/observability';
 import type { ObservedCall } from '../../observability/observed-call';
@@ -87,7 +89,7 @@ export function sendMethodNotAllowed(res: ServerResponse, method: string | undef
 }
 
 export function sendJson(res: ServerResponse, status: number, body: JsonValue, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  const text = stringifyJson(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
@@ -111,7 +113,7 @@ export function parseJsonBody<T = JsonValue>(raw: Buffer, quiet = false, parse: 
   if (raw.length === 0) return undefined;
   let text: string;
   try {
-    text = strictUtf8.decode(raw);
+    text = asciiText(raw) ?? strictUtf8.decode(raw);
   } catch {
     throw ValidationError.of('body', 'is not valid UTF-8');
   }
