@@ -10,16 +10,19 @@
  * 1. builds the local test images (scripts/build-test-images.sh) and starts a
  *    real `berth serve --runtime docker` child process, pinned to one core;
  * 2. creates a Docker node of the HTTP test image (2 instances, fixed) and an
- *    alias on it, waits until it is healthy and reads the instances'
+ *    alias on it, and (for the gRPC rows) a node of the gRPC test image
+ *    (2 instances), waits until they are healthy and reads the instances'
  *    loopback addresses;
- * 3. writes an nginx config whose upstream is the same two instances and runs
+ * 3. writes an nginx config whose upstreams are the same instances (HTTP/1.1
+ *    to the HTTP node; h2c and `grpc_pass` to the gRPC node) and runs
  *    `/usr/sbin/nginx` (one worker) pinned to the same core as Berth;
- * 4. drives each target in turn with wrk, a second process pinned to the
- *    other core: direct to the instances, nginx, the node API with
- *    `x-node-id`, the node API with `x-node-alias` + `x-folder-id`; for a
- *    small GET /whoami and a 1 MiB POST /echo; with one connection (the
- *    latency a single caller sees) and with --connections (throughput);
- *    each cell after a warm-up;
+ * 4. drives each target in turn with wrk (h2load for the gRPC rows), a second
+ *    process pinned to the other core: direct to the instances, nginx, the
+ *    node API with `x-node-id`, the node API with `x-node-alias` +
+ *    `x-folder-id` (HTTP rows only); for a small GET /whoami, a 1 MiB and a
+ *    16 MiB POST /echo, a unary gRPC Echo and a server-streaming gRPC Count
+ *    of 10 messages; with one connection (the latency a single caller sees)
+ *    and with --connections (throughput); each cell after a warm-up;
  * 5. prints the table and writes it, with the machine and the verdict against
  *    the targets, into docs/BENCHMARKS.md (between markers, so the rest of
  *    the file is kept);
@@ -38,6 +41,8 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { buildTestImages } from '../test/images/test-images';
 import { must, rest, sleep } from './support/rest';
 import { summarizeProfile } from './support/profile';
@@ -46,6 +51,8 @@ const ROOT = path.resolve(__dirname, '..');
 const BERTH_BIN = path.join(ROOT, 'bin', 'berth.js');
 const NGINX = '/usr/sbin/nginx';
 const WRK = '/usr/bin/wrk';
+/** The gRPC rows' load generator (Debian's nghttp2-client): wrk speaks HTTP/1.1 only. */
+const H2LOAD = '/usr/bin/h2load';
 const TASKSET = '/usr/bin/taskset';
 const DOCS = path.join(ROOT, 'docs', 'BENCHMARKS.md');
 const BEGIN_MARK = '<!-- bench/node-api.ts: begin (generated; rerun the command to replace) -->';
@@ -60,6 +67,8 @@ const run = promisify(execFile);
 
 const TARGET_KEYS = ['direct', 'nginx', 'berth-node', 'berth-alias'] as const;
 type TargetKey = (typeof TARGET_KEYS)[number];
+const PAYLOAD_KEYS = ['small', '1mib', '16mib', 'grpc-unary', 'grpc-stream'] as const;
+type PayloadKey = (typeof PAYLOAD_KEYS)[number];
 
 interface Options {
   /** Seconds measured per cell. */
@@ -91,7 +100,7 @@ interface Options {
   /** The targets measured, in this order. */
   targets: TargetKey[];
   /** The payloads measured. */
-  payloads: string[];
+  payloads: PayloadKey[];
 }
 
 const USAGE = `usage: npx tsx bench/node-api.ts [options]
@@ -108,7 +117,8 @@ const USAGE = `usage: npx tsx bench/node-api.ts [options]
   --cpu-budget F    capacity cells: both proxies held to this share of their core
                     (a CPU cgroup quota), so that each is its own bottleneck (default 0.2; 0: none)
   --targets LIST    measure only these, in this order (default direct,nginx,berth-node,berth-alias)
-  --payloads LIST   measure only these (default small,1mib)
+  --payloads LIST   measure only these (default small,1mib,16mib,grpc-unary,grpc-stream;
+                    the gRPC rows need /usr/bin/h2load, Debian's nghttp2-client)
   --trace-gc        run Berth with --trace-gc and log its garbage collections per cell
   --berth-node-option OPT
                     start Berth's node with OPT as well (repeatable), e.g. --max-semi-space-size=64
@@ -116,7 +126,7 @@ const USAGE = `usage: npx tsx bench/node-api.ts [options]
 `;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { duration: 10, warmup: 2, connections: 16, proxyCpu: 1, loadCpu: 0, docs: DOCS, rounds: 1, quietWait: 300, profile: undefined, nginxBuffering: false, cpuBudget: 0.2, targets: [...TARGET_KEYS], payloads: ['small', '1mib'], traceGc: false, berthNodeOptions: [] };
+  const o: Options = { duration: 10, warmup: 2, connections: 16, proxyCpu: 1, loadCpu: 0, docs: DOCS, rounds: 1, quietWait: 300, profile: undefined, nginxBuffering: false, cpuBudget: 0.2, targets: [...TARGET_KEYS], payloads: [...PAYLOAD_KEYS], traceGc: false, berthNodeOptions: [] };
   const number = (name: string, value: string | undefined, min: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isFinite(n) || n < min) throw new Error(`${name} needs a number of at least ${min}\n${USAGE}`);
@@ -158,8 +168,8 @@ function parseOptions(argv: string[]): Options {
       }
       case '--payloads': {
         const list = (argv[++i] ?? '').split(',').filter(Boolean);
-        if (list.length === 0 || list.some((p) => p !== 'small' && p !== '1mib')) throw new Error(`--payloads takes a list of small, 1mib\n${USAGE}`);
-        o.payloads = list;
+        if (list.length === 0 || list.some((p) => !(PAYLOAD_KEYS as readonly string[]).includes(p))) throw new Error(`--payloads takes a list of ${PAYLOAD_KEYS.join(', ')}\n${USAGE}`);
+        o.payloads = list as PayloadKey[];
         break;
       }
       case '--cpu-budget':
@@ -508,7 +518,7 @@ async function startBerth(clusterId: string, dataDir: string, cpu: number, o: Op
   return { proc, exited, logTail, gc, http: `http://127.0.0.1:${ports.httpPort}`, nodeApiPort: ports.nodeApiPort };
 }
 
-function nginxConfig(dir: string, port: number, upstreams: string[], buffering: boolean): string {
+function nginxConfig(dir: string, port: number, upstreams: string[], buffering: boolean, grpc: { port: number; upstreams: string[] } | undefined): string {
   const p = (name: string): string => path.join(dir, name);
   return `# Written by bench/node-api.ts: nginx as a reverse proxy to the node's instances.
 worker_processes 1;
@@ -554,7 +564,22 @@ ${
             proxy_set_header Connection "";
         }
     }
-}
+${
+  grpc === undefined
+    ? ''
+    : `    # The gRPC rows: h2c from the caller, h2c to the gRPC node's instances.
+    upstream grpc_instances {
+${grpc.upstreams.map((u) => `        server ${u};`).join('\n')}
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:${grpc.port} http2;
+        location / {
+            grpc_pass grpc://grpc_instances;
+        }
+    }
+`
+}}
 `;
 }
 
@@ -613,21 +638,57 @@ interface Target {
   /** wrk's URL port; `direct` spreads wrk's threads over `ports`. */
   ports: number[];
   headers: Record<string, string>;
+  /** Where the gRPC rows go (h2load takes one address: `direct` calls the first instance); none: no gRPC rows. */
+  grpcPort: number | undefined;
+  grpcHeaders: Record<string, string>;
   /** Pids whose CPU time is the proxy's (none for direct). */
   pids(): number[];
 }
 
 interface Payload {
-  key: 'small' | '1mib';
+  key: PayloadKey;
   label: string;
   method: 'GET' | 'POST';
   path: string;
+  /** HTTP rows: the request body's size (the echo sends as much back). */
   bodyBytes: number;
+  /** gRPC rows (h2c, h2load): the request message, framed. */
+  grpcMessage?: Buffer;
+  /** The issue's target: at least this share of nginx's requests per second at equal CPU. */
+  ratioTarget: number;
+}
+
+/** One gRPC length-prefixed message (uncompressed). */
+function grpcFrame(message: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(message.length, 1);
+  return Buffer.concat([head, message]);
 }
 
 const PAYLOADS: Payload[] = [
-  { key: 'small', label: 'GET /whoami (small)', method: 'GET', path: '/whoami', bodyBytes: 0 },
-  { key: '1mib', label: 'POST /echo 1 MiB', method: 'POST', path: '/echo', bodyBytes: MIB },
+  { key: 'small', label: 'GET /whoami (small)', method: 'GET', path: '/whoami', bodyBytes: 0, ratioTarget: 0.5 },
+  { key: '1mib', label: 'POST /echo 1 MiB', method: 'POST', path: '/echo', bodyBytes: MIB, ratioTarget: 0.7 },
+  { key: '16mib', label: 'POST /echo 16 MiB', method: 'POST', path: '/echo', bodyBytes: 16 * MIB, ratioTarget: 0.7 },
+  // berth.test.Echo/Echo {message: "hello"}: one message each way, trailers.
+  {
+    key: 'grpc-unary',
+    label: 'gRPC unary Echo',
+    method: 'POST',
+    path: '/berth.test.Echo/Echo',
+    bodyBytes: 0,
+    grpcMessage: grpcFrame(Buffer.from([0x0a, 0x05, ...Buffer.from('hello')])),
+    ratioTarget: 0.5,
+  },
+  // berth.test.Echo/Count {n: 10, interval_ms: 0}: ten messages back on one stream, then trailers.
+  {
+    key: 'grpc-stream',
+    label: 'gRPC server stream Count, 10 messages',
+    method: 'POST',
+    path: '/berth.test.Echo/Count',
+    bodyBytes: 0,
+    grpcMessage: grpcFrame(Buffer.from([0x08, 0x0a])),
+    ratioTarget: 0.5,
+  },
 ];
 
 interface WrkSummary {
@@ -719,6 +780,49 @@ async function wrk(script: string, target: Target, connections: number, seconds:
   return JSON.parse(line.slice('BENCH-SUMMARY '.length)) as WrkSummary;
 }
 
+/**
+ * One gRPC cell with h2load: `connections` connections, one stream at a time on
+ * each (closed loop, as wrk), the framed request message as the body. h2load
+ * counts an HTTP 200 as a success and does not read `grpc-status`; each
+ * target's answers are checked once with a real gRPC client first
+ * (`checkTarget`). h2load reports no percentiles: p50 is its mean, p99 its max.
+ */
+async function h2load(target: Target, payload: Payload, connections: number, seconds: number, cpu: number, bodyFile: string): Promise<WrkSummary> {
+  const headers = { 'content-type': 'application/grpc', te: 'trailers', ...target.grpcHeaders };
+  const args = [
+    '-c', String(cpu), H2LOAD, '-t', '1', '-c', String(connections), '-m', '1', '-D', String(seconds),
+    '-d', bodyFile, ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    `http://127.0.0.1:${target.grpcPort}${payload.path}`,
+  ];
+  const proc = spawn(TASKSET, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  activeWrk = proc;
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
+  activeWrk = undefined;
+  const finished = /finished in ([\d.]+)(ms|s),/.exec(out);
+  const counts = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const timing = /time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/.exec(out);
+  const traffic = /traffic: [\d.]+\w* \((\d+)\) total/.exec(out);
+  if (code !== 0 || finished === null || counts === null || timing === null) throw new Error(`h2load failed (exit ${code}):\n${out}`);
+  const us = (value: string, unit: string): number => Number(value) * (unit === 's' ? 1e6 : unit === 'ms' ? 1e3 : 1);
+  const done = Number(counts[2]);
+  const succeeded = Number(counts[3]);
+  const mean = us(timing[5]!, timing[6]!);
+  return {
+    requests: succeeded,
+    durationUs: us(finished[1]!, finished[2]!),
+    bytes: Number(traffic?.[1] ?? 0),
+    errors: { connect: 0, read: Number(counts[5]), write: 0, status: done - succeeded, timeout: Number(counts[6]) },
+    p50: mean,
+    p90: mean,
+    p99: us(timing[3]!, timing[4]!),
+    max: us(timing[3]!, timing[4]!),
+    mean,
+  };
+}
+
 async function measure(
   dir: string,
   target: Target,
@@ -727,8 +831,10 @@ async function measure(
   o: Options,
   budget: { group: CpuBudget; share: number } | undefined,
 ): Promise<Cell> {
-  const script = path.join(dir, `${target.key}-${payload.key}.lua`);
-  if (!existsSync(script)) writeFileSync(script, wrkScript(target, payload));
+  const script = path.join(dir, `${target.key}-${payload.key}.${payload.grpcMessage === undefined ? 'lua' : 'bin'}`);
+  if (!existsSync(script)) writeFileSync(script, payload.grpcMessage ?? wrkScript(target, payload));
+  const load = (seconds: number): Promise<WrkSummary> =>
+    payload.grpcMessage === undefined ? wrk(script, target, connections, seconds, o.loadCpu) : h2load(target, payload, connections, seconds, o.loadCpu, script);
   const background = await waitQuiet(o);
   budget?.group.limit(budget.share);
   let summary: WrkSummary;
@@ -738,10 +844,10 @@ async function measure(
   let coresAfter: { busy: number; total: number }[];
   const pids = target.pids();
   try {
-    if (o.warmup > 0) await wrk(script, target, connections, o.warmup, o.loadCpu);
+    if (o.warmup > 0) await load(o.warmup);
     cpuBefore = ticksOf(pids);
     coresBefore = coreTicks();
-    summary = await wrk(script, target, connections, o.duration, o.loadCpu);
+    summary = await load(o.duration);
     cpuAfter = ticksOf(pids);
     coresAfter = coreTicks();
   } finally {
@@ -773,8 +879,37 @@ async function measure(
   };
 }
 
+const ECHO_PROTO = path.join(ROOT, 'test', 'images', 'grpc-server', 'echo.proto');
+
+/** The gRPC rows' two calls, through `target`, with a real gRPC client: h2load itself does not read `grpc-status`. */
+async function checkGrpcTarget(target: Target): Promise<void> {
+  if (target.grpcPort === undefined) return;
+  const definition = loadSync(ECHO_PROTO, { keepCase: true });
+  const Echo = grpc.makeClientConstructor(definition['berth.test.Echo'] as grpc.ServiceDefinition, 'Echo');
+  const client = new Echo(`127.0.0.1:${target.grpcPort}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(target.grpcHeaders)) metadata.set(k, v);
+  try {
+    const reply = await new Promise<{ message: string }>((resolve, reject) =>
+      (client as any).Echo({ message: 'hello' }, metadata, (err: Error | null, r: { message: string }) => (err ? reject(err) : resolve(r))),
+    );
+    if (reply.message !== 'hello') throw new Error(`${target.label}: gRPC Echo answered ${JSON.stringify(reply)}`);
+    const replies = await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      const call = (client as any).Count({ n: 10, interval_ms: 0 }, metadata);
+      call.on('data', () => n++);
+      call.on('error', reject);
+      call.on('end', () => resolve(n));
+    });
+    if (replies !== 10) throw new Error(`${target.label}: gRPC Count streamed ${replies} messages instead of 10`);
+  } finally {
+    client.close();
+  }
+}
+
 /** One request through each target, checked, before anything is measured. */
-async function checkTarget(target: Target): Promise<void> {
+async function checkTarget(target: Target, grpcRows: boolean): Promise<void> {
+  if (grpcRows) await checkGrpcTarget(target);
   for (const port of target.ports) {
     const base = `http://127.0.0.1:${port}`;
     const who = await fetch(`${base}/whoami`, { headers: target.headers });
@@ -828,8 +963,8 @@ function table(cells: Cell[], o: Options): string {
       c.payload.label,
       c.budget === undefined ? String(c.connections) : `${c.connections}, proxy held to ${pct(c.budget)} of a core`,
       Math.round(c.rps).toLocaleString('en-US'),
-      ms(c.wrk.p50),
-      ms(c.wrk.p99),
+      c.payload.grpcMessage === undefined ? ms(c.wrk.p50) : `${ms(c.wrk.p50)} (mean)`,
+      c.payload.grpcMessage === undefined ? ms(c.wrk.p99) : `${ms(c.wrk.p99)} (max)`,
       direct === undefined || c.target.key === 'direct' ? '—' : `${signedMs(c.wrk.p50 - direct.wrk.p50)} ms`,
       nginx === undefined ? '—' : (c.rps / nginx.rps).toFixed(2),
       c.proxyCpu === undefined ? '—' : `${Math.round(c.proxyCpu * 100)}%`,
@@ -863,7 +998,10 @@ function verdict(cells: Cell[], o: Options): Verdict {
     }
   }
   lines.push('');
-  lines.push(`Target 2 — at least 0.7 × nginx's requests per second at equal CPU (${o.connections} connections, each proxy alone on core ${o.proxyCpu}):`);
+  lines.push(
+    `Target 2 — at least 0.5 × nginx's requests per second at equal CPU for small calls (gRPC included) and 0.7 × for 1 MiB and 16 MiB bodies ` +
+      `(${o.connections} connections, each proxy alone on core ${o.proxyCpu}):`,
+  );
   for (const key of ['berth-node', 'berth-alias'] as const) {
     for (const payload of PAYLOADS) {
       const c = find(cells, key, payload, o.connections);
@@ -877,12 +1015,12 @@ function verdict(cells: Cell[], o: Options): Verdict {
         verdictRatio = cb.rps / nb.rps;
         parts.push(
           `${verdictRatio.toFixed(2)} × nginx with both held to ${pct(o.cpuBudget)} of the core ` +
-            `(${Math.round(cb.rps).toLocaleString('en-US')} vs ${Math.round(nb.rps).toLocaleString('en-US')} req/s) — ${yes(verdictRatio >= 0.7)}`,
+            `(${Math.round(cb.rps).toLocaleString('en-US')} vs ${Math.round(nb.rps).toLocaleString('en-US')} req/s) — ${yes(verdictRatio >= payload.ratioTarget)}`,
         );
         parts.push(`with the whole core ${(c.rps / n.rps).toFixed(2)} ×`);
       } else {
         verdictRatio = c.rps / n.rps;
-        parts.push(`${verdictRatio.toFixed(2)} × nginx — ${yes(verdictRatio >= 0.7)}`);
+        parts.push(`${verdictRatio.toFixed(2)} × nginx — ${yes(verdictRatio >= payload.ratioTarget)}`);
       }
       if ((n.proxyCpu ?? 0) < 0.9) parts.push(`but there nginx kept ${pct(1 - (n.proxyCpu ?? 0))} of its core idle, the load side being the limit`);
       if (c.proxyCpuPerRequestUs && n.proxyCpuPerRequestUs) {
@@ -904,6 +1042,7 @@ interface Machine {
   node: string;
   nginx: string;
   wrk: string;
+  h2load: string;
   docker: string;
   commit: string;
   loadBefore: string;
@@ -922,6 +1061,7 @@ async function machine(): Promise<Machine> {
     node: process.version,
     nginx: (await output(NGINX, ['-v'])).replace(/^nginx version:\s*/, ''),
     wrk: (await output(WRK, ['-v'])).split('\n')[0]!.replace(/\s+Copyright.*$/, ''),
+    h2load: existsSync(H2LOAD) ? (await output(H2LOAD, ['--version'])).split('\n')[0]! : 'not installed',
     docker: await output('docker', ['version', '--format', '{{.Server.Version}}']),
     commit: `${head}${dirty ? ' (with uncommitted changes)' : ''}`,
     loadBefore: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
@@ -948,12 +1088,14 @@ function report(cells: Cell[], o: Options, m: Machine, command: string, started:
     `| Node.js | ${m.node} |`,
     `| nginx | ${m.nginx} (1 worker, ${o.nginxBuffering ? 'bodies buffered in memory' : 'bodies streamed'}) |`,
     `| wrk | ${m.wrk} |`,
+    `| h2load (gRPC rows) | ${m.h2load} |`,
     `| Docker engine | ${m.docker} |`,
     `| Berth | commit ${m.commit}, ${berthFrom} |`,
     `| load average before the run | ${m.loadBefore} |`,
     '',
     `Core ${o.proxyCpu}: Berth or nginx, one at a time. Core ${o.loadCpu}: wrk, both instances and their Docker port proxies. ` +
-      `${o.duration} s measured per cell after ${o.warmup} s of warm-up; latencies are wrk's, from the load generator. ` +
+      `${o.duration} s measured per cell after ${o.warmup} s of warm-up; latencies are wrk's, from the load generator; ` +
+      `the gRPC rows are driven by h2load (one stream at a time per connection), which reports a mean and a max instead of percentiles. ` +
       (o.rounds > 1 ? `${o.rounds} interleaved rounds; each cell shows its round with the highest req/s. ` : '') +
       (cells.some((c) => c.budget !== undefined)
         ? `Capacity cells ("proxy held to ${pct(o.cpuBudget)} of a core"): Berth or nginx in a CPU cgroup with a quota of ${pct(o.cpuBudget)} ` +
@@ -1011,15 +1153,17 @@ async function main(): Promise<void> {
   let berth: BerthProcess | undefined;
   let nginx: NginxProcess | undefined;
   let nodeId: string | undefined;
+  let grpcNodeId: string | undefined;
   let budgetGroup: CpuBudget | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> =>
     (cleaning ??= (async () => {
       activeWrk?.kill('SIGKILL');
       await stopProcess(nginx?.proc, nginx?.exited, 'SIGQUIT', 5000);
-      if (berth !== undefined && nodeId !== undefined && berth.proc.exitCode === null) {
+      for (const id of [nodeId, grpcNodeId]) {
+        if (berth === undefined || id === undefined || berth.proc.exitCode !== null) continue;
         try {
-          const op = await rest(berth.http, 'DELETE', `/v1/nodes/${nodeId}`);
+          const op = await rest(berth.http, 'DELETE', `/v1/nodes/${id}`);
           if (op.status === 200) await rest(berth.http, 'POST', `/v1/operations/${op.body.id}:wait`, { timeout: '30s' });
         } catch {
           // removed by label below
@@ -1080,15 +1224,49 @@ async function main(): Promise<void> {
     const instancePorts = addresses.map((a) => Number(a.split(':')[1]));
     log(`instances at ${addresses.join(', ')}`);
 
+    // The gRPC rows: a node of the gRPC test image, two instances too.
+    const grpcRows = o.payloads.some((k) => k.startsWith('grpc'));
+    if (grpcRows && !existsSync(H2LOAD)) throw new Error(`the gRPC rows need ${H2LOAD} (apt-get install nghttp2-client), or leave them out with --payloads`);
+    let grpcInstances: any[] = [];
+    if (grpcRows) {
+      log(`creating a Docker node of ${images.grpc} with 2 instances`);
+      const createdGrpc = await must(
+        'create the gRPC node',
+        rest(b.http, 'POST', '/v1/nodes', {
+          folderId: FOLDER,
+          name: 'bench-grpc',
+          spec: {
+            docker: {
+              image: images.grpc,
+              endpoint: { type: 'ENDPOINT_TYPE_GRPC', port: 50051, timeout: '60s' },
+              healthCheck: { type: 'HEALTH_CHECK_TYPE_GRPC', interval: '1s', timeout: '1s' },
+            },
+            instanceRange: { min: 2, max: 2 },
+          },
+        }),
+      );
+      grpcNodeId = createdGrpc.resourceId as string;
+      const opGrpc = await must('wait for the gRPC node', rest(b.http, 'POST', `/v1/operations/${createdGrpc.id}:wait`, { timeout: '120s' }));
+      if (!opGrpc.done || opGrpc.error) throw new Error(`the gRPC node did not become healthy: ${JSON.stringify(opGrpc)}`);
+      grpcInstances = (await must('list the gRPC instances', rest(b.http, 'GET', `/v1/nodes/${grpcNodeId}/instances`))).instances;
+      if (grpcInstances.length !== 2 || !grpcInstances.every((i) => i.state === 'INSTANCE_STATE_HEALTHY' && /^127\.0\.0\.1:\d+$/.test(i.address))) {
+        throw new Error(`expected 2 healthy gRPC instances on 127.0.0.1, got ${JSON.stringify(grpcInstances)}`);
+      }
+      log(`gRPC instances at ${grpcInstances.map((i) => i.address).join(', ')}`);
+    }
+    const grpcAddresses = grpcInstances.map((i) => i.address as string);
+    const grpcPorts = grpcAddresses.map((a) => Number(a.split(':')[1]));
+
     // Everything that is not the proxy goes to the load core.
-    for (const i of instances) await run('docker', ['update', '--cpuset-cpus', String(o.loadCpu), i.runtimeId as string]);
-    const proxies = dockerProxyPids(instancePorts);
+    for (const i of [...instances, ...grpcInstances]) await run('docker', ['update', '--cpuset-cpus', String(o.loadCpu), i.runtimeId as string]);
+    const proxies = dockerProxyPids([...instancePorts, ...grpcPorts]);
     for (const pid of proxies) await pin(o.loadCpu, pid);
     log(`pinned both containers and ${proxies.length} docker-proxy processes to core ${o.loadCpu}`);
 
     const nginxPort = await freePort();
+    const nginxGrpcPort = grpcRows ? await freePort() : undefined;
     const conf = path.join(nginxDir, 'nginx.conf');
-    writeFileSync(conf, nginxConfig(nginxDir, nginxPort, addresses, o.nginxBuffering));
+    writeFileSync(conf, nginxConfig(nginxDir, nginxPort, addresses, o.nginxBuffering, nginxGrpcPort === undefined ? undefined : { port: nginxGrpcPort, upstreams: grpcAddresses }));
     log(`starting nginx on 127.0.0.1:${nginxPort}, core ${o.proxyCpu}`);
     nginx = await startNginx(nginxDir, conf, nginxPort, o.proxyCpu);
     const ng = nginx;
@@ -1096,18 +1274,37 @@ async function main(): Promise<void> {
     const berthPid = b.proc.pid!;
     const nginxPid = ng.proc.pid!;
     const targets: Target[] = [
-      { key: 'direct', label: 'direct (no proxy)', ports: instancePorts, headers: {}, pids: () => [] },
-      { key: 'nginx', label: 'nginx', ports: [nginxPort], headers: {}, pids: () => [nginxPid, ...childrenOf(nginxPid)] },
-      { key: 'berth-node', label: 'Berth, x-node-id', ports: [b.nodeApiPort], headers: { 'x-node-id': nodeId }, pids: () => [berthPid] },
+      { key: 'direct', label: 'direct (no proxy)', ports: instancePorts, headers: {}, grpcPort: grpcPorts[0], grpcHeaders: {}, pids: () => [] },
+      {
+        key: 'nginx',
+        label: 'nginx',
+        ports: [nginxPort],
+        headers: {},
+        grpcPort: nginxGrpcPort,
+        grpcHeaders: {},
+        pids: () => [nginxPid, ...childrenOf(nginxPid)],
+      },
+      {
+        key: 'berth-node',
+        label: 'Berth, x-node-id',
+        ports: [b.nodeApiPort],
+        headers: { 'x-node-id': nodeId },
+        grpcPort: grpcNodeId === undefined ? undefined : b.nodeApiPort,
+        grpcHeaders: grpcNodeId === undefined ? {} : { 'x-node-id': grpcNodeId },
+        pids: () => [berthPid],
+      },
       {
         key: 'berth-alias',
         label: 'Berth, x-node-alias',
         ports: [b.nodeApiPort],
         headers: { 'x-node-alias': ALIAS, 'x-folder-id': FOLDER },
+        // The alias names the HTTP node: its gRPC rows would repeat x-node-id's.
+        grpcPort: undefined,
+        grpcHeaders: {},
         pids: () => [berthPid],
       },
     ];
-    for (const t of targets) await checkTarget(t);
+    for (const t of targets) await checkTarget(t, grpcRows);
     if (o.cpuBudget > 0) {
       budgetGroup = CpuBudget.create(`berth-bench-${clusterId}`);
       if (budgetGroup !== undefined) for (const pid of [berthPid, nginxPid, ...childrenOf(nginxPid)]) budgetGroup.add(pid);
@@ -1123,13 +1320,14 @@ async function main(): Promise<void> {
       ...(group !== undefined && target.key !== 'direct' ? [{ connections: o.connections, budget: o.cpuBudget }] : []),
     ];
     const payloads = PAYLOADS.filter((p) => o.payloads.includes(p.key));
-    const total = o.rounds * payloads.length * measured.reduce((sum, t) => sum + shapes(t).length, 0);
+    const total = o.rounds * measured.reduce((sum, t) => sum + shapes(t).length * payloads.filter((p) => p.grpcMessage === undefined || t.grpcPort !== undefined).length, 0);
     let done = 0;
     /** The kept round of each cell: the one with the highest req/s, the least disturbed. */
     const cells: Cell[] = [];
     for (let round = 1; round <= o.rounds; round++) {
       for (const target of measured) {
         for (const payload of payloads) {
+          if (payload.grpcMessage !== undefined && target.grpcPort === undefined) continue;
           for (const { connections, budget } of shapes(target)) {
             const held = budget === undefined ? '' : `, proxy held to ${pct(budget)} of a core`;
             log(`[${++done}/${total}] ${o.rounds > 1 ? `round ${round}: ` : ''}${target.label}, ${payload.label}, ${connections} connection(s)${held}`);
