@@ -105,6 +105,11 @@ export interface Config {
    * collection left, in percent (0: V8's own choice, up to four times).
    */
   heapGrowthPercent: number;
+  /**
+   * The least room past the live heap, in MiB, whatever the percent gives
+   * (with a percent of 0, V8's own sizing, it is not used).
+   */
+  heapGrowthMinMb: number;
   /** OTLP/HTTP collector that spans are exported to (`http://collector:4318`); empty: no spans recorded. */
   otlpEndpoint: string;
   /** The named configurations nodes may name (`--configurations`, else the defaults) and whether raw ones are allowed. */
@@ -119,6 +124,11 @@ export interface Config {
  * cost (docs/BENCHMARKS.md, "Memory under sustained load").
  */
 const DEFAULT_HEAP_GROWTH_PERCENT = 50;
+/**
+ * 50 % of a ~45 MB live heap is room for a few calls of 1 MiB: the floor in
+ * bytes keeps large calls from triggering a full collection every few calls.
+ */
+const DEFAULT_HEAP_GROWTH_MIN_MB = 96;
 
 const OPTIONS = {
   host: { type: 'string', env: 'BERTH_HOST', default: '127.0.0.1', help: 'address the listeners bind to' },
@@ -162,6 +172,7 @@ const OPTIONS = {
   'tls-key': { type: 'string', env: 'BERTH_TLS_KEY', default: '', help: 'PEM private key of --tls-cert (none: cleartext)' },
   'allow-host-code': { type: 'string', env: 'BERTH_ALLOW_HOST_CODE', default: 'false', help: "true: run the process runtime (callers' code on this host) on a non-loopback --host" },
   'heap-growth-percent': { type: 'string', env: 'BERTH_HEAP_GROWTH_PERCENT', default: String(DEFAULT_HEAP_GROWTH_PERCENT), help: "old-generation room past the live heap before V8's next full collection, in percent (0: V8's own choice, which goes up to 300)" },
+  'heap-growth-min-mb': { type: 'string', env: 'BERTH_HEAP_GROWTH_MIN_MB', default: String(DEFAULT_HEAP_GROWTH_MIN_MB), help: 'the least old-generation room past the live heap, in MiB, whatever --heap-growth-percent gives (0: the percent alone)' },
   'otlp-endpoint': { type: 'string', env: 'BERTH_OTLP_ENDPOINT', default: '', help: 'OTLP/HTTP collector for traces, e.g. http://127.0.0.1:4318 (none: no spans recorded)' },
   configurations: { type: 'string', env: 'BERTH_CONFIGURATIONS', default: '', help: 'JSON file of the named configurations nodes may name (default: small, medium, large, gpu)' },
   'allow-raw-configurations': { type: 'string', env: 'BERTH_ALLOW_RAW_CONFIGURATIONS', default: 'true', help: 'false: nodes must name a configuration, not give cpu, memory and gpu themselves' },
@@ -203,6 +214,12 @@ function timerMillis(name: string, value: string): number {
 function heapGrowthPercent(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`--heap-growth-percent must be a whole number from 0 to 1000, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function heapGrowthMinMb(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 4096) throw new Error(`--heap-growth-min-mb must be a whole number of MiB from 0 to 4096, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -308,6 +325,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     executeTimeoutMs: millis('execute-timeout-ms', get('execute-timeout-ms')),
     wake: { holdMs: timerMillis('wake-timeout-ms', get('wake-timeout-ms')), maxHeld: wholeNumber('wake-queue', get('wake-queue'), 'calls') },
     heapGrowthPercent: heapGrowthPercent(get('heap-growth-percent')),
+    heapGrowthMinMb: heapGrowthMinMb(get('heap-growth-min-mb')),
     connectionTimeouts: {
       headerTimeoutMs: timerMillis('header-timeout-ms', get('header-timeout-ms')),
       idleTimeoutMs: timerMillis('connection-idle-timeout-ms', get('connection-idle-timeout-ms')),

@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  applyHeapGrowth(config.heapGrowthPercent);
+  applyHeapGrowth(config.heapGrowthPercent, config.heapGrowthMinMb);
   // Loaded only to serve: the client commands start without the server's modules.
   const { createLogger } = await import('../logger');
   const { startBerth } = await import('../main');
