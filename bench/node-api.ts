@@ -1194,65 +1194,44 @@ async function main(): Promise<void> {
     const b = berth;
     const berthFrom = existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'berth.js')) ? 'run from dist/ (npm run build)' : 'run from the TypeScript sources through tsx';
 
-    log(`creating a Docker node of ${images.http} with 2 instances`);
-    const created = await must(
-      'create the node',
-      rest(b.http, 'POST', '/v1/nodes', {
-        folderId: FOLDER,
-        name: 'bench',
-        spec: {
-          docker: {
-            image: images.http,
-            endpoint: { type: 'ENDPOINT_TYPE_HTTP', port: 8080, timeout: '60s' },
-            healthCheck: { type: 'HEALTH_CHECK_TYPE_HTTP', path: '/healthz', interval: '1s', timeout: '1s' },
-          },
-          // Fixed at two: the autoscaler must not add instances that nginx does not know about.
-          instanceRange: { min: 2, max: 2 },
-        },
-      }),
-    );
-    nodeId = created.resourceId as string;
-    const op = await must('wait for the node', rest(b.http, 'POST', `/v1/operations/${created.id}:wait`, { timeout: '120s' }));
-    if (!op.done || op.error) throw new Error(`the node did not become healthy: ${JSON.stringify(op)}`);
-    await must('create the alias', rest(b.http, 'POST', '/v1/aliases', { folderId: FOLDER, name: ALIAS, targets: [{ nodeId, weight: 100 }] }));
+    /** A Docker node fixed at two instances (the autoscaler must not add instances that nginx does not know about), waited healthy; its id and instances. */
+    const createFixedNode = async (name: string, docker: object): Promise<{ id: string; instances: any[] }> => {
+      log(`creating a Docker node "${name}" with 2 instances`);
+      const created = await must(`create the node ${name}`, rest(b.http, 'POST', '/v1/nodes', { folderId: FOLDER, name, spec: { docker, instanceRange: { min: 2, max: 2 } } }));
+      const id = created.resourceId as string;
+      const op = await must(`wait for the node ${name}`, rest(b.http, 'POST', `/v1/operations/${created.id}:wait`, { timeout: '120s' }));
+      if (!op.done || op.error) throw new Error(`the node ${name} did not become healthy: ${JSON.stringify(op)}`);
+      const listed: any[] = (await must(`list the instances of ${name}`, rest(b.http, 'GET', `/v1/nodes/${id}/instances`))).instances;
+      if (listed.length !== 2 || !listed.every((i) => i.state === 'INSTANCE_STATE_HEALTHY' && /^127\.0\.0\.1:\d+$/.test(i.address))) {
+        throw new Error(`expected 2 healthy instances of ${name} on 127.0.0.1, got ${JSON.stringify(listed)}`);
+      }
+      log(`instances of ${name} at ${listed.map((i) => i.address).join(', ')}`);
+      return { id, instances: listed };
+    };
 
-    const instances: any[] = (await must('list the instances', rest(b.http, 'GET', `/v1/nodes/${nodeId}/instances`))).instances;
-    if (instances.length !== 2 || !instances.every((i) => i.state === 'INSTANCE_STATE_HEALTHY' && /^127\.0\.0\.1:\d+$/.test(i.address))) {
-      throw new Error(`expected 2 healthy instances on 127.0.0.1, got ${JSON.stringify(instances)}`);
-    }
+    const httpNode = await createFixedNode('bench', {
+      image: images.http,
+      endpoint: { type: 'ENDPOINT_TYPE_HTTP', port: 8080, timeout: '60s' },
+      healthCheck: { type: 'HEALTH_CHECK_TYPE_HTTP', path: '/healthz', interval: '1s', timeout: '1s' },
+    });
+    nodeId = httpNode.id;
+    await must('create the alias', rest(b.http, 'POST', '/v1/aliases', { folderId: FOLDER, name: ALIAS, targets: [{ nodeId, weight: 100 }] }));
+    const instances = httpNode.instances;
     const addresses = instances.map((i) => i.address as string);
     const instancePorts = addresses.map((a) => Number(a.split(':')[1]));
-    log(`instances at ${addresses.join(', ')}`);
 
     // The gRPC rows: a node of the gRPC test image, two instances too.
     const grpcRows = o.payloads.some((k) => k.startsWith('grpc'));
     if (grpcRows && !existsSync(H2LOAD)) throw new Error(`the gRPC rows need ${H2LOAD} (apt-get install nghttp2-client), or leave them out with --payloads`);
     let grpcInstances: any[] = [];
     if (grpcRows) {
-      log(`creating a Docker node of ${images.grpc} with 2 instances`);
-      const createdGrpc = await must(
-        'create the gRPC node',
-        rest(b.http, 'POST', '/v1/nodes', {
-          folderId: FOLDER,
-          name: 'bench-grpc',
-          spec: {
-            docker: {
-              image: images.grpc,
-              endpoint: { type: 'ENDPOINT_TYPE_GRPC', port: 50051, timeout: '60s' },
-              healthCheck: { type: 'HEALTH_CHECK_TYPE_GRPC', interval: '1s', timeout: '1s' },
-            },
-            instanceRange: { min: 2, max: 2 },
-          },
-        }),
-      );
-      grpcNodeId = createdGrpc.resourceId as string;
-      const opGrpc = await must('wait for the gRPC node', rest(b.http, 'POST', `/v1/operations/${createdGrpc.id}:wait`, { timeout: '120s' }));
-      if (!opGrpc.done || opGrpc.error) throw new Error(`the gRPC node did not become healthy: ${JSON.stringify(opGrpc)}`);
-      grpcInstances = (await must('list the gRPC instances', rest(b.http, 'GET', `/v1/nodes/${grpcNodeId}/instances`))).instances;
-      if (grpcInstances.length !== 2 || !grpcInstances.every((i) => i.state === 'INSTANCE_STATE_HEALTHY' && /^127\.0\.0\.1:\d+$/.test(i.address))) {
-        throw new Error(`expected 2 healthy gRPC instances on 127.0.0.1, got ${JSON.stringify(grpcInstances)}`);
-      }
-      log(`gRPC instances at ${grpcInstances.map((i) => i.address).join(', ')}`);
+      const grpcNode = await createFixedNode('bench-grpc', {
+        image: images.grpc,
+        endpoint: { type: 'ENDPOINT_TYPE_GRPC', port: 50051, timeout: '60s' },
+        healthCheck: { type: 'HEALTH_CHECK_TYPE_GRPC', interval: '1s', timeout: '1s' },
+      });
+      grpcNodeId = grpcNode.id;
+      grpcInstances = grpcNode.instances;
     }
     const grpcAddresses = grpcInstances.map((i) => i.address as string);
     const grpcPorts = grpcAddresses.map((a) => Number(a.split(':')[1]));
