@@ -103,7 +103,7 @@ function sleepCondition(input: StatusInput, asleep: boolean, healthy: number): C
   const { previous, now } = input;
   if (asleep) return condition(previous, 'Asleep', true, 'ScaledToZero', 'no instance runs; the next call wakes the node', now);
   if (healthy === 0 && input.desired > 0) return condition(previous, 'Asleep', false, 'Waking', 'a call woke the node; its first instance is starting', now);
-  return condition(previous, 'Asleep', false, 'Awake', `${healthy} healthy instance${healthy === 1 ? '' : 's'} serve calls`, now);
+  return condition(previous, 'Asleep', false, 'Awake', `${healthy} healthy instance${healthy === 1 ? '' : 's'} ${healthy === 1 ? 'serves' : 'serve'} calls`, now);
 }
 
 /**
