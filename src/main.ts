@@ -189,6 +189,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
   );
   // Calls to sleeping nodes wait here while the supervisor starts an instance.
   const waker = new NodeWaker(routing, (nodeId) => supervisor.wake(nodeId), config.wake);
+  metrics.measureHeldCalls(() => waker.heldCounts());
   const executor: CheckpointExecutor = new CheckpointExecutor(
     routing,
     { maxQueue: config.executeQueue, timeoutMs: config.executeTimeoutMs, maxBytes: config.maxMessageBytes, onWaited: metrics.measureQueue((): Map<string, number> => executor.queueDepths()) },

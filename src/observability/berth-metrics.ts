@@ -64,6 +64,7 @@ export class BerthMetrics implements CallObserver {
   /** Instances already seen healthy: only the first time counts as a cold start. */
   private readonly seenHealthy = new Set<string>();
   private queueDepths: () => Map<string, number> = () => new Map();
+  private heldCalls: () => Map<string, number> = () => new Map();
   private pruneTimer: NodeJS.Timeout | undefined;
   private stopColdStarts: (() => void) | undefined;
   private readonly methods: ReadonlySet<string>;
@@ -98,6 +99,19 @@ export class BerthMetrics implements CallObserver {
           for (const c of await repo.instanceCounts()) this.set({ folder_id: c.folderId, node_id: c.nodeId, state: c.state }, c.count);
         } catch (err) {
           log.warn({ err }, 'cannot count instances for /metrics');
+        }
+      },
+    });
+    new Gauge({
+      name: 'berth_node_wake_held_calls',
+      help: 'Calls held now while a sleeping node (instance_range.min 0) starts its first instance.',
+      labelNames: ['folder_id', 'node_id'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [nodeId, held] of metrics.heldCalls()) {
+          const folderId = routing.get(nodeId)?.folderId;
+          if (folderId !== undefined) this.set({ folder_id: folderId, node_id: nodeId }, held);
         }
       },
     });
@@ -200,6 +214,11 @@ export class BerthMetrics implements CallObserver {
   measureQueue(queueDepths: () => Map<string, number>): (nodeId: string, seconds: number) => void {
     this.queueDepths = queueDepths;
     return (_nodeId, seconds) => this.queueWait.observe(seconds);
+  }
+
+  /** Calls held for waking nodes: their count by node at each scrape. */
+  measureHeldCalls(heldCalls: () => Map<string, number>): void {
+    this.heldCalls = heldCalls;
   }
 
   /** An autoscaler decision that changed a node's count. */

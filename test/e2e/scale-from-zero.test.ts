@@ -80,6 +80,12 @@ async function wakeSamples(http: string, nodeId: string): Promise<number> {
   return sumOf(samplesOf(await res.text()), 'berth_node_wake_seconds_count', { node_id: nodeId });
 }
 
+async function heldCalls(http: string, nodeId: string): Promise<number> {
+  const res = await fetch(`${http}/metrics`);
+  assert.equal(res.status, 200);
+  return sumOf(samplesOf(await res.text()), 'berth_node_wake_held_calls', { node_id: nodeId });
+}
+
 async function events(http: string, nodeId: string, reason: string): Promise<any[]> {
   const res = await rest(http, 'GET', `/v1/nodes/${nodeId}/events?pageSize=1000`);
   assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -364,12 +370,16 @@ describe('scale from zero: Docker nodes through the node API', () => {
     const nodeId = await createNode(dockerNode('never-healthy', { HEALTHY: 'false' }));
     await waitAsleep(t!.http, nodeId);
     const extra = 3;
-    const results = await Promise.all(
+    const calls = Promise.all(
       Array.from({ length: MAX_HELD + extra }, async () => {
         const res = await fetch(`${nodeApi()}/whoami`, { headers: { 'x-node-id': nodeId } });
         return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as any };
       }),
     );
+    // While they wait, /metrics counts the held calls: the queue's bound, not the ones refused beyond it.
+    await waitFor(`${MAX_HELD} calls held`, async () => (await heldCalls(t!.http, nodeId)) === MAX_HELD);
+    const results = await calls;
+    assert.equal(await heldCalls(t!.http, nodeId), 0, 'no call held once all were answered');
     const byStatus = (status: number) => results.filter((r) => r.status === status);
     assert.equal(byStatus(503).length, MAX_HELD, JSON.stringify(results.map((r) => r.status)));
     assert.equal(byStatus(429).length, extra, JSON.stringify(results.map((r) => r.status)));
