@@ -395,4 +395,28 @@ describe('scale from zero: Docker nodes through the node API', () => {
     // With no calls held any more, it goes back to sleep after its window.
     await waitAsleep(t!.http, nodeId);
   });
+
+  it('gives a held place back when its node-API caller leaves: the next callers are held, not refused', async (ctx) => {
+    if (skip) return ctx.skip('no Docker engine');
+    const nodeId = await createNode(dockerNode('never-healthy-left', { HEALTHY: 'false' }));
+    await waitAsleep(t!.http, nodeId);
+    const leaving = new AbortController();
+    const left = Array.from({ length: MAX_HELD }, () =>
+      fetch(`${nodeApi()}/whoami`, { headers: { 'x-node-id': nodeId }, signal: leaving.signal }).then(
+        () => 'answered',
+        () => 'left',
+      ),
+    );
+    await waitFor(`${MAX_HELD} calls held`, async () => (await heldCalls(t!.http, nodeId)) === MAX_HELD);
+    leaving.abort();
+    assert.deepEqual(new Set(await Promise.all(left)), new Set(['left']));
+    // The places come back as the callers leave, well before the 15 s bound would have freed them.
+    await waitFor('the held places given back', async () => (await heldCalls(t!.http, nodeId)) === 0, 10_000, 100);
+    // A full queue's worth of new callers is held again: none is refused with 429.
+    const next = Promise.all(
+      Array.from({ length: MAX_HELD }, async () => (await fetch(`${nodeApi()}/whoami`, { headers: { 'x-node-id': nodeId } })).status),
+    );
+    await waitFor(`${MAX_HELD} new calls held`, async () => (await heldCalls(t!.http, nodeId)) === MAX_HELD);
+    assert.deepEqual([...new Set(await next)], [503], 'held to the bound, then 503; none refused');
+  });
 });
