@@ -13,6 +13,14 @@ export interface Config {
   grpcPort: number;
   httpPort: number;
   nodeApiPort: number;
+  /**
+   * What relays node-API calls: `builtin` (Berth's own server), `haproxy`
+   * (HAProxy started and driven by Berth, Berth's server behind it for what
+   * HAProxy leaves to it), or `auto` (haproxy when its binary is there).
+   */
+  dataPlane: 'builtin' | 'haproxy' | 'auto';
+  /** The HAProxy binary for `--data-plane haproxy` or `auto`. */
+  haproxyBinary: string;
   dataDir: string;
   databaseUrl: string;
   /**
@@ -135,6 +143,8 @@ const OPTIONS = {
   'grpc-port': { type: 'string', env: 'BERTH_GRPC_PORT', default: '50051', help: 'gRPC control plane and Execute' },
   'http-port': { type: 'string', env: 'BERTH_HTTP_PORT', default: '8080', help: 'REST, /healthz, /readyz, /metrics' },
   'node-api-port': { type: 'string', env: 'BERTH_NODE_API_PORT', default: '8081', help: 'the router for Docker nodes' },
+  'data-plane': { type: 'string', env: 'BERTH_DATA_PLANE', default: 'builtin', help: 'what relays node-API calls: builtin, haproxy (started and driven by Berth) or auto (haproxy when installed)' },
+  haproxy: { type: 'string', env: 'BERTH_HAPROXY', default: '/usr/sbin/haproxy', help: 'the HAProxy binary for --data-plane haproxy or auto' },
   'data-dir': { type: 'string', env: 'BERTH_DATA_DIR', default: '.berth', help: 'where the embedded database and blobs live' },
   'database-url': { type: 'string', env: 'BERTH_DATABASE_URL', default: '', help: 'postgres://… or a SQLite file (default <data-dir>/berth.sqlite)' },
   'secret-key-file': { type: 'string', env: 'BERTH_SECRET_KEY_FILE', default: '', help: 'key of the secrets: 32 bytes raw, hex or base64; made 0600 if absent (default <data-dir>/secret.key)' },
@@ -283,6 +293,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } catch (err) {
     throw new Error(`--node-network-pool: ${(err as Error).message}`);
   }
+  const dataPlane = get('data-plane');
+  if (dataPlane !== 'builtin' && dataPlane !== 'haproxy' && dataPlane !== 'auto') throw new Error(`--data-plane must be builtin, haproxy or auto, not ${JSON.stringify(dataPlane)}`);
   const auth = get('auth');
   if (auth !== 'keys' && auth !== 'none') throw new Error(`--auth must be keys or none, not ${JSON.stringify(auth)}`);
   const metricsAuth = get('metrics-auth');
@@ -299,6 +311,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     grpcPort: port('grpc-port', get('grpc-port')),
     httpPort: port('http-port', get('http-port')),
     nodeApiPort: port('node-api-port', get('node-api-port')),
+    dataPlane,
+    haproxyBinary: get('haproxy'),
     dataDir,
     databaseUrl: get('database-url') || path.join(dataDir, 'berth.sqlite'),
     secretKeyFile: get('secret-key-file') === '' ? '' : path.resolve(get('secret-key-file')),

@@ -52,7 +52,11 @@ import { dialectOf, openOrm } from './store/orm';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { BlobStore } from './checkpoint/blob-store';
-import { createNodeApiServer, type NodeApiServer } from './gateway/node-api';
+import { createNodeApiServer, type NodeApiRoute, type NodeApiServer, type NodeApiServerOptions } from './gateway/node-api';
+import { BrowserPolicy } from './gateway/browser-policy';
+import type { GrantedCaller } from './gateway/haproxy/grants';
+import { listenNodeApi, type NodeApiFront } from './gateway/haproxy/node-api-front';
+import type { HaproxyDataPlane } from './gateway/haproxy/data-plane';
 import { secureContextOf } from './gateway/server-tls';
 import { RoutingTableResolver } from './gateway/node-api-resolver';
 import { RoutingTable } from './gateway/routing-table';
@@ -80,6 +84,10 @@ export interface Berth {
   grpcPort: number;
   httpPort: number;
   nodeApiPort: number;
+  /** What relays node-API calls (`--data-plane`). */
+  dataPlane: 'builtin' | 'haproxy';
+  /** HAProxy, with `--data-plane haproxy`. */
+  haproxy?: HaproxyDataPlane;
   runtime: Runtime;
   supervisor: Supervisor;
   log: Logger;
@@ -320,6 +328,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     ],
   });
   const balancer = new InFlightBalancer();
+  const grantsOf = new WeakMap<NodeApiRoute, GrantedCaller>();
   const resolver = new RoutingTableResolver(
     routing,
     nodes,
@@ -329,8 +338,12 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       ? undefined
       : async (route, target) => {
           const caller = await authenticator.authenticate(route.authorization);
-          if ('nodeId' in target) await calls.node(caller, target.nodeId, route.folderId, 'x-node-id');
-          else await calls.alias(caller, target.folderId, target.aliasName);
+          if ('nodeId' in target) {
+            await calls.node(caller, target.nodeId, route.folderId, 'x-node-id');
+            // HAProxy may let such calls through for a while, unless each must be counted against a rate.
+            if (!(caller.key !== undefined && caller.key.rateLimitPerSecond > 0))
+              grantsOf.set(route, { principalId: caller.principal.id || undefined, principalName: caller.principal.name, keyId: caller.keyId });
+          } else await calls.alias(caller, target.folderId, target.aliasName);
         },
     undefined,
     waker,
@@ -342,32 +355,63 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       const load = executor.inFlight(nodeId);
       return load.running + load.waiting;
     }
-    return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId), 0);
+    const haproxy = nodeApiFront?.haproxy;
+    return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId) + (haproxy?.load(b.instanceId) ?? 0), 0);
   }, (instanceId) => executor.isBusy(instanceId));
   supervisor.watchCallsWith((nodeId) => waker.activityOf(nodeId));
   supervisor.observeScalingWith(
     (nodeId, direction) => metrics.scaled(nodeId, direction),
     (nodeId, seconds) => metrics.woke(nodeId, seconds),
   );
-  const nodeApi: NodeApiServer = createNodeApiServer({
-    balancer,
-    resolver,
-    logger: log,
-    maxBodyBytes: config.maxMessageBytes,
-    drainTimeoutMs: config.shutdownGraceMs,
-    timeouts: config.connectionTimeouts,
-    browser,
-    tls,
-    metrics: metrics.nodeApiHooks(),
-    observability,
-  });
+  const nodeApiHooks = metrics.nodeApiHooks();
+  const makeNodeApiServer = (extra: Pick<NodeApiServerOptions, 'onRouted' | 'publicHost'>): NodeApiServer =>
+    createNodeApiServer({
+      balancer,
+      resolver,
+      logger: log,
+      maxBodyBytes: config.maxMessageBytes,
+      drainTimeoutMs: config.shutdownGraceMs,
+      timeouts: config.connectionTimeouts,
+      browser,
+      // Behind HAProxy, Berth's own server is on loopback and HAProxy holds the certificate.
+      tls: extra.publicHost === undefined ? tls : undefined,
+      metrics: nodeApiHooks,
+      observability,
+      ...extra,
+    });
+  let nodeApiFront: NodeApiFront | undefined;
   let grpcPort: number;
   let httpPort: number;
   let nodeApiPort: number;
   try {
     grpcPort = await grpc.listen(config.host, config.grpcPort);
     httpPort = await http.listen(config.host, config.httpPort);
-    nodeApiPort = (await nodeApi.listen(config.nodeApiPort, config.host)).port;
+    nodeApiFront = await listenNodeApi({
+      dataPlane: config.dataPlane,
+      haproxyBinary: config.haproxyBinary,
+      host: config.host,
+      port: config.nodeApiPort,
+      makeServer: makeNodeApiServer,
+      grantsOf,
+      checkHost: new BrowserPolicy(browser, config.host).checksHost,
+      plane: {
+        maxBodyBytes: config.maxMessageBytes,
+        headerTimeoutMs: config.connectionTimeouts.headerTimeoutMs,
+        idleTimeoutMs: config.connectionTimeouts.idleTimeoutMs,
+        authNone: config.auth === 'none',
+        tracing: Boolean(config.otlpEndpoint),
+        tls: config.tls,
+        routing,
+        nodeIds: () => routing.nodeIds(),
+        log,
+        observability,
+        onCallEnd: nodeApiHooks.onCallEnd,
+        noteCall: (nodeId) => waker.noteCall(nodeId),
+        countKeyCall: (keyId) => authenticator.countCall(keyId),
+      },
+      log,
+    });
+    nodeApiPort = nodeApiFront.port;
   } catch (err) {
     stopHealthUpdates();
     typed.close();
@@ -375,7 +419,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     executor.close();
     await grpc.close(0);
     await http.close(0);
-    await nodeApi.close();
+    await nodeApiFront?.close(0);
     await observability.shutdown();
     await orm.close(true);
     throw err;
@@ -397,6 +441,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       nodeApiPort,
       host: config.host,
       runtime: runtime.kind,
+      dataPlane: nodeApiFront.dataPlane,
       // Which listeners serve TLS: all three, or none.
       tls: config.tls ? { listeners: ['grpc', 'http', 'node-api'], cert: config.tls.certFile } : false,
     },
@@ -408,6 +453,8 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     grpcPort,
     httpPort,
     nodeApiPort,
+    dataPlane: nodeApiFront.dataPlane,
+    haproxy: nodeApiFront.haproxy,
     runtime,
     supervisor,
     log,
@@ -418,7 +465,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         ready = false;
         grpc.health.setStatus('', 'NOT_SERVING');
         for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'NOT_SERVING');
-        await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs), nodeApi.close()]);
+        await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs), nodeApiFront!.close(config.shutdownGraceMs)]);
         // Instances keep running: the next start adopts them.
         typed.close();
         await collector.stop();

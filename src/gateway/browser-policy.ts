@@ -104,6 +104,11 @@ export class BrowserPolicy {
   private readonly allowedHosts: ReadonlySet<string>;
   /** Whether `Host` is checked at all: on loopback binds, or wherever names are listed. */
   private readonly checkHost: boolean;
+
+  /** Whether `Host` is checked at all (a loopback bind, or `--allowed-host` given). */
+  get checksHost(): boolean {
+    return this.checkHost;
+  }
   /** Off loopback binds, an IP literal in `Host` passes: no DNS answer can rebind it. */
   private readonly ipLiteralsPass: boolean;
   private lastAccepted: string | undefined;

@@ -54,6 +54,11 @@ export class RoutingTable {
     for (const listener of this.listeners) listener(nodeId);
   }
 
+  /** Every node with a route. */
+  nodeIds(): IterableIterator<string> {
+    return this.routes.keys();
+  }
+
   get(nodeId: string): NodeRoute | undefined {
     return this.routes.get(nodeId);
   }

@@ -23,6 +23,25 @@ const SERVER_FAULTS = new Set<number>([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Cod
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
+/** The access line of a call Berth did not serve itself (see {@link Observability.record}). */
+export interface RelayedCall {
+  listener: Listener;
+  protocol: string;
+  requestId: string;
+  httpMethod: string;
+  path: string;
+  nodeId: string;
+  instanceId?: string;
+  status: number;
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  principalId?: string;
+  principal?: string;
+  /** Which data plane relayed it. */
+  dataPlane: 'haproxy';
+}
+
 /**
  * The access log and the traces of every listener: each call is begun by
  * the listener that takes it and ended once its answer is out, when one
@@ -85,6 +104,15 @@ export class Observability {
       },
       'access',
     );
+  }
+
+  /**
+   * A call answered on Berth's behalf by another process (HAProxy's fast
+   * path, `--data-plane haproxy`): its access line, with the fields `end`
+   * writes. It has no span.
+   */
+  record(line: RelayedCall): void {
+    this.log.info(line, 'access');
   }
 
   /** Sends the spans still waiting; after Berth's listeners are closed. */

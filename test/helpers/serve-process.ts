@@ -26,7 +26,8 @@ export interface ServeProcess {
 export async function startServe(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServeProcess> {
   const auth = args.includes('--auth') || args.some((a) => a.startsWith('--auth=')) ? [] : ['--auth', 'none'];
   const proc = spawn(process.execPath, [BIN, 'serve', ...auth, ...args], {
-    env: { ...process.env, BERTH_LOG_LEVEL: 'info', ...env },
+    // BERTH_TEST_DATA_PLANE=haproxy runs the same tests with HAProxy relaying the node API.
+    env: { ...process.env, BERTH_LOG_LEVEL: 'info', BERTH_DATA_PLANE: process.env.BERTH_TEST_DATA_PLANE ?? 'builtin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: any[] = [];

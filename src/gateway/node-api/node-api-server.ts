@@ -24,7 +24,7 @@ import type { NodeApiMetrics } from './node-api-metrics';
 import type { Observability } from '../../observability/observability';
 import { acceptSecureProtocol, sniffProtocol } from './protocol-sniffer';
 import { ProxyCall, type ProxyContext } from './proxy-call';
-import type { NodeApiResolver } from './resolver';
+import type { NodeApiResolver, NodeApiRoute } from './resolver';
 import { enforceSessionTimeouts } from './session-timeouts';
 import { HTTP2_SETTINGS, UpstreamPool } from './upstream-pool';
 
@@ -65,6 +65,17 @@ export interface NodeApiServerOptions {
   tls?: SecureContext;
   /** The access log and traces of the calls. */
   observability?: Observability;
+  /**
+   * Told of each call let through to a node, with its head, its route and
+   * the node: what HAProxy's fast path learns from (`../haproxy/grants.ts`).
+   */
+  onRouted?(headers: IncomingHttpHeaders, route: NodeApiRoute, nodeId: string): void;
+  /**
+   * The address callers reach when another proxy listens for this server
+   * (`--data-plane haproxy`): the host rule follows it, not the loopback
+   * address this server binds.
+   */
+  publicHost?: string;
 }
 
 /** A running (or ready to run) node-API listener. */
@@ -118,7 +129,8 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
     metrics,
     observability: options.observability,
     // Replaced by listen(): the host rule depends on the address bound.
-    browser: new BrowserPolicy(options.browser ?? {}, '127.0.0.1'),
+    browser: new BrowserPolicy(options.browser ?? {}, options.publicHost ?? '127.0.0.1'),
+    onRouted: options.onRouted,
     callEnded(call: ProxyCall): void {
       inFlight--;
       if (call.observed !== undefined) {
@@ -226,7 +238,7 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
 
   return {
     listen(port = DEFAULT_NODE_API_PORT, host = '127.0.0.1'): Promise<AddressInfo> {
-      ctx.browser = new BrowserPolicy(options.browser ?? {}, host);
+      ctx.browser = new BrowserPolicy(options.browser ?? {}, options.publicHost ?? host);
       return new Promise<AddressInfo>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         listener.once('error', onError);

@@ -47,6 +47,8 @@ export interface ProxyContext {
   browser: BrowserPolicy;
   /** Told once per call when it is over, whatever the outcome. */
   callEnded(call: ProxyCall): void;
+  /** Told of each call let through to a node (its head, its route, the node): see `NodeApiServerOptions.onRouted`. */
+  readonly onRouted: ((headers: IncomingHttpHeaders, route: NodeApiRoute, nodeId: string) => void) | undefined;
 }
 
 const NO_END = { end: false } as const;
@@ -243,6 +245,7 @@ export class ProxyCall implements CallerListener, ExchangeListener, ResolvingCal
   private onResolved(target: ResolvedTarget): void {
     if (this.closed || this.caller.closed) return;
     this.target = target;
+    if (this.ctx.onRouted !== undefined) this.ctx.onRouted(this.caller.headers, this.route!, target.nodeId);
     if (target.timeoutMs > 0) this.deadline = setTimeout(ProxyCall.onDeadline, target.timeoutMs, this);
     this.send();
   }

@@ -1,0 +1,88 @@
+/**
+ * HAProxy's log of fast-path calls (one JSON line each, `ACCESS_LOG_FORMAT`
+ * in `config.ts`) turned into what Berth's own node-API server records for a
+ * call: the access line, the node's call metrics, the call counted for the
+ * node's idle window (scale to zero) and for the key's use.
+ */
+
+import type { Logger } from 'pino';
+import type { NodeApiCallEvent } from '../node-api/node-api-metrics';
+import type { Observability } from '../../observability/observability';
+import type { GrantedCaller } from './grants';
+
+/** A line as HAProxy writes it. */
+interface Logged {
+  node: string;
+  grant: string;
+  instance: string;
+  status: number;
+  ms: number;
+  method: string;
+  path: string;
+  version: string;
+  requestId: string;
+  bytesIn: number;
+  bytesOut: number;
+  retries: number;
+  termination: string;
+}
+
+export interface AccessReaderDeps {
+  observability?: Observability;
+  onCallEnd?(event: NodeApiCallEvent): void;
+  /** A call reached the node (its idle window starts again). */
+  noteCall(nodeId: string): void;
+  /** Who the grant of a logged call stands for. */
+  callerOf(grant: string): GrantedCaller | undefined;
+  /** One call made with this key. */
+  countKeyCall?(keyId: string): void;
+  log: Logger;
+}
+
+export class AccessReader {
+  constructor(private readonly deps: AccessReaderDeps) {}
+
+  /** One line of HAProxy's stdout: a fast-path call, or one of HAProxy's own messages (logged at debug). */
+  line(text: string): void {
+    if (!text.startsWith('{"node":')) {
+      if (text.length > 0) this.deps.log.debug({ haproxy: text }, 'HAProxy');
+      return;
+    }
+    let c: Logged;
+    try {
+      c = JSON.parse(text) as Logged;
+    } catch {
+      this.deps.log.warn({ line: text.slice(0, 300) }, 'an HAProxy log line could not be read');
+      return;
+    }
+    const caller = this.deps.callerOf(c.grant);
+    const instanceId = c.instance.startsWith('<') ? undefined : c.instance;
+    const protocol = c.version.startsWith('2') ? 'http2' : 'http1';
+    // HAProxy's -1: the caller left before the answer (Berth's servers count it as 499).
+    const status = c.status > 0 ? c.status : 499;
+    const durationMs = Math.max(0, c.ms);
+    this.deps.noteCall(c.node);
+    if (caller?.keyId !== undefined) this.deps.countKeyCall?.(caller.keyId);
+    this.deps.observability?.record({
+      listener: 'node-api',
+      protocol,
+      requestId: c.requestId,
+      httpMethod: c.method,
+      path: c.path.split('?', 1)[0]!.slice(0, 200),
+      nodeId: c.node,
+      instanceId,
+      status,
+      durationMs,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      principalId: caller?.principalId,
+      principal: caller?.principalName,
+      dataPlane: 'haproxy',
+    });
+    try {
+      this.deps.onCallEnd?.({ nodeId: c.node, instanceId, protocol, grpc: false, httpStatus: status, attempts: 1 + Math.max(0, c.retries), durationMs });
+    } catch (err) {
+      this.deps.log.error({ err }, 'node-API metrics hook threw');
+    }
+  }
+}

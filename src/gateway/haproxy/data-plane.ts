@@ -1,0 +1,209 @@
+/**
+ * `--data-plane haproxy`: HAProxy in front of Berth's own node-API server.
+ * HAProxy listens where callers connect and relays the calls Berth has
+ * already decided (see `config.ts`) straight to instances; everything else
+ * reaches Berth's server on loopback unchanged. Berth stays the only
+ * authority: it starts and supervises HAProxy, keeps its routes equal to the
+ * routing table (`route-sync.ts`), copies its own access decisions into it
+ * (`grants.ts`), and reads its log back into Berth's access log and metrics
+ * (`access-reader.ts`).
+ */
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { RoutingTable } from '../routing-table';
+import type { NodeApiCallEvent } from '../node-api/node-api-metrics';
+import type { Observability } from '../../observability/observability';
+import { AccessReader } from './access-reader';
+import { AdminSocket } from './admin-socket';
+import { haproxyPaths, renderHaproxyConfig } from './config';
+import { Grants, type GrantedCaller } from './grants';
+import { HaproxyProcess } from './haproxy-process';
+import { RouteSync, serverName } from './route-sync';
+
+/** Where `berth serve` looks for HAProxy unless told (`--haproxy`). */
+export const DEFAULT_HAPROXY_BINARY = '/usr/sbin/haproxy';
+/** Nodes HAProxy can serve at once; further nodes are served by Berth's own server. */
+const SLOTS = 256;
+const LOAD_POLL_MS = 500;
+
+export interface HaproxyDataPlaneOptions {
+  binary: string;
+  bind: { host: string; port: number };
+  /** Berth's own node-API server, listening on loopback. */
+  berthPort: number;
+  maxBodyBytes: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  authNone: boolean;
+  checkHost: boolean;
+  tracing: boolean;
+  tls?: { cert: Buffer; key: Buffer };
+  routing: RoutingTable;
+  /** Every node id with a route now (HAProxy is told about each at start and after a restart). */
+  nodeIds(): Iterable<string>;
+  log: Logger;
+  observability?: Observability;
+  onCallEnd?(event: NodeApiCallEvent): void;
+  noteCall(nodeId: string): void;
+  countKeyCall?(keyId: string): void;
+}
+
+export class HaproxyDataPlane {
+  private loads = new Map<string, number>();
+  private loadTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly process: HaproxyProcess,
+    private readonly routes: RouteSync,
+    private readonly grants: Grants,
+    private readonly admin: AdminSocket,
+    private readonly log: Logger,
+  ) {}
+
+  /** Writes the configuration, starts HAProxy and waits until it serves every node the routing table has. */
+  static async start(o: HaproxyDataPlaneOptions): Promise<HaproxyDataPlane> {
+    const log = o.log.child({ component: 'haproxy' });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-haproxy-'));
+    const files = haproxyPaths(dir);
+    for (const map of [files.nodes, files.grants, files.hosts, files.timeouts]) writeFileSync(map, '', { mode: 0o600 });
+    let tlsPem: string | undefined;
+    if (o.tls) {
+      tlsPem = path.join(dir, 'node-api.pem');
+      writeFileSync(tlsPem, Buffer.concat([o.tls.cert, Buffer.from('\n'), o.tls.key]), { mode: 0o600 });
+    }
+    writeFileSync(
+      files.config,
+      renderHaproxyConfig({
+        dir,
+        bind: o.bind,
+        berthPort: o.berthPort,
+        slots: SLOTS,
+        maxBodyBytes: o.maxBodyBytes,
+        headerTimeoutMs: o.headerTimeoutMs,
+        idleTimeoutMs: o.idleTimeoutMs,
+        authNone: o.authNone,
+        checkHost: o.checkHost,
+        tracing: o.tracing,
+        tlsPem,
+      }),
+      { mode: 0o600 },
+    );
+    const admin = new AdminSocket(files.admin);
+    const routes = new RouteSync(o.routing, admin, files, SLOTS, log);
+    const grants = new Grants(admin, files, o.authNone, log);
+    const reader = new AccessReader({
+      observability: o.observability,
+      onCallEnd: o.onCallEnd,
+      noteCall: o.noteCall,
+      countKeyCall: o.countKeyCall,
+      callerOf: (grant) => grants.callerOf(grant),
+      log,
+    });
+    let started = false;
+    const child = new HaproxyProcess({
+      binary: o.binary,
+      configFile: files.config,
+      admin,
+      log,
+      onLine: (line) => reader.line(line),
+      onReady: async () => {
+        // A restart: HAProxy's maps and slots are empty again.
+        if (started) {
+          await grants.rewrite();
+          await routes.resetAll(o.nodeIds());
+        }
+      },
+    });
+    const plane = new HaproxyDataPlane(dir, child, routes, grants, admin, log);
+    try {
+      await child.start();
+      started = true;
+      routes.watch(o.nodeIds);
+      await routes.settled();
+    } catch (err) {
+      await plane.stop(0);
+      throw err;
+    }
+    plane.pollLoads();
+    log.info({ address: o.bind.host, port: o.bind.port, berthPort: o.berthPort, pid: child.pid() }, 'HAProxy serves the node API');
+    return plane;
+  }
+
+  /** Berth's own path let this call through: calls like it may take HAProxy's path for a while. */
+  grant(authorization: string | undefined, nodeId: string, folderId: string | undefined, caller: GrantedCaller): void {
+    this.grants.grant(authorization, nodeId, folderId, caller);
+  }
+
+  /** Berth's host check passed this `Host`. */
+  allowHost(host: string | undefined): void {
+    this.grants.allowHost(host);
+  }
+
+  /** Calls in flight on an instance through HAProxy's path (sampled every half second). */
+  load(instanceId: string): number {
+    return this.loads.get(serverName(instanceId)) ?? 0;
+  }
+
+  /** The instances HAProxy sends a node's calls to now. */
+  serversOf(nodeId: string): string[] {
+    return this.routes.serversOf(nodeId);
+  }
+
+  /** Resolves once HAProxy holds every route and grant change made so far. */
+  async settled(): Promise<void> {
+    await this.routes.settled();
+    await this.grants.flushed();
+  }
+
+  /** HAProxy's master process id, while it runs. */
+  pid(): number | undefined {
+    return this.process.pid();
+  }
+
+  /** Stops HAProxy (calls in flight get `graceMs`) and removes its files. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.loadTimer) clearTimeout(this.loadTimer);
+    this.loadTimer = undefined;
+    this.routes.close();
+    this.grants.close();
+    await this.process.stop(graceMs);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private pollLoads(): void {
+    this.loadTimer = setTimeout(() => {
+      this.admin
+        .run('show stat')
+        .then((csv) => {
+          this.loads = parseServerLoads(csv);
+        })
+        .catch((err: Error) => this.log.debug({ err: err.message }, 'HAProxy stats not read'))
+        .finally(() => {
+          if (this.loadTimer !== undefined) this.pollLoads();
+        });
+    }, LOAD_POLL_MS);
+    this.loadTimer.unref();
+  }
+}
+
+/** `show stat`'s current sessions (`scur`) per server of the node slots, summed by server name. */
+export function parseServerLoads(csv: string): Map<string, number> {
+  const lines = csv.split('\n');
+  const header = (lines[0] ?? '').replace(/^# /, '').split(',');
+  const px = header.indexOf('pxname');
+  const sv = header.indexOf('svname');
+  const scur = header.indexOf('scur');
+  const loads = new Map<string, number>();
+  for (const line of lines.slice(1)) {
+    const f = line.split(',');
+    const backend = f[px] ?? '';
+    const server = f[sv] ?? '';
+    if (!/^n\d+$/.test(backend) || server === 'BACKEND' || server === '') continue;
+    loads.set(server, (loads.get(server) ?? 0) + Number(f[scur] ?? 0));
+  }
+  return loads;
+}
