@@ -56,9 +56,10 @@ export function slotName(i: number): string {
 }
 
 /** Files in the configuration's directory. */
-export function haproxyPaths(dir: string): { config: string; admin: string; nodes: string; grants: string; hosts: string; timeouts: string } {
+export function haproxyPaths(dir: string): { config: string; admin: string; nodes: string; grants: string; hosts: string; timeouts: string; lua: string } {
   return {
     config: path.join(dir, 'haproxy.cfg'),
+    lua: path.join(dir, 'response-limit.lua'),
     admin: path.join(dir, 'admin.sock'),
     nodes: path.join(dir, 'nodes.map'),
     grants: path.join(dir, 'grants.map'),
@@ -81,6 +82,46 @@ export const ACCESS_LOG_FORMAT =
 /** The head needs nothing of Berth's own (each is an acl of the frontend). */
 const PLAIN_HEAD = 'one_node no_alias folder_once auth_once no_origin no_upgrade plain_connection';
 
+/**
+ * The limit on answers without a declared length (chunked), which HAProxy
+ * cannot check by a rule: a Lua filter counts their bytes as they pass and
+ * cuts the call once they go over (the caller sees a truncated body, as from
+ * Berth's own server). Answers with a length are checked by a rule before
+ * their head goes out, and the filter leaves them alone.
+ */
+export const RESPONSE_LIMIT_LUA = `-- Written by Berth: the limit on answers of undeclared length (see config.ts).
+local Limit = { max = 0 }
+Limit.id = "berth response limit"
+Limit.flags = filter.FLT_CFG_FL_HTX
+Limit.__index = Limit
+
+function Limit:new()
+  return setmetatable({ bytes = 0 }, Limit)
+end
+
+function Limit:http_headers(txn, msg)
+  if msg.channel:is_resp() and txn.f:res_hdr_cnt("content-length") == 0 then
+    filter.register_data_filter(self, msg.channel)
+  end
+  return filter.CONTINUE
+end
+
+function Limit:http_payload(txn, msg)
+  local len = msg:input()
+  local data = msg:body(0, len)
+  self.bytes = self.bytes + (data and #data or 0)
+  if self.bytes > Limit.max then
+    txn:done()
+  end
+  return len
+end
+
+core.register_filter("berth_response_limit", Limit, function(f, args)
+  Limit.max = tonumber(args[1])
+  return f
+end)
+`;
+
 const SAFE_ID = '^[A-Za-z0-9._:-]{1,128}$';
 
 /** The whole configuration file. */
@@ -98,6 +139,7 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     '  tune.bufsize 65536',
     '  log stdout format raw local0',
     '  hard-stop-after 30s',
+    `  lua-load ${p.lua}`,
     '',
     'defaults',
     '  mode http',
@@ -113,6 +155,8 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     '  retries 1',
     '  option redispatch 1',
     '  retry-on conn-failure empty-response',
+    // A caller who leaves cancels the call on the instance (or on Berth, which gives back a place held for a waking node).
+    '  option abortonclose',
     `  http-error status 502 content-type application/json string '${jsonError(14, 'the instance failed to answer the call')}'`,
     `  http-error status 503 content-type application/json string '${jsonError(14, 'no instance could take the call')}'`,
     `  http-error status 504 content-type application/json string '${jsonError(4, 'the instance did not answer in time (timeout)')}'`,
@@ -183,6 +227,7 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
   );
   // The node's own limit on an instance's silence (its idle timeout, else its whole-call timeout).
   const timeout = `  http-request set-timeout server var(txn.node),map_str_int(${p.timeouts},86400000)`;
-  for (let i = 0; i < o.slots; i++) lines.push('', `backend ${slotName(i)}`, '  balance leastconn', timeout);
+  const limit = `  filter lua.berth_response_limit ${o.maxBodyBytes}`;
+  for (let i = 0; i < o.slots; i++) lines.push('', `backend ${slotName(i)}`, '  balance leastconn', timeout, limit);
   return `${lines.join('\n')}\n`;
 }

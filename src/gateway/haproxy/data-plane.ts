@@ -18,7 +18,7 @@ import type { NodeApiCallEvent } from '../node-api/node-api-metrics';
 import type { Observability } from '../../observability/observability';
 import { AccessReader } from './access-reader';
 import { AdminSocket } from './admin-socket';
-import { haproxyPaths, renderHaproxyConfig } from './config';
+import { haproxyPaths, renderHaproxyConfig, RESPONSE_LIMIT_LUA } from './config';
 import { Grants, type GrantedCaller } from './grants';
 import { HaproxyProcess } from './haproxy-process';
 import { RouteSync, serverName } from './route-sync';
@@ -70,6 +70,7 @@ export class HaproxyDataPlane {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-haproxy-'));
     const files = haproxyPaths(dir);
     for (const map of [files.nodes, files.grants, files.hosts, files.timeouts]) writeFileSync(map, '', { mode: 0o600 });
+    writeFileSync(files.lua, RESPONSE_LIMIT_LUA, { mode: 0o600 });
     let tlsPem: string | undefined;
     if (o.tls) {
       tlsPem = path.join(dir, 'node-api.pem');
