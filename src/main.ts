@@ -206,12 +206,17 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
     waker,
   );
+  /** Where the node API listens; set once it does (an alias changed before then has nothing to tell it). */
+  let nodeApiFront: NodeApiFront | undefined;
   const aliases = new Aliases(
     ctx,
     folders,
     (folderId, names) => {
       calls.forget();
-      for (const name of names) resolver.forgetAlias(folderId, name);
+      for (const name of names) {
+        resolver.forgetAlias(folderId, name);
+        nodeApiFront?.haproxy?.forgetAlias(folderId, name);
+      }
       void typed.sync();
     },
     logBook,
@@ -340,10 +345,10 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
           const caller = await authenticator.authenticate(route.authorization);
           if ('nodeId' in target) {
             await calls.node(caller, target.nodeId, route.folderId, 'x-node-id');
-            // HAProxy may let such calls through for a while, unless each must be counted against a rate.
-            if (!(caller.key !== undefined && caller.key.rateLimitPerSecond > 0))
-              grantsOf.set(route, { principalId: caller.principal.id || undefined, principalName: caller.principal.name, keyId: caller.keyId });
           } else await calls.alias(caller, target.folderId, target.aliasName);
+          // HAProxy may let such calls through for a while, unless each must be counted against a rate.
+          if (!(caller.key !== undefined && caller.key.rateLimitPerSecond > 0))
+            grantsOf.set(route, { principalId: caller.principal.id || undefined, principalName: caller.principal.name, keyId: caller.keyId });
         },
     undefined,
     waker,
@@ -356,7 +361,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       return load.running + load.waiting;
     }
     const haproxy = nodeApiFront?.haproxy;
-    return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId) + (haproxy?.load(b.instanceId) ?? 0), 0);
+    return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId) + (haproxy?.load(nodeId, b.instanceId) ?? 0), 0);
   }, (instanceId) => executor.isBusy(instanceId));
   supervisor.watchCallsWith((nodeId) => waker.activityOf(nodeId));
   supervisor.observeScalingWith(
@@ -379,7 +384,6 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       observability,
       ...extra,
     });
-  let nodeApiFront: NodeApiFront | undefined;
   let grpcPort: number;
   let httpPort: number;
   let nodeApiPort: number;
@@ -392,6 +396,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       host: config.host,
       port: config.nodeApiPort,
       makeServer: makeNodeApiServer,
+      watchAliases: (listener) => resolver.onAliasRead(listener),
       grantsOf,
       checkHost: new BrowserPolicy(browser, config.host).checksHost,
       plane: {

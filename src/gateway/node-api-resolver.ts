@@ -1,4 +1,4 @@
-import { pickTarget } from '../domain/alias';
+import { pickTarget, type Alias } from '../domain/alias';
 import type { Aliases } from '../control/aliases';
 import type { Nodes } from '../control/nodes';
 import { StatusError, statusJson, toStatusError } from '../api/status';
@@ -36,7 +36,8 @@ function refusal(err: unknown): never {
  * the answer is kept for a second.
  */
 export class RoutingTableResolver implements NodeApiResolver {
-  private readonly aliasCache: TimedCache<{ targets: { nodeId: string; weight: number }[] }>;
+  private readonly aliasCache: TimedCache<Alias>;
+  private aliasRead: ((alias: Alias) => void) | undefined;
   private readonly nodeCache: TimedCache<NodeFacts | undefined>;
 
   constructor(
@@ -143,9 +144,15 @@ export class RoutingTableResolver implements NodeApiResolver {
       if (err instanceof NotFoundError) throw new NodeApiError(GrpcCode.NOT_FOUND, `alias ${JSON.stringify(name)} not found in folder ${folderId}`);
       throw err;
     });
+    this.aliasRead?.(alias);
     const chosen = pickTarget(alias.targets, Math.random());
     if (!chosen) throw new NodeApiError(GrpcCode.UNAVAILABLE, `alias ${JSON.stringify(name)} has no target with weight`);
     return this.resolveNode(chosen.nodeId, folderId, call);
+  }
+
+  /** Tells `listener` of each alias a call is routed through, as read (HAProxy's data plane serves it from then on). */
+  onAliasRead(listener: (alias: Alias) => void): void {
+    this.aliasRead = listener;
   }
 
   /** An alias changed here: later calls read it again (other processes see it within the cache time). */

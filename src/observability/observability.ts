@@ -30,7 +30,8 @@ export interface RelayedCall {
   requestId: string;
   httpMethod: string;
   path: string;
-  nodeId: string;
+  nodeId?: string;
+  aliasName?: string;
   instanceId?: string;
   status: number;
   durationMs: number;

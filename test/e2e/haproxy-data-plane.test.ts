@@ -5,8 +5,9 @@
  * sees must not depend on which of the two served a call: the same answers,
  * the same refusals (a key revoked stops at HAProxy as it stops at Berth,
  * a rate-limited key is counted on every call), the same limits on bodies,
- * the same headers, one access line and one metric sample per call, and no
- * failed call while instances are replaced. HAProxy lives and dies with
+ * the same headers, one access line and one metric sample per call, calls
+ * through an alias split by its weights, and no failed call while instances
+ * are replaced or an alias is switched. HAProxy lives and dies with
  * Berth: restarted when it dies, gone when Berth is killed.
  *
  * (The rest of the node-API tests run against this data plane too with
@@ -373,6 +374,83 @@ describe('the node API with --data-plane haproxy', () => {
     await Promise.all(callers);
     assert.deepEqual(failures, [], `${failures.length} failed calls of ${ok + failures.length}`);
     assert.ok(ok > 50, `calls went on during the switch (${ok})`);
+  });
+
+  it('relays calls through an alias from HAProxy, split by weight, and follows a switch of its weights without a failed call', async (t) => {
+    if (skip) return t.skip('no Docker engine or no HAProxy');
+    const second = await createNode('web-two', 1);
+    const alias = await rest(base, 'POST', '/v1/aliases', { folderId: 'default', name: 'front', targets: [{ nodeId, weight: 80 }, { nodeId: second, weight: 20 }] }, iam.admin.headers);
+    assert.equal(alias.status, 200, JSON.stringify(alias.body));
+    const viaAlias = { ...iam.admin.headers, 'x-node-alias': 'front', 'x-folder-id': 'default' };
+    await waitFor(
+      'a call through the alias relayed by HAProxy',
+      async () => {
+        const requestId = rid('alias');
+        const res = await fetch(`${nodeApi}/whoami`, { headers: { ...viaAlias, 'x-request-id': requestId } });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+        return (await oneAccessLine(requestId)).dataPlane === 'haproxy';
+      },
+      10_000,
+      0,
+    );
+    const byNode = new Map<string, number>();
+    let fast = 0;
+    const CALLS = 200;
+    for (let i = 0; i < CALLS; i++) {
+      const requestId = rid('split');
+      const res = await fetch(`${nodeApi}/whoami`, { headers: { ...viaAlias, 'x-request-id': requestId } });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { instance: string };
+      const node = res.headers.get('x-berth-node-id')!;
+      assert.ok(node === nodeId || node === second, node);
+      assert.equal(res.headers.get('x-berth-instance-id'), body.instance);
+      byNode.set(node, (byNode.get(node) ?? 0) + 1);
+      if (i % 20 === 0) {
+        const line = await oneAccessLine(requestId);
+        assert.equal(line.aliasName, 'front');
+        assert.equal(line.nodeId, node);
+        if (line.dataPlane === 'haproxy') fast++;
+      }
+    }
+    // 80/20 of 200: the second node's count is binomial (mean 40, sd 5.7); 20–60 is more than three sd either side.
+    const toSecond = byNode.get(second) ?? 0;
+    assert.ok(toSecond >= 20 && toSecond <= 60, `split ${JSON.stringify([...byNode])}`);
+    assert.ok(fast > 0, 'sampled calls took HAProxy\'s path');
+
+    // Switch every call to the second node under load: none fails, and soon every call lands there.
+    let stop = false;
+    const failures: string[] = [];
+    const callers = Array.from({ length: 4 }, async () => {
+      for (let i = 0; i < 5000 && !stop; i++) {
+        try {
+          const res = await fetch(`${nodeApi}/whoami`, { headers: viaAlias });
+          await res.arrayBuffer();
+          if (res.status !== 200) failures.push(`HTTP ${res.status}`);
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+    });
+    await sleep(300);
+    const switched = await rest(base, 'PATCH', `/v1/aliases/${alias.body.id}`, { targets: [{ nodeId, weight: 0 }, { nodeId: second, weight: 100 }] }, iam.admin.headers);
+    assert.equal(switched.status, 200, JSON.stringify(switched.body));
+    await waitFor(
+      'every call through the alias on the second node',
+      async () => {
+        for (let i = 0; i < 20; i++) {
+          const res = await fetch(`${nodeApi}/whoami`, { headers: viaAlias });
+          await res.arrayBuffer();
+          if (res.headers.get('x-berth-node-id') !== second) return false;
+        }
+        return true;
+      },
+      10_000,
+      100,
+    );
+    stop = true;
+    await Promise.all(callers);
+    assert.deepEqual(failures, []);
   });
 
   it('restarts HAProxy when it dies, and HAProxy goes when Berth is killed', async (t) => {

@@ -30,7 +30,7 @@ describe('the HAProxy configuration Berth writes', () => {
     dir,
     bind: { host: '127.0.0.1', port: 18081 },
     berthPort: 18082,
-    slots: 4,
+    slots: { nodes: 4, aliases: 2 },
     maxBodyBytes: 16 * 1024 * 1024,
     headerTimeoutMs: 10_000,
     idleTimeoutMs: 65_000,
@@ -70,25 +70,25 @@ describe('the HAProxy configuration Berth writes', () => {
   });
 
   it('names servers and grants as HAProxy computes them', () => {
-    assert.equal(serverName('in1abc'), 'in1abc');
-    assert.equal(serverName('in/1 a'), 'in_1_a');
+    assert.equal(serverName('nd1', 'in1abc'), 'nd1.in1abc');
+    assert.equal(serverName('nd.1', 'in/1 a'), 'nd_1.in_1_a');
     // sha2(256),hex,lower of the whole header, the node and the folder (empty when not sent).
     assert.equal(grantKey('Bearer k', 'nd1', undefined, false), 'cc9b1550d4cb5d22909bcb07a2e79e78b50d455125d587de5345d84940fa1c4e:nd1:');
     assert.equal(grantKey('Bearer k', 'nd1', 'default', true), '-:nd1:default');
     assert.equal(grantKey(undefined, 'nd1', 'f', false), '-:nd1:f');
   });
 
-  it('reads each server\'s calls in flight from show stat, node slots only', () => {
+  it('reads each server\'s calls in flight from show stat, node and alias slots only', () => {
     const csv = [
       '# pxname,svname,qcur,qmax,scur,smax',
       'node_api,FRONTEND,,,3,9',
-      'n0,in1a,0,0,2,5',
+      'n0,nd1.in1a,0,0,2,5',
       'n0,BACKEND,0,0,2,5',
-      'n1,in1b,0,0,1,1',
-      'n1,in1a,0,0,1,1',
+      'n1,nd2.in1b,0,0,1,1',
+      'a0,nd1.in1a,0,0,1,1',
       'berth_h1,berth,0,0,4,4',
       '',
     ].join('\n');
-    assert.deepEqual([...parseServerLoads(csv)], [['in1a', 3], ['in1b', 1]]);
+    assert.deepEqual([...parseServerLoads(csv)], [['nd1.in1a', 3], ['nd2.in1b', 1]]);
   });
 });

@@ -12,9 +12,13 @@ import type { GrantedCaller } from './grants';
 
 /** A line as HAProxy writes it. */
 interface Logged {
-  node: string;
+  /** The node id, or `folder/name` for an alias. */
+  target: string;
+  /** The alias's name, empty for a call to a node. */
+  alias: string;
   grant: string;
-  instance: string;
+  /** `<node id>.<instance id>`, or `<NOSRV>` when no instance was reached. */
+  server: string;
   status: number;
   ms: number;
   method: string;
@@ -44,7 +48,7 @@ export class AccessReader {
 
   /** One line of HAProxy's stdout: a fast-path call, or one of HAProxy's own messages (logged at debug). */
   line(text: string): void {
-    if (!text.startsWith('{"node":')) {
+    if (!text.startsWith('{"target":')) {
       if (text.length > 0) this.deps.log.debug({ haproxy: text }, 'HAProxy');
       return;
     }
@@ -56,12 +60,17 @@ export class AccessReader {
       return;
     }
     const caller = this.deps.callerOf(c.grant);
-    const instanceId = c.instance.startsWith('<') ? undefined : c.instance;
+    const dot = c.server.indexOf('.');
+    const reached = !c.server.startsWith('<') && dot > 0;
+    const instanceId = reached ? c.server.slice(dot + 1) : undefined;
+    const aliasName = c.alias === '' ? undefined : c.alias;
+    // Through an alias, the node is the one whose instance answered.
+    const nodeId = reached ? c.server.slice(0, dot) : aliasName === undefined ? c.target : undefined;
     const protocol = c.version.startsWith('2') ? 'http2' : 'http1';
     // HAProxy's -1: the caller left before the answer (Berth's servers count it as 499).
     const status = c.status > 0 ? c.status : 499;
     const durationMs = Math.max(0, c.ms);
-    this.deps.noteCall(c.node);
+    if (nodeId !== undefined) this.deps.noteCall(nodeId);
     if (caller?.keyId !== undefined) this.deps.countKeyCall?.(caller.keyId);
     this.deps.observability?.record({
       listener: 'node-api',
@@ -69,7 +78,8 @@ export class AccessReader {
       requestId: c.requestId,
       httpMethod: c.method,
       path: c.path.split('?', 1)[0]!.slice(0, 200),
-      nodeId: c.node,
+      nodeId,
+      aliasName,
       instanceId,
       status,
       durationMs,
@@ -80,7 +90,7 @@ export class AccessReader {
       dataPlane: 'haproxy',
     });
     try {
-      this.deps.onCallEnd?.({ nodeId: c.node, instanceId, protocol, grpc: false, httpStatus: status, attempts: 1 + Math.max(0, c.retries), durationMs });
+      this.deps.onCallEnd?.({ nodeId, aliasName, instanceId, protocol, grpc: false, httpStatus: status, attempts: 1 + Math.max(0, c.retries), durationMs });
     } catch (err) {
       this.deps.log.error({ err }, 'node-API metrics hook threw');
     }

@@ -6,15 +6,16 @@
  * is set at run time over the admin socket, into maps and empty backends.
  *
  * A call takes HAProxy's own path (the fast path) only when Berth has
- * already decided a call just like it: the node is in `nodes.map` (a Docker
- * node with a healthy instance), the caller's key, node and folder are in
- * `grants.map` (Berth let that key call that node within the last second),
+ * already decided a call just like it: its node or alias is in `nodes.map`
+ * (a Docker node with a healthy instance; an alias whose every target has
+ * one), the caller's key, route and folder are in `grants.map` (Berth let
+ * that key make that call within the last second),
  * the host is in `hosts.map` (Berth's host check passed it), the body's size
  * is declared and within the limit, and nothing in the head needs Berth (an
- * `Origin`, an alias, a connection upgrade, a repeated routing header).
+ * `Origin`, a connection upgrade, a repeated routing header).
  * Every other call goes on to Berth's own node-API server, unchanged, which
  * answers it exactly as it does without HAProxy: refusals, sleeping nodes,
- * aliases, rate-limited keys, bodies of undeclared length, gRPC.
+ * rate-limited keys, bodies of undeclared length, gRPC.
  *
  * Only fast-path calls are logged by HAProxy (one JSON line each on its
  * stdout, which Berth turns into its own access line and metrics); the rest
@@ -31,8 +32,8 @@ export interface HaproxyConfigOptions {
   bind: { host: string; port: number };
   /** Berth's own node-API server on loopback, where every call not taken by the fast path goes. */
   berthPort: number;
-  /** Empty backends that nodes are given at run time. */
-  slots: number;
+  /** Empty backends that nodes and aliases are given at run time. */
+  slots: { nodes: number; aliases: number };
   /** Largest request and response body (Berth's `--max-message-bytes`). */
   maxBodyBytes: number;
   /** Head-read and keep-alive limits of callers' connections. */
@@ -50,9 +51,14 @@ export interface HaproxyConfigOptions {
   threads?: number;
 }
 
-/** The name of slot `i`'s backend. */
+/** The name of node slot `i`'s backend. */
 export function slotName(i: number): string {
   return `n${i}`;
+}
+
+/** The name of alias slot `i`'s backend. */
+export function aliasSlotName(i: number): string {
+  return `a${i}`;
 }
 
 /** Files in the configuration's directory. */
@@ -75,12 +81,12 @@ function jsonError(code: number, message: string): string {
 
 /** One line of HAProxy's log per fast-path call, read back by `access-reader.ts`. */
 export const ACCESS_LOG_FORMAT =
-  '{"node":"%[var(txn.node)]","grant":"%[var(txn.grant)]","instance":"%s","status":%ST,"ms":%Ta,' +
+  '{"target":"%[var(txn.target)]","alias":"%[var(txn.alias)]","grant":"%[var(txn.grant)]","server":"%s","status":%ST,"ms":%Ta,' +
   '"method":"%HM","path":"%[var(txn.path),json(utf8s)]","version":"%[var(txn.version)]","requestId":"%[var(txn.rid)]",' +
   '"bytesIn":%U,"bytesOut":%B,"retries":%rc,"termination":"%ts"}';
 
 /** The head needs nothing of Berth's own (each is an acl of the frontend). */
-const PLAIN_HEAD = 'one_node no_alias folder_once auth_once no_origin no_upgrade plain_connection';
+const PLAIN_HEAD = 'folder_once auth_once no_origin no_upgrade plain_connection';
 
 /**
  * The limit on answers without a declared length (chunked), which HAProxy
@@ -170,7 +176,10 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     '  http-request set-var(txn.rid) uuid unless { var(txn.rid) -m found }',
     // What the head says about the fast path; each acl is a reason to leave the call to Berth when false.
     '  acl one_node req.hdr_cnt(x-node-id) eq 1',
+    '  acl no_node req.hdr_cnt(x-node-id) eq 0',
+    '  acl one_alias req.hdr_cnt(x-node-alias) eq 1',
     '  acl no_alias req.hdr_cnt(x-node-alias) eq 0',
+    '  acl one_folder req.hdr_cnt(x-folder-id) eq 1',
     '  acl folder_once req.hdr_cnt(x-folder-id) le 1',
     '  acl auth_once req.fhdr_cnt(authorization) le 1',
     '  acl no_origin req.hdr_cnt(origin) eq 0',
@@ -183,18 +192,23 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     '  acl no_chunks req.hdr_cnt(transfer-encoding) eq 0',
     '  acl no_length req.hdr_cnt(content-length) eq 0',
     '  acl http1 req.ver 1.0 1.1',
-    `  http-request set-var(txn.node) req.hdr(x-node-id) if ${PLAIN_HEAD} one_length length_ok no_chunks || ${PLAIN_HEAD} http1 no_length no_chunks`,
+    `  http-request set-var(txn.plain) bool(true) if ${PLAIN_HEAD} one_length length_ok no_chunks || ${PLAIN_HEAD} http1 no_length no_chunks`,
+    '  acl plain var(txn.plain) -m bool',
+    // The route: a node by its id, or an alias as `folder/name`.
+    '  http-request set-var(txn.target) req.hdr(x-node-id) if plain one_node no_alias',
+    '  http-request set-var(txn.alias) req.hdr(x-node-alias) if plain no_node one_alias one_folder',
+    '  http-request set-var(txn.target) req.hdr(x-folder-id),concat(/,txn.alias,) if { var(txn.alias) -m found }',
   ];
-  if (o.tracing) lines.push('  http-request unset-var(txn.node)');
-  if (o.checkHost) lines.push(`  http-request unset-var(txn.node) unless { req.hdr(host),map(${p.hosts}) -m found }`);
+  if (o.tracing) lines.push('  http-request unset-var(txn.target)');
+  if (o.checkHost) lines.push(`  http-request unset-var(txn.target) unless { req.hdr(host),map(${p.hosts}) -m found }`);
   lines.push(
-    `  http-request set-var(txn.slot) var(txn.node),map(${p.nodes}) if { var(txn.node) -m found }`,
+    `  http-request set-var(txn.slot) var(txn.target),map(${p.nodes}) if { var(txn.target) -m found }`,
     o.authNone
       ? '  http-request set-var(txn.key) str(-)'
       : '  http-request set-var(txn.key) req.fhdr(authorization),sha2(256),hex,lower if { var(txn.slot) -m found } { req.fhdr_cnt(authorization) eq 1 }',
     '  http-request set-var(txn.key) str(-) unless { var(txn.key) -m found }',
     '  http-request set-var(txn.folder) req.hdr(x-folder-id)',
-    '  http-request set-var(txn.grant) var(txn.key),concat(:,txn.node,:),concat(,txn.folder,) if { var(txn.slot) -m found }',
+    '  http-request set-var(txn.grant) var(txn.key),concat(:,txn.target,:),concat(,txn.folder,) if { var(txn.slot) -m found }',
     `  http-request set-var(txn.principal) var(txn.grant),map(${p.grants}) if { var(txn.slot) -m found }`,
     '  acl fast var(txn.principal) -m found',
     // Berth's own headers go no further than here.
@@ -207,8 +221,9 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     // An answer too large to relay whole is refused as Berth refuses it (its length declared).
     `  http-response return status 502 content-type application/json string '${jsonError(8, `the response body is over the limit of ${o.maxBodyBytes} bytes`)}' if fast { res.hdr(content-length) -m int gt ${o.maxBodyBytes} } !{ method HEAD }`,
     '  http-response del-header access-control- -m beg if fast',
-    '  http-response set-header x-berth-node-id %[var(txn.node)] if fast',
-    '  http-response set-header x-berth-instance-id %[srv_name] if fast',
+    // Servers are named `<node id>.<instance id>`.
+    '  http-response set-header x-berth-node-id %[srv_name,field(1,.)] if fast',
+    '  http-response set-header x-berth-instance-id %[srv_name,field(2,.)] if fast',
     '  http-response set-header x-request-id %[var(txn.rid)] if fast',
     '  use_backend %[var(txn.slot)] if fast',
     '  use_backend berth_h2 if !http1',
@@ -226,8 +241,10 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     `  server berth 127.0.0.1:${o.berthPort} proto h2`,
   );
   // The node's own limit on an instance's silence (its idle timeout, else its whole-call timeout).
-  const timeout = `  http-request set-timeout server var(txn.node),map_str_int(${p.timeouts},86400000)`;
+  const timeout = `  http-request set-timeout server var(txn.target),map_str_int(${p.timeouts},86400000)`;
   const limit = `  filter lua.berth_response_limit ${o.maxBodyBytes}`;
-  for (let i = 0; i < o.slots; i++) lines.push('', `backend ${slotName(i)}`, '  balance leastconn', timeout, limit);
+  // A node's calls go to its least busy instance; an alias's to a target drawn by weight, as Berth draws it.
+  for (let i = 0; i < o.slots.nodes; i++) lines.push('', `backend ${slotName(i)}`, '  balance leastconn', timeout, limit);
+  for (let i = 0; i < o.slots.aliases; i++) lines.push('', `backend ${aliasSlotName(i)}`, '  balance random(1)', timeout, limit);
   return `${lines.join('\n')}\n`;
 }

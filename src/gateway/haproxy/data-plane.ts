@@ -25,8 +25,8 @@ import { RouteSync, serverName } from './route-sync';
 
 /** Where `berth serve` looks for HAProxy unless told (`--haproxy`). */
 export const DEFAULT_HAPROXY_BINARY = '/usr/sbin/haproxy';
-/** Nodes HAProxy can serve at once; further nodes are served by Berth's own server. */
-const SLOTS = 256;
+/** Nodes and aliases HAProxy can serve at once; further ones are served by Berth's own server. */
+const SLOTS = { nodes: 256, aliases: 64 };
 const LOAD_POLL_MS = 500;
 
 export interface HaproxyDataPlaneOptions {
@@ -134,9 +134,19 @@ export class HaproxyDataPlane {
     return plane;
   }
 
-  /** Berth's own path let this call through: calls like it may take HAProxy's path for a while. */
-  grant(authorization: string | undefined, nodeId: string, folderId: string | undefined, caller: GrantedCaller): void {
-    this.grants.grant(authorization, nodeId, folderId, caller);
+  /** Berth's own path let this call through (to a node id, or an alias's `folder/name`): calls like it may take HAProxy's path for a while. */
+  grant(authorization: string | undefined, target: string, folderId: string | undefined, caller: GrantedCaller): void {
+    this.grants.grant(authorization, target, folderId, caller);
+  }
+
+  /** Berth read this alias for a call: HAProxy may serve calls through it, with these targets and weights. */
+  learnAlias(alias: { folderId: string; name: string; id: string; targets: ReadonlyArray<{ nodeId: string; weight: number }> }): void {
+    this.routes.learnAlias(alias);
+  }
+
+  /** The alias changed here: HAProxy leaves its calls to Berth until Berth reads it again. */
+  forgetAlias(folderId: string, name: string): void {
+    this.routes.forgetAlias(folderId, name);
   }
 
   /** Berth's host check passed this `Host`. */
@@ -144,14 +154,14 @@ export class HaproxyDataPlane {
     this.grants.allowHost(host);
   }
 
-  /** Calls in flight on an instance through HAProxy's path (sampled every half second). */
-  load(instanceId: string): number {
-    return this.loads.get(serverName(instanceId)) ?? 0;
+  /** Calls in flight on an instance through HAProxy's path (sampled every half second), by node or through aliases. */
+  load(nodeId: string, instanceId: string): number {
+    return this.loads.get(serverName(nodeId, instanceId)) ?? 0;
   }
 
-  /** The instances HAProxy sends a node's calls to now. */
-  serversOf(nodeId: string): string[] {
-    return this.routes.serversOf(nodeId);
+  /** The servers (`<node id>.<instance id>`) HAProxy sends a route's calls to now: a node id, or an alias's `folder/name`. */
+  serversOf(target: string): string[] {
+    return this.routes.serversOf(target);
   }
 
   /** Resolves once HAProxy holds every route and grant change made so far. */
@@ -191,7 +201,7 @@ export class HaproxyDataPlane {
   }
 }
 
-/** `show stat`'s current sessions (`scur`) per server of the node slots, summed by server name. */
+/** `show stat`'s current sessions (`scur`) per server of the node and alias slots, summed by server name. */
 export function parseServerLoads(csv: string): Map<string, number> {
   const lines = csv.split('\n');
   const header = (lines[0] ?? '').replace(/^# /, '').split(',');
@@ -203,7 +213,7 @@ export function parseServerLoads(csv: string): Map<string, number> {
     const f = line.split(',');
     const backend = f[px] ?? '';
     const server = f[sv] ?? '';
-    if (!/^n\d+$/.test(backend) || server === 'BACKEND' || server === '') continue;
+    if (!/^[na]\d+$/.test(backend) || server === 'BACKEND' || server === '') continue;
     loads.set(server, (loads.get(server) ?? 0) + Number(f[scur] ?? 0));
   }
   return loads;

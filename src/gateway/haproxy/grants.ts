@@ -2,9 +2,9 @@
  * What HAProxy may let through without asking Berth: decisions Berth made
  * on a call it served itself, copied into HAProxy's maps.
  *
- * A grant is "this `authorization` header may call this node, as this
- * folder": the SHA-256 of the header, the node id and `x-folder-id` (empty
- * when not sent), as HAProxy computes them. It is written when Berth's own
+ * A grant is "this `authorization` header may call this node (or through
+ * this alias, `folder/name`), as this folder": the SHA-256 of the header,
+ * the route and `x-folder-id` (empty when not sent), as HAProxy computes them. It is written when Berth's own
  * path let such a call through, and removed after `ttlMs`, the time Berth
  * itself keeps a key's and a node's access facts, so a revoked key or a
  * changed ACL stops at HAProxy no later than it stops at Berth. Keys with a
@@ -34,11 +34,13 @@ const MAX_GRANTS = 10_000;
 const MAX_HOSTS = 64;
 /** What HAProxy map keys and values may hold here: no spaces, no separators. */
 const MAP_SAFE = /^[A-Za-z0-9._:-]*$/;
+/** A route: a node id, or `folder/name` for an alias. */
+const TARGET_SAFE = /^[A-Za-z0-9._:-]+(\/[A-Za-z0-9._:-]+)?$/;
 
 /** The grant key HAProxy computes for a call (see `config.ts`). */
-export function grantKey(authorization: string | undefined, nodeId: string, folderId: string | undefined, authNone: boolean): string {
+export function grantKey(authorization: string | undefined, target: string, folderId: string | undefined, authNone: boolean): string {
   const key = authNone || authorization === undefined ? '-' : createHash('sha256').update(authorization, 'latin1').digest('hex');
-  return `${key}:${nodeId}:${folderId ?? ''}`;
+  return `${key}:${target}:${folderId ?? ''}`;
 }
 
 export class Grants {
@@ -58,10 +60,10 @@ export class Grants {
     this.sweeper.unref();
   }
 
-  /** Berth let this call through: later ones like it may take HAProxy's path for `ttlMs`. */
-  grant(authorization: string | undefined, nodeId: string, folderId: string | undefined, caller: GrantedCaller): void {
-    if (!MAP_SAFE.test(nodeId) || (folderId !== undefined && !MAP_SAFE.test(folderId))) return;
-    const key = grantKey(authorization, nodeId, folderId, this.authNone);
+  /** Berth let this call through (to a node, or through an alias: `folder/name`): later ones like it may take HAProxy's path for `ttlMs`. */
+  grant(authorization: string | undefined, target: string, folderId: string | undefined, caller: GrantedCaller): void {
+    if (!TARGET_SAFE.test(target) || (folderId !== undefined && !MAP_SAFE.test(folderId))) return;
+    const key = grantKey(authorization, target, folderId, this.authNone);
     const now = Date.now();
     const known = this.grants.get(key);
     // Renewed at most twice per period: a busy key does not send a command per call.

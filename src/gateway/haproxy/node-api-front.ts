@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { NodeApiRoute, NodeApiServer, NodeApiServerOptions } from '../node-api';
 import { HaproxyDataPlane, type HaproxyDataPlaneOptions } from './data-plane';
 import type { GrantedCaller } from './grants';
+import { aliasKey } from './route-sync';
 
 export interface NodeApiFront {
   /** The port callers connect to. */
@@ -28,6 +29,8 @@ export interface NodeApiFrontOptions {
   haproxyBinary: string;
   host: string;
   port: number;
+  /** Calls `listener` with each alias Berth reads for a call (HAProxy serves the alias from then on). */
+  watchAliases(listener: (alias: { folderId: string; name: string; id: string; targets: ReadonlyArray<{ nodeId: string; weight: number }> }) => void): void;
   /** Builds Berth's own server with the two options this file supplies. */
   makeServer(extra: Pick<NodeApiServerOptions, 'onRouted' | 'publicHost'>): NodeApiServer;
   /**
@@ -74,11 +77,14 @@ export async function listenNodeApi(o: NodeApiFrontOptions): Promise<NodeApiFron
   let plane: HaproxyDataPlane | undefined;
   const authNone = o.plane.authNone;
   const onRouted = (headers: IncomingHttpHeaders, route: NodeApiRoute, nodeId: string): void => {
-    if (plane === undefined || route.nodeId === undefined) return;
+    if (plane === undefined) return;
+    // The route as HAProxy keys it: the node's id, or the alias's `folder/name`.
+    const target = route.nodeId !== undefined ? nodeId : route.aliasName !== undefined && route.folderId !== undefined ? aliasKey(route.folderId, route.aliasName) : undefined;
+    if (target === undefined) return;
     const host = headers.host ?? headers[':authority'];
     plane.allowHost(typeof host === 'string' ? host : undefined);
     const caller = authNone ? {} : o.grantsOf.get(route);
-    if (caller !== undefined) plane.grant(route.authorization, nodeId, route.folderId, caller);
+    if (caller !== undefined) plane.grant(route.authorization, target, route.folderId, caller);
   };
   const server = o.makeServer({ onRouted, publicHost: o.host });
   const berthPort = (await server.listen(0, '127.0.0.1')).port;
@@ -86,6 +92,7 @@ export async function listenNodeApi(o: NodeApiFrontOptions): Promise<NodeApiFron
     const port = o.port === 0 ? await freePort(o.host) : o.port;
     plane = await HaproxyDataPlane.start({ ...o.plane, binary: o.haproxyBinary, bind: { host: o.host, port }, berthPort, checkHost: o.checkHost });
     const started = plane;
+    o.watchAliases((alias) => started.learnAlias(alias));
     return {
       port,
       dataPlane: 'haproxy',

@@ -1,15 +1,18 @@
 /**
- * Keeps HAProxy's view of which nodes it may serve, and on which instances,
- * equal to Berth's routing table. A work queue of node ids plus one
- * reconcile function, as the supervisor is: a change of a node's route marks
- * it; `reconcile(nodeId)` compares what HAProxy holds with what the route
- * says and sends the commands that close the gap.
+ * Keeps what HAProxy serves equal to Berth's routing table. A work queue of
+ * routes plus one reconcile function, as the supervisor is: a change marks a
+ * route; `reconcile(key)` compares what HAProxy holds with what the routing
+ * table says and sends the commands that close the gap.
  *
- * A Docker node with a healthy instance is given one of the configuration's
- * empty backends (a slot): one dynamic server per healthy instance, then its
+ * A route is a node (keyed by its id) or an alias (keyed `folder/name`, as
+ * Berth last read it on a call it served). A route HAProxy may serve is
+ * given one of the configuration's empty backends (a slot): one dynamic
+ * server per healthy instance (for an alias, per healthy instance of each
+ * target, weighted so that each target gets its share of calls), then its
  * entry in `nodes.map`, so that no call reaches the slot before it has a
- * server. A node that stops serving loses its map entry first (its calls go
- * to Berth's own server, which holds or refuses them as it always does).
+ * server. A route that cannot be served here (a node without a healthy
+ * instance, an alias one of whose targets has none) loses its map entry
+ * first: its calls go to Berth's own server, which holds or refuses them.
  *
  * An instance that leaves is set to maintenance: HAProxy sends it no new
  * call while those in flight finish (the supervisor stops it only after its
@@ -19,40 +22,82 @@
 import type { Logger } from 'pino';
 import type { NodeRoute, RoutingTable } from '../routing-table';
 import type { AdminSocket } from './admin-socket';
-import { slotName } from './config';
+import { aliasSlotName, slotName } from './config';
 
-/** What HAProxy holds for one node. */
+/** A server as HAProxy should have it. */
+interface WantedServer {
+  address: string;
+  weight: number;
+  h2: boolean;
+}
+
+/** What HAProxy holds for one route. */
 interface Placed {
-  slot: number;
-  /** Servers taking calls, by instance id: their address as added. */
-  servers: Map<string, string>;
+  backend: string;
+  /** Servers taking calls, by name: address and weight as set. */
+  servers: Map<string, { address: string; weight: number }>;
   timeoutMs: number;
   mapped: boolean;
 }
 
 /** A server set to maintenance, waiting for its connections to end before it is deleted. */
 interface Leaving {
-  slot: number;
-  name: string;
+  backend: string;
   since: number;
+}
+
+/** An alias as Berth last read it. */
+export interface AliasRoute {
+  folderId: string;
+  name: string;
+  id: string;
+  targets: ReadonlyArray<{ nodeId: string; weight: number }>;
+  /** When Berth last read it; an alias not read again within {@link ALIAS_KEPT_MS} leaves HAProxy. */
+  at: number;
 }
 
 const DELETE_RETRY_MS = 500;
 /** A server still busy after this long stays in maintenance (its slot is not reused while it is there). */
 const DELETE_GIVE_UP_MS = 10 * 60_000;
+/** An alias nobody called through Berth for this long gives its slot back (callers' grants last 1 s, so a used alias is read every second). */
+const ALIAS_KEPT_MS = 10_000;
 
-/** HAProxy server names: the instance id with anything outside HAProxy's name characters replaced. */
-export function serverName(instanceId: string): string {
-  return instanceId.replace(/[^A-Za-z0-9._:-]/g, '_');
+/** HAProxy server names: `<node id>.<instance id>`, anything outside HAProxy's name characters replaced. */
+export function serverName(nodeId: string, instanceId: string): string {
+  const safe = (s: string): string => s.replace(/[^A-Za-z0-9_:-]/g, '_');
+  return `${safe(nodeId)}.${safe(instanceId)}`;
+}
+
+/** The key of an alias's route in `nodes.map`, as HAProxy builds it from `x-folder-id` and `x-node-alias`. */
+export function aliasKey(folderId: string, name: string): string {
+  return `${folderId}/${name}`;
+}
+
+function addressOf(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** HAProxy weights are 1–256; a target's share is split evenly among its instances. */
+function weightOf(share: number, instances: number): number {
+  return Math.max(1, Math.min(256, Math.round((256 * share) / instances)));
+}
+
+/** How long an instance may stay silent on a fast-path call: the node's idle timeout, else its whole-call timeout, else a day. */
+function serverTimeoutOf(route: NodeRoute): number {
+  const limits = [route.idleTimeoutMs, route.timeoutMs].filter((ms) => ms > 0);
+  return limits.length > 0 ? Math.min(...limits) : 86_400_000;
 }
 
 export class RouteSync {
   private readonly placed = new Map<string, Placed>();
   private readonly leaving = new Map<string, Leaving>();
-  private readonly freeSlots: number[];
+  private readonly aliases = new Map<string, AliasRoute>();
+  private readonly freeNodeSlots: number[];
+  private readonly freeAliasSlots: number[];
   private readonly dirty = new Set<string>();
   private running: Promise<void> | undefined;
   private deleteTimer: NodeJS.Timeout | undefined;
+  private readonly aliasSweeper: NodeJS.Timeout;
   private unsubscribe: (() => void) | undefined;
   private closed = false;
   private warnedFull = false;
@@ -61,42 +106,62 @@ export class RouteSync {
     private readonly routing: RoutingTable,
     private readonly admin: AdminSocket,
     private readonly mapFiles: { nodes: string; timeouts: string },
-    slots: number,
+    private readonly slots: { nodes: number; aliases: number },
     private readonly log: Logger,
   ) {
-    this.freeSlots = Array.from({ length: slots }, (_, i) => slots - 1 - i);
+    this.freeNodeSlots = Array.from({ length: slots.nodes }, (_, i) => slots.nodes - 1 - i);
+    this.freeAliasSlots = Array.from({ length: slots.aliases }, (_, i) => slots.aliases - 1 - i);
+    this.aliasSweeper = setInterval(() => this.sweepAliases(), ALIAS_KEPT_MS / 2);
+    this.aliasSweeper.unref();
   }
 
   /** Follows the routing table from now on. */
   watch(nodeIds: () => Iterable<string>): void {
-    this.unsubscribe = this.routing.onChange((nodeId) => this.mark(nodeId));
+    this.unsubscribe = this.routing.onChange((nodeId) => this.nodeChanged(nodeId));
     for (const id of nodeIds()) this.mark(id);
+  }
+
+  /** Berth read this alias for a call it let through: HAProxy may serve the alias's calls. */
+  learnAlias(alias: Omit<AliasRoute, 'at'>): void {
+    const key = aliasKey(alias.folderId, alias.name);
+    const known = this.aliases.get(key);
+    this.aliases.set(key, { ...alias, at: Date.now() });
+    const same = known !== undefined && known.targets.length === alias.targets.length && known.targets.every((t, i) => t.nodeId === alias.targets[i]!.nodeId && t.weight === alias.targets[i]!.weight);
+    if (!same) this.mark(key);
+  }
+
+  /** The alias changed here: HAProxy stops serving it until Berth reads it again. */
+  forgetAlias(folderId: string, name: string): void {
+    const key = aliasKey(folderId, name);
+    if (!this.aliases.delete(key)) return;
+    this.mark(key);
+  }
+
+  /** The alias Berth last read, while HAProxy may serve it. */
+  aliasOf(key: string): AliasRoute | undefined {
+    return this.aliases.get(key);
   }
 
   /** HAProxy restarted empty: everything is placed again from the routing table. */
   resetAll(nodeIds: Iterable<string>): Promise<void> {
-    const slots = this.freeSlots.length + this.placed.size + new Set([...this.leaving.values()].map((l) => l.slot)).size;
     this.placed.clear();
     this.leaving.clear();
-    this.freeSlots.length = 0;
-    for (let i = slots - 1; i >= 0; i--) this.freeSlots.push(i);
+    this.freeNodeSlots.length = 0;
+    this.freeAliasSlots.length = 0;
+    for (let i = this.slots.nodes - 1; i >= 0; i--) this.freeNodeSlots.push(i);
+    for (let i = this.slots.aliases - 1; i >= 0; i--) this.freeAliasSlots.push(i);
     for (const id of nodeIds) this.mark(id);
+    for (const key of this.aliases.keys()) this.mark(key);
     return this.settled();
   }
 
-  /** The instances HAProxy may send a node's calls to now (for tests and status). */
-  serversOf(nodeId: string): string[] {
-    const p = this.placed.get(nodeId);
+  /** The servers HAProxy may send a route's calls to now (for tests and status). */
+  serversOf(key: string): string[] {
+    const p = this.placed.get(key);
     return p && p.mapped ? [...p.servers.keys()] : [];
   }
 
-  /** The slot backend of a node, while it has one. */
-  slotOf(nodeId: string): string | undefined {
-    const p = this.placed.get(nodeId);
-    return p ? slotName(p.slot) : undefined;
-  }
-
-  /** Resolves when every marked node has been reconciled. */
+  /** Resolves when every marked route has been reconciled. */
   async settled(): Promise<void> {
     while (this.running) await this.running;
   }
@@ -104,12 +169,27 @@ export class RouteSync {
   close(): void {
     this.closed = true;
     this.unsubscribe?.();
+    clearInterval(this.aliasSweeper);
     if (this.deleteTimer) clearTimeout(this.deleteTimer);
   }
 
-  private mark(nodeId: string): void {
+  private nodeChanged(nodeId: string): void {
+    this.mark(nodeId);
+    for (const [key, alias] of this.aliases) if (alias.targets.some((t) => t.nodeId === nodeId)) this.mark(key);
+  }
+
+  private sweepAliases(): void {
+    const now = Date.now();
+    for (const [key, alias] of this.aliases) {
+      if (now - alias.at < ALIAS_KEPT_MS) continue;
+      this.aliases.delete(key);
+      this.mark(key);
+    }
+  }
+
+  private mark(key: string): void {
     if (this.closed) return;
-    this.dirty.add(nodeId);
+    this.dirty.add(key);
     this.running ??= this.drainQueue().finally(() => {
       this.running = undefined;
     });
@@ -117,96 +197,136 @@ export class RouteSync {
 
   private async drainQueue(): Promise<void> {
     while (this.dirty.size > 0 && !this.closed) {
-      const nodeId = this.dirty.values().next().value as string;
-      this.dirty.delete(nodeId);
+      const key = this.dirty.values().next().value as string;
+      this.dirty.delete(key);
       try {
-        await this.reconcile(nodeId);
+        await this.reconcile(key);
       } catch (err) {
-        this.log.error({ err, nodeId }, 'HAProxy route sync failed; the node is served by Berth until its next change');
-        await this.unmap(nodeId).catch(() => undefined);
+        this.log.error({ err, route: key }, 'HAProxy route sync failed; the route is served by Berth until its next change');
+        await this.unmap(key).catch(() => undefined);
       }
     }
   }
 
-  /** Makes what HAProxy holds for `nodeId` match its route. */
-  private async reconcile(nodeId: string): Promise<void> {
-    const route = this.routing.get(nodeId);
-    const wanted = route && route.kind === 'docker' && route.backends.length > 0 ? route : undefined;
-    let placed = this.placed.get(nodeId);
+  /** The servers a route should have, or undefined when HAProxy cannot serve it. */
+  private wanted(key: string): { servers: Map<string, WantedServer>; timeoutMs: number } | undefined {
+    const alias = this.aliases.get(key);
+    if (alias === undefined) {
+      const route = this.routing.get(key);
+      if (!route || route.kind !== 'docker' || route.backends.length === 0) return undefined;
+      const servers = new Map(route.backends.map((b) => [serverName(route.nodeId, b.instanceId), { address: addressOf(b.host, b.port), weight: 1, h2: route.endpointType === 'grpc' }]));
+      return { servers, timeoutMs: serverTimeoutOf(route) };
+    }
+    const total = alias.targets.reduce((sum, t) => sum + t.weight, 0);
+    if (total <= 0) return undefined;
+    const servers = new Map<string, WantedServer>();
+    let timeoutMs = 0;
+    for (const target of alias.targets) {
+      if (target.weight <= 0) continue;
+      const route = this.routing.get(target.nodeId);
+      // A target that cannot take its share here (asleep, starting, not Docker, another folder): Berth serves the alias.
+      if (!route || route.kind !== 'docker' || route.backends.length === 0 || route.folderId !== alias.folderId) return undefined;
+      timeoutMs = Math.max(timeoutMs, serverTimeoutOf(route));
+      for (const b of route.backends) {
+        servers.set(serverName(route.nodeId, b.instanceId), { address: addressOf(b.host, b.port), weight: weightOf(target.weight / total, route.backends.length), h2: route.endpointType === 'grpc' });
+      }
+    }
+    return { servers, timeoutMs };
+  }
+
+  /** Makes what HAProxy holds for a route match what it should be. */
+  private async reconcile(key: string): Promise<void> {
+    const wanted = this.wanted(key);
+    let placed = this.placed.get(key);
     if (!wanted) {
-      if (placed) await this.release(nodeId, placed);
+      if (placed) await this.release(key, placed);
       return;
     }
     if (!placed) {
-      const slot = this.freeSlots.pop();
+      const isAlias = this.aliases.has(key);
+      const slot = (isAlias ? this.freeAliasSlots : this.freeNodeSlots).pop();
       if (slot === undefined) {
-        if (!this.warnedFull) this.log.warn({ nodeId }, 'every HAProxy slot is taken; further nodes are served by Berth');
+        if (!this.warnedFull) this.log.warn({ route: key }, 'every HAProxy slot is taken; further routes are served by Berth');
         this.warnedFull = true;
         return;
       }
-      placed = { slot, servers: new Map(), timeoutMs: -1, mapped: false };
-      this.placed.set(nodeId, placed);
+      placed = { backend: isAlias ? aliasSlotName(slot) : slotName(slot), servers: new Map(), timeoutMs: -1, mapped: false };
+      this.placed.set(key, placed);
     }
-    await this.placeServers(placed, wanted);
-    const timeoutMs = serverTimeoutOf(wanted);
-    if (timeoutMs !== placed.timeoutMs) {
-      await this.admin.run(`set map ${this.mapFiles.timeouts} ${nodeId} ${timeoutMs}`).catch(() => this.admin.run(`add map ${this.mapFiles.timeouts} ${nodeId} ${timeoutMs}`));
-      placed.timeoutMs = timeoutMs;
+    await this.placeServers(placed, wanted.servers);
+    if (wanted.timeoutMs !== placed.timeoutMs) {
+      const set = await this.admin.tryRun(`set map ${this.mapFiles.timeouts} ${key} ${wanted.timeoutMs}`);
+      if (!set.ok) await this.admin.run(`add map ${this.mapFiles.timeouts} ${key} ${wanted.timeoutMs}`);
+      placed.timeoutMs = wanted.timeoutMs;
     }
     if (!placed.mapped) {
-      await this.admin.run(`add map ${this.mapFiles.nodes} ${nodeId} ${slotName(placed.slot)}`);
+      await this.admin.run(`add map ${this.mapFiles.nodes} ${key} ${placed.backend}`);
       placed.mapped = true;
     }
   }
 
-  private async placeServers(placed: Placed, route: NodeRoute): Promise<void> {
-    const backend = slotName(placed.slot);
-    const wanted = new Map(route.backends.map((b) => [serverName(b.instanceId), `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`]));
-    for (const [name, address] of wanted) {
-      if (placed.servers.get(name) === address) continue;
-      const key = `${backend}/${name}`;
-      if (placed.servers.has(name) || this.leaving.has(key)) {
-        // Back again (or moved): out of maintenance at its current address.
-        await this.admin.run(`set server ${key} state maint`);
-        const [host, port] = splitAddress(address);
-        await this.admin.run(`set server ${key} addr ${host} port ${port}`);
-        await this.admin.run(`set server ${key} state ready`);
-        this.leaving.delete(key);
-      } else {
-        const proto = route.endpointType === 'grpc' ? ' proto h2' : '';
-        await this.admin.run(`add server ${key} ${address}${proto}`);
-        await this.admin.run(`enable server ${key}`);
+  private async placeServers(placed: Placed, wanted: Map<string, WantedServer>): Promise<void> {
+    for (const [name, server] of wanted) {
+      const now = placed.servers.get(name);
+      const id = `${placed.backend}/${name}`;
+      if (now?.address === server.address) {
+        if (now.weight !== server.weight) {
+          await this.admin.run(`set server ${id} weight ${server.weight}`);
+          now.weight = server.weight;
+        }
+        continue;
       }
-      placed.servers.set(name, address);
+      if (now !== undefined || this.leaving.has(id)) {
+        // Back again (or moved): out of maintenance at its current address.
+        await this.admin.run(`set server ${id} state maint`);
+        const [host, port] = splitAddress(server.address);
+        await this.admin.run(`set server ${id} addr ${host} port ${port}`);
+        await this.admin.run(`set server ${id} weight ${server.weight}`);
+        await this.admin.run(`set server ${id} state ready`);
+        this.leaving.delete(id);
+      } else {
+        await this.admin.run(`add server ${id} ${server.address} weight ${server.weight}${server.h2 ? ' proto h2' : ''}`);
+        await this.admin.run(`enable server ${id}`);
+      }
+      placed.servers.set(name, { address: server.address, weight: server.weight });
     }
     for (const name of [...placed.servers.keys()]) {
       if (wanted.has(name)) continue;
       placed.servers.delete(name);
-      await this.retire(placed.slot, name);
+      await this.retire(placed.backend, name);
     }
   }
 
-  /** The node no longer serves here: no new call reaches its slot; its servers leave; the slot is freed once they are gone. */
-  private async release(nodeId: string, placed: Placed): Promise<void> {
-    await this.unmap(nodeId);
-    this.placed.delete(nodeId);
-    for (const name of placed.servers.keys()) await this.retire(placed.slot, name);
-    if (placed.timeoutMs >= 0) await this.admin.tryRun(`del map ${this.mapFiles.timeouts} ${nodeId}`);
-    if (![...this.leaving.values()].some((l) => l.slot === placed.slot)) this.freeSlots.push(placed.slot);
+  /** The route is no longer served here: no new call reaches its slot; its servers leave; the slot is freed once they are gone. */
+  private async release(key: string, placed: Placed): Promise<void> {
+    await this.unmap(key);
+    this.placed.delete(key);
+    for (const name of placed.servers.keys()) await this.retire(placed.backend, name);
+    if (placed.timeoutMs >= 0) await this.admin.tryRun(`del map ${this.mapFiles.timeouts} ${key}`);
+    this.freeIfUnused(placed.backend);
   }
 
-  private async unmap(nodeId: string): Promise<void> {
-    const placed = this.placed.get(nodeId);
+  private async unmap(key: string): Promise<void> {
+    const placed = this.placed.get(key);
     if (placed && !placed.mapped) return;
-    await this.admin.tryRun(`del map ${this.mapFiles.nodes} ${nodeId}`);
+    await this.admin.tryRun(`del map ${this.mapFiles.nodes} ${key}`);
     if (placed) placed.mapped = false;
   }
 
-  private async retire(slot: number, name: string): Promise<void> {
-    const key = `${slotName(slot)}/${name}`;
-    await this.admin.tryRun(`set server ${key} state maint`);
-    this.leaving.set(key, { slot, name, since: Date.now() });
+  private async retire(backend: string, name: string): Promise<void> {
+    const id = `${backend}/${name}`;
+    await this.admin.tryRun(`set server ${id} state maint`);
+    this.leaving.set(id, { backend, since: Date.now() });
     this.scheduleDeletes();
+  }
+
+  /** Gives a slot back once no route holds it and none of its servers is still leaving. */
+  private freeIfUnused(backend: string): void {
+    if ([...this.placed.values()].some((p) => p.backend === backend) || [...this.leaving.values()].some((l) => l.backend === backend)) return;
+    const alias = /^a(\d+)$/.exec(backend);
+    const free = alias ? this.freeAliasSlots : this.freeNodeSlots;
+    const slot = Number(alias ? alias[1] : backend.slice(1));
+    if (!free.includes(slot)) free.push(slot);
   }
 
   private scheduleDeletes(): void {
@@ -221,22 +341,15 @@ export class RouteSync {
   }
 
   private async deleteLeaving(): Promise<void> {
-    for (const [key, l] of [...this.leaving]) {
+    for (const [id, l] of [...this.leaving]) {
       if (this.closed) return;
-      const { ok } = await this.admin.tryRun(`del server ${key}`).catch(() => ({ ok: false }));
+      const { ok } = await this.admin.tryRun(`del server ${id}`).catch(() => ({ ok: false }));
       if (!ok && Date.now() - l.since < DELETE_GIVE_UP_MS) continue;
-      if (!ok) this.log.warn({ server: key }, 'an HAProxy server kept connections open; left in maintenance');
-      this.leaving.delete(key);
-      const slotInUse = [...this.placed.values()].some((p) => p.slot === l.slot) || [...this.leaving.values()].some((o) => o.slot === l.slot);
-      if (!slotInUse && !this.freeSlots.includes(l.slot)) this.freeSlots.push(l.slot);
+      if (!ok) this.log.warn({ server: id }, 'an HAProxy server kept connections open; left in maintenance');
+      this.leaving.delete(id);
+      this.freeIfUnused(l.backend);
     }
   }
-}
-
-/** How long an instance may stay silent on a fast-path call: the node's idle timeout, else its whole-call timeout, else a day. */
-function serverTimeoutOf(route: NodeRoute): number {
-  const limits = [route.idleTimeoutMs, route.timeoutMs].filter((ms) => ms > 0);
-  return limits.length > 0 ? Math.min(...limits) : 86_400_000;
 }
 
 function splitAddress(address: string): [string, string] {
