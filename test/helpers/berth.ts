@@ -26,10 +26,11 @@ export interface TestBerth {
  * skips). `logger` replaces the root logger (to read what Berth logs); by
  * default it writes to stdout at `config.logLevel`.
  */
-/** The node API's data plane the tests run against: BERTH_TEST_DATA_PLANE (builtin unless set). */
-export function dataPlaneUnderTest(): Config['dataPlane'] {
-  const plane = process.env.BERTH_TEST_DATA_PLANE ?? 'builtin';
-  if (plane !== 'builtin' && plane !== 'haproxy') throw new Error(`BERTH_TEST_DATA_PLANE must be builtin or haproxy, not ${plane}`);
+/** The node API's data plane the tests run against: BERTH_TEST_DATA_PLANE, else Berth's default (`auto`: HAProxy when installed). */
+export function dataPlaneUnderTest(): Config['dataPlane'] | undefined {
+  const plane = process.env.BERTH_TEST_DATA_PLANE;
+  if (plane === undefined || plane === '') return undefined;
+  if (plane !== 'builtin' && plane !== 'haproxy' && plane !== 'auto') throw new Error(`BERTH_TEST_DATA_PLANE must be builtin, haproxy or auto, not ${plane}`);
   return plane;
 }
 
@@ -57,8 +58,8 @@ export async function startTestBerth(kind: DatabaseKind, overrides: Partial<Conf
     shutdownGraceMs: 2000,
     // Access control is tested where it is the subject (test/e2e/access-*.test.ts).
     auth: 'none',
-    // BERTH_TEST_DATA_PLANE=haproxy runs the same tests with HAProxy relaying the node API.
-    dataPlane: dataPlaneUnderTest(),
+    // BERTH_TEST_DATA_PLANE=builtin or haproxy runs the same tests with that node-API data plane.
+    ...(dataPlaneUnderTest() ? { dataPlane: dataPlaneUnderTest()! } : {}),
     ...overrides,
   };
   const log = logger ?? pino({ level: config.logLevel });

@@ -26,8 +26,8 @@ export interface ServeProcess {
 export async function startServe(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServeProcess> {
   const auth = args.includes('--auth') || args.some((a) => a.startsWith('--auth=')) ? [] : ['--auth', 'none'];
   const proc = spawn(process.execPath, [BIN, 'serve', ...auth, ...args], {
-    // BERTH_TEST_DATA_PLANE=haproxy runs the same tests with HAProxy relaying the node API.
-    env: { ...process.env, BERTH_LOG_LEVEL: 'info', BERTH_DATA_PLANE: process.env.BERTH_TEST_DATA_PLANE ?? 'builtin', ...env },
+    // BERTH_TEST_DATA_PLANE=builtin or haproxy runs the same tests with that node-API data plane (default: Berth's own, auto).
+    env: { ...process.env, BERTH_LOG_LEVEL: 'info', ...(process.env.BERTH_TEST_DATA_PLANE ? { BERTH_DATA_PLANE: process.env.BERTH_TEST_DATA_PLANE } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: any[] = [];

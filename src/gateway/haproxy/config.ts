@@ -243,8 +243,9 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
   // The node's own limit on an instance's silence (its idle timeout, else its whole-call timeout).
   const timeout = `  http-request set-timeout server var(txn.target),map_str_int(${p.timeouts},86400000)`;
   const limit = `  filter lua.berth_response_limit ${o.maxBodyBytes}`;
-  // A node's calls go to its least busy instance; an alias's to a target drawn by weight, as Berth draws it.
+  // A node's calls go to its least busy instance; an alias's to its targets by weight, in turn (exact shares; a random draw over
+  // HAProxy's hash ring strays several points from the weights with few servers).
   for (let i = 0; i < o.slots.nodes; i++) lines.push('', `backend ${slotName(i)}`, '  balance leastconn', timeout, limit);
-  for (let i = 0; i < o.slots.aliases; i++) lines.push('', `backend ${aliasSlotName(i)}`, '  balance random(1)', timeout, limit);
+  for (let i = 0; i < o.slots.aliases; i++) lines.push('', `backend ${aliasSlotName(i)}`, '  balance roundrobin', timeout, limit);
   return `${lines.join('\n')}\n`;
 }
