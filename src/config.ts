@@ -143,7 +143,7 @@ const OPTIONS = {
   'grpc-port': { type: 'string', env: 'BERTH_GRPC_PORT', default: '50051', help: 'gRPC control plane and Execute' },
   'http-port': { type: 'string', env: 'BERTH_HTTP_PORT', default: '8080', help: 'REST, /healthz, /readyz, /metrics' },
   'node-api-port': { type: 'string', env: 'BERTH_NODE_API_PORT', default: '8081', help: 'the router for Docker nodes' },
-  'data-plane': { type: 'string', env: 'BERTH_DATA_PLANE', default: 'builtin', help: 'what relays node-API calls: builtin, haproxy (started and driven by Berth) or auto (haproxy when installed)' },
+  'data-plane': { type: 'string', env: 'BERTH_DATA_PLANE', default: 'auto', help: 'what relays node-API calls: auto (haproxy when installed, else builtin), haproxy (started and driven by Berth) or builtin' },
   haproxy: { type: 'string', env: 'BERTH_HAPROXY', default: '/usr/sbin/haproxy', help: 'the HAProxy binary for --data-plane haproxy or auto' },
   'data-dir': { type: 'string', env: 'BERTH_DATA_DIR', default: '.berth', help: 'where the embedded database and blobs live' },
   'database-url': { type: 'string', env: 'BERTH_DATABASE_URL', default: '', help: 'postgres://… or a SQLite file (default <data-dir>/berth.sqlite)' },

@@ -34,6 +34,21 @@ describe('connection timeouts configuration', () => {
   });
 });
 
+describe('the node API\'s data plane', () => {
+  it('is HAProxy when installed by default (auto), and takes --data-plane, BERTH_DATA_PLANE and --haproxy', () => {
+    const config = loadConfig([], {});
+    assert.equal(config.dataPlane, 'auto');
+    assert.equal(config.haproxyBinary, '/usr/sbin/haproxy');
+    assert.equal(loadConfig([], { BERTH_DATA_PLANE: 'builtin' }).dataPlane, 'builtin');
+    assert.equal(loadConfig(['--data-plane', 'haproxy'], { BERTH_DATA_PLANE: 'builtin' }).dataPlane, 'haproxy');
+    assert.equal(loadConfig(['--haproxy', '/opt/haproxy/sbin/haproxy'], {}).haproxyBinary, '/opt/haproxy/sbin/haproxy');
+  });
+
+  it('refuses a data plane it does not know, naming the choices', () => {
+    assert.throws(() => loadConfig(['--data-plane', 'nginx'], {}), /--data-plane must be builtin, haproxy or auto, not "nginx"/);
+  });
+});
+
 describe('scale from zero configuration', () => {
   it('holds calls to a sleeping node 30 s by default, 64 at most per node, and takes flags and BERTH_WAKE_*', () => {
     assert.deepEqual(loadConfig([], {}).wake, { holdMs: 30_000, maxHeld: 64 });

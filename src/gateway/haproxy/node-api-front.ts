@@ -67,11 +67,7 @@ function freePort(host: string): Promise<number> {
 
 export async function listenNodeApi(o: NodeApiFrontOptions): Promise<NodeApiFront> {
   const useHaproxy = o.dataPlane === 'haproxy' || (o.dataPlane === 'auto' && executable(o.haproxyBinary));
-  if (!useHaproxy) {
-    const server = o.makeServer({});
-    const port = (await server.listen(o.port, o.host)).port;
-    return { port, dataPlane: 'builtin', close: () => server.close() };
-  }
+  if (!useHaproxy) return listenBuiltin(o);
   if (!executable(o.haproxyBinary)) throw new Error(`--data-plane haproxy: no HAProxy at ${o.haproxyBinary} (install Debian's haproxy, or give its path with --haproxy)`);
 
   let plane: HaproxyDataPlane | undefined;
@@ -104,6 +100,15 @@ export async function listenNodeApi(o: NodeApiFrontOptions): Promise<NodeApiFron
     };
   } catch (err) {
     await server.close();
-    throw err;
+    if (o.dataPlane === 'haproxy') throw err;
+    // auto: HAProxy is there but would not start; Berth's own server takes its place.
+    o.log.warn({ err: (err as Error).message }, 'HAProxy did not start; the node API is served by Berth alone (--data-plane builtin)');
+    return listenBuiltin(o);
   }
+}
+
+async function listenBuiltin(o: NodeApiFrontOptions): Promise<NodeApiFront> {
+  const server = o.makeServer({});
+  const port = (await server.listen(o.port, o.host)).port;
+  return { port, dataPlane: 'builtin', close: () => server.close() };
 }
