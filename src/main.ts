@@ -52,15 +52,11 @@ import { dialectOf, openOrm } from './store/orm';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { BlobStore } from './checkpoint/blob-store';
-import { createNodeApiServer, type NodeApiRoute, type NodeApiServer, type NodeApiServerOptions } from './gateway/node-api';
-import { BrowserPolicy } from './gateway/browser-policy';
-import type { GrantedCaller } from './gateway/haproxy/grants';
-import { listenNodeApi, type NodeApiFront } from './gateway/haproxy/node-api-front';
+import type { NodeApiFront } from './gateway/haproxy/node-api-front';
 import type { HaproxyDataPlane } from './gateway/haproxy/data-plane';
+import { NodeApiWiring } from './gateway/node-api-wiring';
 import { secureContextOf } from './gateway/server-tls';
-import { RoutingTableResolver } from './gateway/node-api-resolver';
 import { RoutingTable } from './gateway/routing-table';
-import { InFlightBalancer } from './gateway/balancer';
 import { SecretCipher } from './secrets/cipher';
 import { loadSecretKey } from './secrets/key-file';
 import { CheckpointExecutor } from './gateway/checkpoint-executor';
@@ -206,17 +202,14 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
     waker,
   );
-  /** Where the node API listens; set once it does (an alias changed before then has nothing to tell it). */
-  let nodeApiFront: NodeApiFront | undefined;
+  // The node API's wiring needs the aliases; an alias changed meanwhile has nothing to tell it.
+  let nodeApiOnceWired: NodeApiWiring | undefined;
   const aliases = new Aliases(
     ctx,
     folders,
     (folderId, names) => {
       calls.forget();
-      for (const name of names) {
-        resolver.forgetAlias(folderId, name);
-        nodeApiFront?.haproxy?.forgetAlias(folderId, name);
-      }
+      for (const name of names) nodeApiOnceWired?.forgetAlias(folderId, name);
       void typed.sync();
     },
     logBook,
@@ -332,27 +325,22 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       }),
     ],
   });
-  const balancer = new InFlightBalancer();
-  const grantsOf = new WeakMap<NodeApiRoute, GrantedCaller>();
-  const resolver = new RoutingTableResolver(
+  const nodeApi = new NodeApiWiring({
+    config,
+    log,
     routing,
     nodes,
     aliases,
-    (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
-    config.auth === 'none'
-      ? undefined
-      : async (route, target) => {
-          const caller = await authenticator.authenticate(route.authorization);
-          if ('nodeId' in target) {
-            await calls.node(caller, target.nodeId, route.folderId, 'x-node-id');
-          } else await calls.alias(caller, target.folderId, target.aliasName);
-          // HAProxy may let such calls through for a while, unless each must be counted against a rate.
-          if (!(caller.key !== undefined && caller.key.rateLimitPerSecond > 0))
-            grantsOf.set(route, { principalId: caller.principal.id || undefined, principalName: caller.principal.name, keyId: caller.keyId });
-        },
-    undefined,
+    authenticator,
+    calls,
     waker,
-  );
+    metrics,
+    observability,
+    browser,
+    tls,
+    reportFailure: (nodeId, instanceId, err) => supervisor.reportFailure(nodeId, instanceId, err),
+  });
+  nodeApiOnceWired = nodeApi;
   supervisor.measureLoadWith((nodeId) => {
     const route = routing.get(nodeId);
     if (!route) return 0;
@@ -360,62 +348,21 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
       const load = executor.inFlight(nodeId);
       return load.running + load.waiting;
     }
-    const haproxy = nodeApiFront?.haproxy;
-    return route.backends.reduce((sum, b) => sum + balancer.inFlightOf(b.instanceId) + (haproxy?.load(nodeId, b.instanceId) ?? 0), 0);
+    return nodeApi.loadOf(route);
   }, (instanceId) => executor.isBusy(instanceId));
   supervisor.watchCallsWith((nodeId) => waker.activityOf(nodeId));
   supervisor.observeScalingWith(
     (nodeId, direction) => metrics.scaled(nodeId, direction),
     (nodeId, seconds) => metrics.woke(nodeId, seconds),
   );
-  const nodeApiHooks = metrics.nodeApiHooks();
-  const makeNodeApiServer = (extra: Pick<NodeApiServerOptions, 'onRouted' | 'publicHost'>): NodeApiServer =>
-    createNodeApiServer({
-      balancer,
-      resolver,
-      logger: log,
-      maxBodyBytes: config.maxMessageBytes,
-      drainTimeoutMs: config.shutdownGraceMs,
-      timeouts: config.connectionTimeouts,
-      browser,
-      // Behind HAProxy, Berth's own server is on loopback and HAProxy holds the certificate.
-      tls: extra.publicHost === undefined ? tls : undefined,
-      metrics: nodeApiHooks,
-      observability,
-      ...extra,
-    });
   let grpcPort: number;
   let httpPort: number;
   let nodeApiPort: number;
+  let nodeApiFront: NodeApiFront;
   try {
     grpcPort = await grpc.listen(config.host, config.grpcPort);
     httpPort = await http.listen(config.host, config.httpPort);
-    nodeApiFront = await listenNodeApi({
-      dataPlane: config.dataPlane,
-      haproxyBinary: config.haproxyBinary,
-      host: config.host,
-      port: config.nodeApiPort,
-      makeServer: makeNodeApiServer,
-      watchAliases: (listener) => resolver.onAliasRead(listener),
-      grantsOf,
-      checkHost: new BrowserPolicy(browser, config.host).checksHost,
-      plane: {
-        maxBodyBytes: config.maxMessageBytes,
-        headerTimeoutMs: config.connectionTimeouts.headerTimeoutMs,
-        idleTimeoutMs: config.connectionTimeouts.idleTimeoutMs,
-        authNone: config.auth === 'none',
-        tracing: Boolean(config.otlpEndpoint),
-        tls: config.tls,
-        routing,
-        nodeIds: () => routing.nodeIds(),
-        log,
-        observability,
-        onCallEnd: nodeApiHooks.onCallEnd,
-        noteCall: (nodeId) => waker.noteCall(nodeId),
-        countKeyCall: (keyId) => authenticator.countCall(keyId),
-      },
-      log,
-    });
+    nodeApiFront = await nodeApi.listen();
     nodeApiPort = nodeApiFront.port;
   } catch (err) {
     stopHealthUpdates();
@@ -424,7 +371,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
     executor.close();
     await grpc.close(0);
     await http.close(0);
-    await nodeApiFront?.close(0);
+    await nodeApi.close(0);
     await observability.shutdown();
     await orm.close(true);
     throw err;
@@ -470,7 +417,7 @@ export async function startBerth(config: Config, log: Logger = createLogger(conf
         ready = false;
         grpc.health.setStatus('', 'NOT_SERVING');
         for (const name of BERTH_SERVICES) grpc.health.setStatus(name, 'NOT_SERVING');
-        await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs), nodeApiFront!.close(config.shutdownGraceMs)]);
+        await Promise.all([grpc.close(config.shutdownGraceMs), http.close(config.shutdownGraceMs), nodeApi.close(config.shutdownGraceMs)]);
         // Instances keep running: the next start adopts them.
         typed.close();
         await collector.stop();

@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -81,6 +82,20 @@ function haproxyProcesses(configDir: string): number[] {
       const cmd = commandOf(pid);
       return cmd.startsWith(HAPROXY) && cmd.includes(configDir);
     });
+}
+
+/** One command on the admin socket of the HAProxy Berth runs under `berthPid`. */
+async function adminCommand(berthPid: number, command: string): Promise<string> {
+  const master = descendants(berthPid).find((pid) => commandOf(pid).startsWith(HAPROXY));
+  assert.ok(master, 'HAProxy runs under Berth');
+  const dir = /-f (\S+)\/haproxy\.cfg/.exec(commandOf(master))![1]!;
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const socket = net.createConnection(path.join(dir, 'admin.sock'), () => socket.end(`${command}\n`));
+    socket.on('data', (d: Buffer) => (out += d.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(out));
+  });
 }
 
 /** A call with a body sent in chunks (no content-length), as a streaming client sends it. */
@@ -225,6 +240,12 @@ describe('the node API with --data-plane haproxy', () => {
       if ((await oneAccessLine(requestId)).dataPlane === 'haproxy') fast++;
     }
     assert.equal(seen.size, 2, 'both instances served');
+    // HAProxy keeps its connections to instances: calls reuse them rather than open one each.
+    const stat = (await adminCommand(serve!.proc.pid!, 'show stat')).split('\n');
+    const header = stat[0]!.replace(/^# /, '').split(',');
+    const rows = stat.slice(1).map((l) => l.split(',')).filter((f) => f[header.indexOf('svname')]?.startsWith(`${nodeId}.`));
+    const sum = (column: string): number => rows.reduce((n, f) => n + Number(f[header.indexOf(column)] || 0), 0);
+    assert.ok(sum('reuse') > 0 && sum('connect') < CALLS / 2, `connections opened ${sum('connect')}, reused ${sum('reuse')} for ${CALLS} calls`);
     assert.ok(fast > CALLS / 2, `most calls of a granted key take HAProxy's path (${fast} of ${CALLS})`);
     await waitFor(
       'every call counted in berth_node_requests_total',

@@ -59,6 +59,11 @@ export class AccessReader {
       this.deps.log.warn({ line: text.slice(0, 300) }, 'an HAProxy log line could not be read');
       return;
     }
+    // A connection closed before a whole request (a port probe, a load generator's last idle connections) names no route: not a call.
+    if (c.target === '-' || c.target === '') {
+      this.deps.log.debug({ haproxy: text.slice(0, 300) }, 'HAProxy: a connection without a request');
+      return;
+    }
     const caller = this.deps.callerOf(c.grant);
     const dot = c.server.indexOf('.');
     const reached = !c.server.startsWith('<') && dot > 0;

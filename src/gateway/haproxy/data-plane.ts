@@ -18,7 +18,7 @@ import type { NodeApiCallEvent } from '../node-api/node-api-metrics';
 import type { Observability } from '../../observability/observability';
 import { AccessReader } from './access-reader';
 import { AdminSocket } from './admin-socket';
-import { haproxyPaths, renderHaproxyConfig, RESPONSE_LIMIT_LUA } from './config';
+import { haproxyPaths, renderHaproxyConfig, RESPONSE_LIMIT_LUA, type HaproxyConfigOptions } from './config';
 import { Grants, type GrantedCaller } from './grants';
 import { HaproxyProcess } from './haproxy-process';
 import { RouteSync, serverName } from './route-sync';
@@ -29,17 +29,10 @@ export const DEFAULT_HAPROXY_BINARY = '/usr/sbin/haproxy';
 const SLOTS = { nodes: 256, aliases: 64 };
 const LOAD_POLL_MS = 500;
 
-export interface HaproxyDataPlaneOptions {
+/** What the configuration needs (see `config.ts`), and what the running data plane needs besides. */
+export interface HaproxyDataPlaneOptions
+  extends Pick<HaproxyConfigOptions, 'bind' | 'berthPort' | 'maxBodyBytes' | 'headerTimeoutMs' | 'idleTimeoutMs' | 'authNone' | 'checkHost' | 'tracing'> {
   binary: string;
-  bind: { host: string; port: number };
-  /** Berth's own node-API server, listening on loopback. */
-  berthPort: number;
-  maxBodyBytes: number;
-  headerTimeoutMs: number;
-  idleTimeoutMs: number;
-  authNone: boolean;
-  checkHost: boolean;
-  tracing: boolean;
   tls?: { cert: Buffer; key: Buffer };
   routing: RoutingTable;
   /** Every node id with a route now (HAProxy is told about each at start and after a restart). */

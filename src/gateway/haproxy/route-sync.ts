@@ -56,6 +56,9 @@ export interface AliasRoute {
   at: number;
 }
 
+/** Idle connections kept per server for later calls: a configured server's defaults, which a server added at run time lacks (HAProxy 2.6). */
+export const IDLE_CONNECTIONS = 'pool-max-conn -1 pool-purge-delay 5s';
+
 const DELETE_RETRY_MS = 500;
 /** A server still busy after this long stays in maintenance (its slot is not reused while it is there). */
 const DELETE_GIVE_UP_MS = 10 * 60_000;
@@ -285,7 +288,8 @@ export class RouteSync {
         await this.admin.run(`set server ${id} state ready`);
         this.leaving.delete(id);
       } else {
-        await this.admin.run(`add server ${id} ${server.address} weight ${server.weight}${server.h2 ? ' proto h2' : ''}`);
+        // Without IDLE_CONNECTIONS every call would open a new connection to its instance.
+        await this.admin.run(`add server ${id} ${server.address} weight ${server.weight}${server.h2 ? ' proto h2' : ''} ${IDLE_CONNECTIONS}`);
         await this.admin.run(`enable server ${id}`);
       }
       placed.servers.set(name, { address: server.address, weight: server.weight });
