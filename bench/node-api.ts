@@ -8,7 +8,9 @@
  *
  * What it does, all on 127.0.0.1:
  * 1. builds the local test images (scripts/build-test-images.sh) and starts a
- *    real `berth serve --runtime docker` child process, pinned to one core;
+ *    real `berth serve --runtime docker` child process, pinned to one core
+ *    (restarted with `--data-plane haproxy` on the same data, ports and
+ *    instances for the `berth-haproxy-*` targets, and back for the others);
  * 2. creates a Docker node of the HTTP test image (2 instances, fixed) and an
  *    alias on it, and (for the gRPC rows) a node of the gRPC test image
  *    (2 instances), waits until they are healthy and reads the instances'
@@ -19,12 +21,17 @@
  * 4. drives each target in turn with wrk (h2load for the gRPC rows), a second
  *    process pinned to the other core: direct to the instances, nginx, the
  *    node API with `x-node-id`, the node API with `x-node-alias` +
- *    `x-folder-id` (HTTP rows only); for a small GET /whoami, a 1 MiB and a
+ *    `x-folder-id` (HTTP rows only), each with Berth's own node-API server
+ *    (builtin) and with HAProxy in front of it (`--data-plane haproxy`,
+ *    whose CPU is Berth's process tree: berth serve, the shell, HAProxy's
+ *    master and worker); for a small GET /whoami, a 1 MiB and a
  *    16 MiB POST /echo, a unary gRPC Echo and a server-streaming gRPC Count
  *    of 10 messages; with one connection (the latency a single caller sees)
  *    and with --connections (throughput); each cell after a warm-up;
- * 5. prints the table and writes it, with the machine and the verdict against
- *    the targets, into docs/BENCHMARKS.md (between markers, so the rest of
+ * 5. prints the table, and for the HAProxy targets the share of calls that
+ *    took HAProxy's own path (counted from Berth's access lines), and writes
+ *    them, with the machine and the verdict against the targets, into
+ *    docs/BENCHMARKS.md (between markers, so the rest of
  *    the file is kept);
  * 6. deletes the node, stops nginx and Berth, removes every container and
  *    network labelled with the run's cluster id and the temp directories.
@@ -54,6 +61,8 @@ const WRK = '/usr/bin/wrk';
 /** The gRPC rows' load generator (Debian's nghttp2-client): wrk speaks HTTP/1.1 only. */
 const H2LOAD = '/usr/bin/h2load';
 const TASKSET = '/usr/bin/taskset';
+/** The `berth-haproxy-*` targets' data plane (Debian's haproxy). */
+const HAPROXY = '/usr/sbin/haproxy';
 const DOCS = path.join(ROOT, 'docs', 'BENCHMARKS.md');
 const BEGIN_MARK = '<!-- bench/node-api.ts: begin (generated; rerun the command to replace) -->';
 const END_MARK = '<!-- bench/node-api.ts: end -->';
@@ -65,8 +74,17 @@ const run = promisify(execFile);
 
 // --- options ---------------------------------------------------------------------
 
-const TARGET_KEYS = ['direct', 'nginx', 'berth-node', 'berth-alias'] as const;
+const TARGET_KEYS = ['direct', 'nginx', 'berth-node', 'berth-alias', 'berth-haproxy-node', 'berth-haproxy-alias'] as const;
 type TargetKey = (typeof TARGET_KEYS)[number];
+/** Berth's targets, each with the data plane it runs with. */
+const BERTH_TARGETS: { key: TargetKey; plane: DataPlane }[] = [
+  { key: 'berth-node', plane: 'builtin' },
+  { key: 'berth-alias', plane: 'builtin' },
+  { key: 'berth-haproxy-node', plane: 'haproxy' },
+  { key: 'berth-haproxy-alias', plane: 'haproxy' },
+];
+/** What relays Berth's node-API calls (`berth serve --data-plane`). */
+type DataPlane = 'builtin' | 'haproxy';
 const PAYLOAD_KEYS = ['small', '1mib', '16mib', 'grpc-unary', 'grpc-stream'] as const;
 type PayloadKey = (typeof PAYLOAD_KEYS)[number];
 
@@ -116,7 +134,10 @@ const USAGE = `usage: npx tsx bench/node-api.ts [options]
   --profile DIR     run Berth under --cpu-prof, measure only Berth, print where its CPU goes
   --cpu-budget F    capacity cells: both proxies held to this share of their core
                     (a CPU cgroup quota), so that each is its own bottleneck (default 0.2; 0: none)
-  --targets LIST    measure only these, in this order (default direct,nginx,berth-node,berth-alias)
+  --targets LIST    measure only these, in this order (default direct,nginx,berth-node,berth-alias,
+                    berth-haproxy-node,berth-haproxy-alias; the last two only when /usr/sbin/haproxy
+                    exists): berth-haproxy-* run Berth with --data-plane haproxy, restarted on the same
+                    data, ports and instances
   --payloads LIST   measure only these (default small,1mib,16mib,grpc-unary,grpc-stream;
                     the gRPC rows need /usr/bin/h2load, Debian's nghttp2-client)
   --trace-gc        run Berth with --trace-gc and log its garbage collections per cell
@@ -126,7 +147,8 @@ const USAGE = `usage: npx tsx bench/node-api.ts [options]
 `;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { duration: 10, warmup: 2, connections: 16, proxyCpu: 1, loadCpu: 0, docs: DOCS, rounds: 1, quietWait: 300, profile: undefined, nginxBuffering: false, cpuBudget: 0.2, targets: [...TARGET_KEYS], payloads: [...PAYLOAD_KEYS], traceGc: false, berthNodeOptions: [] };
+  const targets = TARGET_KEYS.filter((k) => existsSync(HAPROXY) || !k.startsWith('berth-haproxy'));
+  const o: Options = { duration: 10, warmup: 2, connections: 16, proxyCpu: 1, loadCpu: 0, docs: DOCS, rounds: 1, quietWait: 300, profile: undefined, nginxBuffering: false, cpuBudget: 0.2, targets, payloads: [...PAYLOAD_KEYS], traceGc: false, berthNodeOptions: [] };
   const number = (name: string, value: string | undefined, min: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isFinite(n) || n < min) throw new Error(`${name} needs a number of at least ${min}\n${USAGE}`);
@@ -213,6 +235,7 @@ function parseOptions(argv: string[]): Options {
   const cpus = os.cpus().length;
   if (o.proxyCpu >= cpus || o.loadCpu >= cpus) throw new Error(`this machine has cores 0..${cpus - 1}`);
   if (o.proxyCpu === o.loadCpu) throw new Error('--proxy-cpu and --load-cpu must differ');
+  if (o.targets.some((k) => k.startsWith('berth-haproxy')) && !existsSync(HAPROXY)) throw new Error(`the berth-haproxy-* targets need ${HAPROXY} (apt-get install haproxy)`);
   return o;
 }
 
@@ -301,6 +324,39 @@ function childrenOf(pid: number): number[] {
     }
   }
   return children;
+}
+
+/** A process and all its descendants (Berth's: berth serve, and with HAProxy the shell, HAProxy's master and workers). */
+function treeOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/** A process's name and the cores its threads may run on (`Cpus_allowed_list` of each thread, distinct). */
+function describe(pid: number): { name: string; cpus: string } | undefined {
+  try {
+    const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    const cpus = new Set<string>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      cpus.add(/^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1] ?? '?');
+    }
+    return { name, cpus: [...cpus].join('+') };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Pids of the docker-proxy processes that publish these host ports. */
@@ -443,13 +499,27 @@ interface GcTotals {
   lastMarkCompact: string;
 }
 
+/** Node-API access lines Berth wrote: calls relayed by HAProxy's own path, and calls Berth's server answered. */
+interface AccessCounts {
+  haproxy: number;
+  berth: number;
+}
+
 interface BerthProcess {
   proc: ChildProcess;
+  plane: DataPlane;
   http: string;
   nodeApiPort: number;
   exited: Promise<number | null>;
   logTail: string[];
   gc: GcTotals;
+  access: AccessCounts;
+}
+
+/** The ports Berth listens on, the same across restarts (so targets and nginx's neighbours never move). */
+interface BerthPorts {
+  http: number;
+  nodeApi: number;
 }
 
 const GC_LINE = /ms: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Minor Mark-Sweep)\b.*?MB, ([\d.]+) \/ ([\d.]+) ms/;
@@ -469,7 +539,7 @@ function countGc(gc: GcTotals, line: string): void {
   }
 }
 
-async function startBerth(clusterId: string, dataDir: string, cpu: number, o: Options): Promise<BerthProcess> {
+async function startBerth(clusterId: string, dataDir: string, ports: BerthPorts, plane: DataPlane, cpu: number, o: Options): Promise<BerthProcess> {
   const nodeFlags = [
     ...(o.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profile]),
     ...(o.traceGc ? ['--trace-gc'] : []),
@@ -479,8 +549,8 @@ async function startBerth(clusterId: string, dataDir: string, cpu: number, o: Op
   const args = [
     '-c', String(cpu), process.execPath, ...nodeFlags, BERTH_BIN, 'serve',
     '--runtime', 'docker', '--pull-images', 'false', '--cluster-id', clusterId, '--data-dir', dataDir,
-    '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--node-api-port', '0',
-    '--auth', 'none',
+    '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', String(ports.http), '--node-api-port', String(ports.nodeApi),
+    '--auth', 'none', '--data-plane', plane, ...(plane === 'haproxy' ? ['--haproxy', HAPROXY] : []),
   ];
   // taskset execs node: the child's pid is Berth's, every thread on `cpu`.
   const proc = spawn(TASKSET, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BERTH_LOG_LEVEL: 'info' } });
@@ -491,14 +561,24 @@ async function startBerth(clusterId: string, dataDir: string, cpu: number, o: Op
   };
   readline.createInterface({ input: proc.stderr! }).on('line', keep);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const ports = await new Promise<{ httpPort: number; nodeApiPort: number }>((resolve, reject) => {
+  const access: AccessCounts = { haproxy: 0, berth: 0 };
+  let serving = false;
+  const listening = await new Promise<{ httpPort: number; nodeApiPort: number; dataPlane: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`berth serve did not start within 60 s:\n${logTail.join('\n')}`)), 60_000);
     readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
       if (line.startsWith('[')) {
         countGc(gc, line);
         return;
       }
+      // Access lines are counted, not kept (nor parsed: one per call).
+      if (line.includes('"component":"access"')) {
+        // HAProxy's lines of connections that carried no whole request (no node) are no calls.
+        if (line.includes('"dataPlane":"haproxy"')) access.haproxy += line.includes('"nodeId":"-"') ? 0 : 1;
+        else if (line.includes('"listener":"node-api"')) access.berth++;
+        return;
+      }
       keep(line);
+      if (serving) return;
       let entry: any;
       try {
         entry = JSON.parse(line);
@@ -506,8 +586,9 @@ async function startBerth(clusterId: string, dataDir: string, cpu: number, o: Op
         return;
       }
       if (entry.msg === 'berth is serving') {
+        serving = true;
         clearTimeout(timer);
-        resolve({ httpPort: entry.httpPort, nodeApiPort: entry.nodeApiPort });
+        resolve({ httpPort: entry.httpPort, nodeApiPort: entry.nodeApiPort, dataPlane: entry.dataPlane });
       }
     });
     void exited.then((code) => {
@@ -515,7 +596,88 @@ async function startBerth(clusterId: string, dataDir: string, cpu: number, o: Op
       reject(new Error(`berth serve exited with ${code} before serving:\n${logTail.join('\n')}`));
     });
   });
-  return { proc, exited, logTail, gc, http: `http://127.0.0.1:${ports.httpPort}`, nodeApiPort: ports.nodeApiPort };
+  if (listening.dataPlane !== plane) throw new Error(`berth serve --data-plane ${plane} serves with ${listening.dataPlane}`);
+  return { proc, plane, exited, logTail, gc, access, http: `http://127.0.0.1:${listening.httpPort}`, nodeApiPort: listening.nodeApiPort };
+}
+
+/**
+ * The one `berth serve` of the run, with the data plane the next target
+ * needs: restarted on the same data directory, cluster id and ports when
+ * that changes (it adopts the running instances), never two at once.
+ */
+class BerthHost {
+  current: BerthProcess | undefined;
+  /** The capacity cells' CPU group, which each new Berth tree joins. */
+  budget: CpuBudget | undefined;
+
+  constructor(
+    private readonly launch: (plane: DataPlane) => Promise<BerthProcess>,
+    private readonly cpu: number,
+  ) {}
+
+  /** Berth's processes now: berth serve and every descendant (with HAProxy: the shell, HAProxy's master and workers). */
+  pids(): number[] {
+    const pid = this.current?.proc.pid;
+    return pid === undefined || this.current!.proc.exitCode !== null ? [] : treeOf(pid);
+  }
+
+  /** Berth serving with `plane`, started (and `ready` awaited: its routes serve) if it is not the one running. */
+  async use(plane: DataPlane, ready: () => Promise<void>): Promise<BerthProcess> {
+    const running = this.current;
+    if (running !== undefined && running.plane === plane && running.proc.exitCode === null) return running;
+    if (running !== undefined) {
+      log(`restarting berth serve with --data-plane ${plane}`);
+      await this.stop();
+    }
+    this.current = await this.launch(plane);
+    await ready();
+    await this.checkTree();
+    return this.current;
+  }
+
+  /**
+   * Every process of Berth's tree must be on Berth's core (children inherit
+   * taskset's affinity; pinned here if one did not) and in the CPU group.
+   */
+  private async checkTree(): Promise<void> {
+    const pids = this.pids();
+    const seen = pids.map((pid) => ({ pid, ...describe(pid) }));
+    log(`Berth's processes (CPU counted for all): ${seen.map((p) => `${p.name} ${p.pid} on core ${p.cpus}`).join(', ')}`);
+    const astray = seen.filter((p) => p.cpus !== undefined && p.cpus !== String(this.cpu));
+    for (const p of astray) await pin(this.cpu, p.pid);
+    if (astray.length > 0) log(`  pinned ${astray.map((p) => `${p.name} ${p.pid}`).join(', ')} to core ${this.cpu}`);
+    if (this.budget !== undefined) for (const pid of pids) this.budget.add(pid);
+  }
+
+  /** Stops berth serve (SIGTERM) and checks that its whole tree went with it. */
+  async stop(): Promise<void> {
+    const b = this.current;
+    if (b === undefined) return;
+    const tree = this.pids();
+    await stopProcess(b.proc, b.exited, 'SIGTERM', 15_000);
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 5000;
+    while (tree.some(alive) && Date.now() < deadline) await sleep(100);
+    const left = tree.filter(alive);
+    if (left.length > 0) {
+      log(`  still running 5 s after berth serve stopped: ${left.map((pid) => `${describe(pid)?.name ?? '?'} ${pid}`).join(', ')}; killed`);
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    this.current = undefined;
+  }
 }
 
 function nginxConfig(dir: string, port: number, upstreams: string[], buffering: boolean, grpc: { port: number; upstreams: string[] } | undefined): string {
@@ -643,6 +805,10 @@ interface Target {
   grpcHeaders: Record<string, string>;
   /** Pids whose CPU time is the proxy's (none for direct). */
   pids(): number[];
+  /** Berth's targets: the data plane Berth must run with (it is restarted when it changes). */
+  plane?: DataPlane;
+  /** Berth's node-API access lines so far (the HAProxy targets: which calls took HAProxy's own path). */
+  access?(): AccessCounts;
 }
 
 interface Payload {
@@ -722,6 +888,10 @@ interface Cell {
   background: number;
   /** The share of one core the proxy was held to, in a capacity cell. */
   budget: number | undefined;
+  /** The HAProxy targets: CPU µs per request by process name (berth serve's `node`, `sh`, `haproxy`). */
+  cpuByProcess: { name: string; processes: number; usPerRequest: number }[] | undefined;
+  /** Berth's targets: its node-API access lines over the cell, warm-up included, and the calls the load generator completed then. */
+  access: (AccessCounts & { requests: number }) | undefined;
 }
 
 function luaString(s: string): string {
@@ -843,12 +1013,18 @@ async function measure(
   let coresBefore: { busy: number; total: number }[];
   let coresAfter: { busy: number; total: number }[];
   const pids = target.pids();
+  const accessBefore = target.access === undefined ? undefined : { ...target.access() };
+  let warmed = 0;
+  let perPidBefore: CpuTicks[] = [];
+  let perPidAfter: CpuTicks[] = [];
   try {
-    if (o.warmup > 0) await load(o.warmup);
+    if (o.warmup > 0) warmed = (await load(o.warmup)).requests;
+    perPidBefore = pids.map(processTicks);
     cpuBefore = ticksOf(pids);
     coresBefore = coreTicks();
     summary = await load(o.duration);
     cpuAfter = ticksOf(pids);
+    perPidAfter = pids.map(processTicks);
     coresAfter = coreTicks();
   } finally {
     budget?.group.limit(undefined);
@@ -861,6 +1037,28 @@ async function measure(
     const before = coresBefore[i]!;
     return (after.busy - before.busy) / Math.max(1, after.total - before.total);
   });
+  let cpuByProcess: Cell['cpuByProcess'];
+  if (target.plane === 'haproxy' && summary.requests > 0) {
+    const byName = new Map<string, { processes: number; ticks: number }>();
+    pids.forEach((pid, i) => {
+      const name = describe(pid)?.name ?? 'gone';
+      const ticks = perPidAfter[i]!.user + perPidAfter[i]!.system - perPidBefore[i]!.user - perPidBefore[i]!.system;
+      const known = byName.get(name) ?? { processes: 0, ticks: 0 };
+      byName.set(name, { processes: known.processes + 1, ticks: known.ticks + ticks });
+    });
+    cpuByProcess = [...byName].map(([name, v]) => ({ name, processes: v.processes, usPerRequest: (v.ticks / clockTicks / summary.requests) * 1e6 }));
+  }
+  let access: Cell['access'];
+  if (target.access !== undefined && accessBefore !== undefined) {
+    // The access lines trail the calls a little (HAProxy's log, then Berth's): wait until they stop coming.
+    const total = (): number => target.access!().haproxy + target.access!().berth;
+    for (let last = -1, waited = 0; total() !== last && waited < 5000; waited += 200) {
+      last = total();
+      await sleep(200);
+    }
+    const after = target.access();
+    access = { haproxy: after.haproxy - accessBefore.haproxy, berth: after.berth - accessBefore.berth, requests: warmed + summary.requests };
+  }
   const errors = summary.errors;
   const failed = errors.connect + errors.read + errors.write + errors.status + errors.timeout;
   if (failed > 0) log(`  ${target.label} ${payload.label} c=${connections}: ${failed} failed requests ${JSON.stringify(errors)}`);
@@ -876,6 +1074,8 @@ async function measure(
     coreBusy,
     background,
     budget: budget?.share,
+    cpuByProcess,
+    access,
   };
 }
 
@@ -978,6 +1178,29 @@ function table(cells: Cell[], o: Options): string {
   return [line(head), line(head.map((_, i) => (i >= 2 ? '---:' : '---'))), ...rows.map(line)].join('\n');
 }
 
+/** The HAProxy targets: how many of their calls HAProxy relayed itself, from Berth's access lines. */
+function fastPathLines(cells: Cell[]): string[] {
+  const shown = cells.filter((c) => c.target.plane === 'haproxy' && c.access !== undefined);
+  if (shown.length === 0) return [];
+  return [
+    `Fast path share of the HAProxy targets: Berth's node-API access lines over each cell (warm-up included), ` +
+      `those of calls HAProxy relayed itself (\`dataPlane: "haproxy"\`) against those of calls Berth's own server behind it answered, ` +
+      `next to the calls the load generator completed meanwhile:`,
+    ...shown.map((c) => {
+      const a = c.access!;
+      const logged = a.haproxy + a.berth;
+      const conns = c.budget === undefined ? `${c.connections} conn.` : `${c.connections} conn., held to ${pct(c.budget)}`;
+      const share = logged > 0 ? `${((a.haproxy / logged) * 100).toFixed(2)}% by HAProxy` : 'no call logged';
+      const cpu = (c.cpuByProcess ?? []).map((p) => `${p.name}${p.processes > 1 ? ` ×${p.processes}` : ''} ${Math.round(p.usPerRequest).toLocaleString('en-US')}`).join(', ');
+      return (
+        `- ${c.target.label}, ${c.payload.label}, ${conns}: ${share} ` +
+        `(${a.haproxy.toLocaleString('en-US')} by HAProxy, ${a.berth.toLocaleString('en-US')} by Berth's server; ${a.requests.toLocaleString('en-US')} calls completed)` +
+        (cpu === '' ? '' : `; CPU µs per call: ${cpu}`)
+      );
+    }),
+  ];
+}
+
 interface Verdict {
   lines: string[];
 }
@@ -986,7 +1209,7 @@ function verdict(cells: Cell[], o: Options): Verdict {
   const lines: string[] = [];
   const yes = (ok: boolean): string => (ok ? '**met**' : '**not met**');
   lines.push(`Target 1 — p50 added latency under 1 ms (one connection, so the number is the hop itself, not queueing):`);
-  for (const key of ['berth-node', 'berth-alias'] as const) {
+  for (const { key } of BERTH_TARGETS) {
     for (const payload of PAYLOADS) {
       const c = find(cells, key, payload, 1);
       const d = find(cells, 'direct', payload, 1);
@@ -1002,7 +1225,7 @@ function verdict(cells: Cell[], o: Options): Verdict {
     `Target 2 — at least 0.5 × nginx's requests per second at equal CPU for small calls (gRPC included) and 0.7 × for 1 MiB and 16 MiB bodies ` +
       `(${o.connections} connections, each proxy alone on core ${o.proxyCpu}):`,
   );
-  for (const key of ['berth-node', 'berth-alias'] as const) {
+  for (const { key } of BERTH_TARGETS) {
     for (const payload of PAYLOADS) {
       const c = find(cells, key, payload, o.connections);
       const n = find(cells, 'nginx', payload, o.connections);
@@ -1093,7 +1316,7 @@ function report(cells: Cell[], o: Options, m: Machine, command: string, started:
     `| Berth | commit ${m.commit}, ${berthFrom} |`,
     `| load average before the run | ${m.loadBefore} |`,
     '',
-    `Core ${o.proxyCpu}: Berth or nginx, one at a time. Core ${o.loadCpu}: wrk, both instances and their Docker port proxies. ` +
+    `Core ${o.proxyCpu}: Berth or nginx, one at a time; with HAProxy, Berth's CPU is its whole process tree (berth serve, the shell, HAProxy's master and worker). Core ${o.loadCpu}: wrk, both instances and their Docker port proxies. ` +
       `${o.duration} s measured per cell after ${o.warmup} s of warm-up; latencies are wrk's, from the load generator; ` +
       `the gRPC rows are driven by h2load (one stream at a time per connection), which reports a mean and a max instead of percentiles. ` +
       (o.rounds > 1 ? `${o.rounds} interleaved rounds; each cell shows its round with the highest req/s. ` : '') +
@@ -1106,6 +1329,7 @@ function report(cells: Cell[], o: Options, m: Machine, command: string, started:
     '',
     table(cells, o),
     '',
+    ...(fastPathLines(cells).length > 0 ? [...fastPathLines(cells), ''] : []),
     `### Against the targets`,
     '',
     ...v.lines,
@@ -1150,7 +1374,11 @@ async function main(): Promise<void> {
   chmodSync(tmp, 0o755);
   chmodSync(nginxDir, 0o777);
 
-  let berth: BerthProcess | undefined;
+  const berthPorts: BerthPorts = { http: await freePort(), nodeApi: await freePort() };
+  const host = new BerthHost((plane) => {
+    log(`starting berth serve --data-plane ${plane} (cluster id ${clusterId}) on core ${o.proxyCpu}`);
+    return startBerth(clusterId, dataDir, berthPorts, plane, o.proxyCpu, o);
+  }, o.proxyCpu);
   let nginx: NginxProcess | undefined;
   let nodeId: string | undefined;
   let grpcNodeId: string | undefined;
@@ -1160,6 +1388,7 @@ async function main(): Promise<void> {
     (cleaning ??= (async () => {
       activeWrk?.kill('SIGKILL');
       await stopProcess(nginx?.proc, nginx?.exited, 'SIGQUIT', 5000);
+      const berth = host.current;
       for (const id of [nodeId, grpcNodeId]) {
         if (berth === undefined || id === undefined || berth.proc.exitCode !== null) continue;
         try {
@@ -1169,7 +1398,7 @@ async function main(): Promise<void> {
           // removed by label below
         }
       }
-      await stopProcess(berth?.proc, berth?.exited, 'SIGTERM', 15_000);
+      await host.stop();
       budgetGroup?.remove();
       const containers = (await output('docker', ['ps', '-aq', '--filter', `label=berth.run_id=${clusterId}`])).split('\n').filter((s) => /^[0-9a-f]+$/.test(s));
       if (containers.length > 0) await output('docker', ['rm', '-f', ...containers]);
@@ -1188,10 +1417,10 @@ async function main(): Promise<void> {
     log('building the test images');
     const images = await buildTestImages();
 
-    log(`starting berth serve (cluster id ${clusterId}) on core ${o.proxyCpu}`);
     if (o.profile !== undefined) mkdirSync(o.profile, { recursive: true });
-    berth = await startBerth(clusterId, dataDir, o.proxyCpu, o);
-    const b = berth;
+    // The first Berth target's data plane first: no restart before it.
+    const firstPlane = BERTH_TARGETS.find((t) => t.key === o.targets.find((k) => k.startsWith('berth')))?.plane ?? 'builtin';
+    const b = await host.use(firstPlane, async () => {});
     const berthFrom = existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'berth.js')) ? 'run from dist/ (npm run build)' : 'run from the TypeScript sources through tsx';
 
     /** A Docker node fixed at two instances (the autoscaler must not add instances that nginx does not know about), waited healthy; its id and instances. */
@@ -1250,8 +1479,20 @@ async function main(): Promise<void> {
     nginx = await startNginx(nginxDir, conf, nginxPort, o.proxyCpu);
     const ng = nginx;
 
-    const berthPid = b.proc.pid!;
     const nginxPid = ng.proc.pid!;
+    const berthTarget = (key: TargetKey, label: string, headers: Record<string, string>, grpcHeaders: Record<string, string> | undefined): Target => ({
+      key,
+      label,
+      ports: [berthPorts.nodeApi],
+      headers,
+      grpcPort: grpcHeaders === undefined ? undefined : berthPorts.nodeApi,
+      grpcHeaders: grpcHeaders ?? {},
+      pids: () => host.pids(),
+      plane: BERTH_TARGETS.find((t) => t.key === key)!.plane,
+      access: () => host.current?.access ?? { haproxy: 0, berth: 0 },
+    });
+    const grpcNodeHeaders = grpcNodeId === undefined ? undefined : { 'x-node-id': grpcNodeId };
+    const aliasHeaders = { 'x-node-alias': ALIAS, 'x-folder-id': FOLDER };
     const targets: Target[] = [
       { key: 'direct', label: 'direct (no proxy)', ports: instancePorts, headers: {}, grpcPort: grpcPorts[0], grpcHeaders: {}, pids: () => [] },
       {
@@ -1263,30 +1504,41 @@ async function main(): Promise<void> {
         grpcHeaders: {},
         pids: () => [nginxPid, ...childrenOf(nginxPid)],
       },
-      {
-        key: 'berth-node',
-        label: 'Berth, x-node-id',
-        ports: [b.nodeApiPort],
-        headers: { 'x-node-id': nodeId },
-        grpcPort: grpcNodeId === undefined ? undefined : b.nodeApiPort,
-        grpcHeaders: grpcNodeId === undefined ? {} : { 'x-node-id': grpcNodeId },
-        pids: () => [berthPid],
-      },
-      {
-        key: 'berth-alias',
-        label: 'Berth, x-node-alias',
-        ports: [b.nodeApiPort],
-        headers: { 'x-node-alias': ALIAS, 'x-folder-id': FOLDER },
-        // The alias names the HTTP node: its gRPC rows would repeat x-node-id's.
-        grpcPort: undefined,
-        grpcHeaders: {},
-        pids: () => [berthPid],
-      },
+      berthTarget('berth-node', 'Berth, x-node-id', { 'x-node-id': nodeId }, grpcNodeHeaders),
+      // The alias names the HTTP node: its gRPC rows would repeat x-node-id's.
+      berthTarget('berth-alias', 'Berth, x-node-alias', aliasHeaders, undefined),
+      berthTarget('berth-haproxy-node', 'Berth + HAProxy, x-node-id', { 'x-node-id': nodeId }, grpcNodeHeaders),
+      // Not on HAProxy's own path: HAProxy hands alias calls to Berth's server behind it.
+      berthTarget('berth-haproxy-alias', 'Berth + HAProxy, x-node-alias', aliasHeaders, undefined),
     ];
-    for (const t of targets) await checkTarget(t, grpcRows);
+    /**
+     * A restarted Berth is ready when it adopted the same instances (nginx and
+     * the pinning know those) and every target of its data plane answers.
+     */
+    const berthReady = async (plane: DataPlane): Promise<void> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          for (const [id, expected] of [[nodeId!, addresses], ...(grpcNodeId === undefined ? [] : [[grpcNodeId, grpcAddresses] as const])] as const) {
+            const listed: any[] = (await must(`list the instances of ${id}`, rest(b.http, 'GET', `/v1/nodes/${id}/instances`))).instances;
+            const healthy = listed.filter((i) => i.state === 'INSTANCE_STATE_HEALTHY').map((i) => i.address as string);
+            if (healthy.length !== expected.length || !expected.every((a) => healthy.includes(a))) {
+              throw new Error(`node ${id}: healthy instances at ${healthy.join(', ') || 'none'}, expected ${expected.join(', ')}`);
+            }
+          }
+          for (const t of targets) if (t.plane === plane) await checkTarget(t, grpcRows);
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) throw new Error(`berth serve --data-plane ${plane} did not serve the bench's targets within 60 s: ${(err as Error).message}`);
+          await sleep(500);
+        }
+      }
+    };
+    for (const t of targets) if (t.plane === undefined || t.plane === firstPlane) await checkTarget(t, grpcRows);
     if (o.cpuBudget > 0) {
       budgetGroup = CpuBudget.create(`berth-bench-${clusterId}`);
-      if (budgetGroup !== undefined) for (const pid of [berthPid, nginxPid, ...childrenOf(nginxPid)]) budgetGroup.add(pid);
+      if (budgetGroup !== undefined) for (const pid of [...host.pids(), nginxPid, ...childrenOf(nginxPid)]) budgetGroup.add(pid);
+      host.budget = budgetGroup;
     }
     const group = budgetGroup;
 
@@ -1309,11 +1561,13 @@ async function main(): Promise<void> {
           if (payload.grpcMessage !== undefined && target.grpcPort === undefined) continue;
           for (const { connections, budget } of shapes(target)) {
             const held = budget === undefined ? '' : `, proxy held to ${pct(budget)} of a core`;
+            if (target.plane !== undefined) await host.use(target.plane, () => berthReady(target.plane!));
+            const b = host.current;
             log(`[${++done}/${total}] ${o.rounds > 1 ? `round ${round}: ` : ''}${target.label}, ${payload.label}, ${connections} connection(s)${held}`);
-            const gcBefore = { ...b.gc };
+            const gcBefore = { ...(b?.gc ?? { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0, external: 0, lastMarkCompact: '' }) };
             const cell = await measure(wrkDir, target, payload, connections, o, budget === undefined || group === undefined ? undefined : { group, share: budget });
             log(`  ${Math.round(cell.rps)} req/s, p50 ${ms(cell.wrk.p50)} ms, p99 ${ms(cell.wrk.p99)} ms`);
-            if (o.traceGc && target.key.startsWith('berth')) {
+            if (o.traceGc && b !== undefined && target.plane !== undefined) {
               const g = b.gc;
               log(
                 `  Berth GC (warm-up included): ${g.scavenges - gcBefore.scavenges} scavenges, ${(g.scavengeMs - gcBefore.scavengeMs).toFixed(0)} ms; ` +
@@ -1329,7 +1583,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    if (b.proc.exitCode !== null) throw new Error(`berth serve exited during the run:\n${b.logTail.join('\n')}`);
+    if (host.current !== undefined && host.current.proc.exitCode !== null) throw new Error(`berth serve exited during the run:\n${host.current.logTail.join('\n')}`);
     if (o.profile !== undefined) {
       process.stdout.write(`\n${table(cells, o)}\n`);
       await cleanup();
@@ -1339,13 +1593,14 @@ async function main(): Promise<void> {
 
     const command = ['npx tsx bench/node-api.ts', ...argv].join(' ');
     const section = report(cells, o, facts, command, started, berthFrom);
-    process.stdout.write(`\n${table(cells, o)}\n\n${verdict(cells, o).lines.join('\n')}\n`);
+    const fast = fastPathLines(cells);
+    process.stdout.write(`\n${table(cells, o)}\n\n${fast.length > 0 ? `${fast.join('\n')}\n\n` : ''}${verdict(cells, o).lines.join('\n')}\n`);
     if (o.docs !== undefined) {
       writeDocs(o.docs, section);
       log(`wrote ${path.relative(process.cwd(), o.docs)}`);
     }
   } catch (err) {
-    if (berth !== undefined && berth.proc.exitCode !== null) log(`berth serve log:\n${berth.logTail.join('\n')}`);
+    if (host.current !== undefined && host.current.proc.exitCode !== null) log(`berth serve log:\n${host.current.logTail.join('\n')}`);
     throw err;
   } finally {
     await cleanup();
