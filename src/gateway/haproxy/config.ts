@@ -232,12 +232,10 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     // Berth's own server: no retries (it never received the call only when it is down), no timeouts of HAProxy's.
     'backend berth_h1',
     '  retries 0',
-    '  option forwardfor',
     `  server berth 127.0.0.1:${o.berthPort}`,
     '',
     'backend berth_h2',
     '  retries 0',
-    '  option forwardfor',
     `  server berth 127.0.0.1:${o.berthPort} proto h2`,
   );
   // The node's own limit on an instance's silence (its idle timeout, else its whole-call timeout).
