@@ -62,9 +62,11 @@ export class Authenticator {
   /**
    * The caller of a call with this `authorization` header. UNAUTHENTICATED
    * when it is missing, malformed, unknown, revoked or expired. Under
-   * `--auth none` every call is the anonymous server admin.
+   * `--auth none` every call is the anonymous server admin. `countsAsCall`
+   * false: a check made on the key's behalf (renewing HAProxy's grant), not
+   * one of its calls.
    */
-  authenticate(authorization: string | undefined): Caller | Promise<Caller> {
+  authenticate(authorization: string | undefined, countsAsCall = true): Caller | Promise<Caller> {
     if (this.mode === 'none') {
       currentCall()?.noteCaller(ANONYMOUS_ADMIN);
       return ANONYMOUS_ADMIN;
@@ -73,14 +75,14 @@ export class Authenticator {
     if (secret === undefined) throw new UnauthenticatedError('this call needs an API key: send "authorization: Bearer <API key>"');
     const now = Date.now();
     const hit = this.verified.get(secret);
-    if (hit && now - hit.at < this.cacheMs) return this.admit(hit.key, hit.caller, now);
-    return this.verify(secret, now);
+    if (hit && now - hit.at < this.cacheMs) return this.admit(hit.key, hit.caller, now, countsAsCall);
+    return this.verify(secret, now, countsAsCall);
   }
 
-  private admit(key: ApiKey, caller: Caller, now: number): Caller {
+  private admit(key: ApiKey, caller: Caller, now: number, countsAsCall: boolean): Caller {
     const refusal = keyRefusal(key, new Date(now));
     if (refusal) throw new UnauthenticatedError(refusal);
-    this.countCall(key.id, now);
+    if (countsAsCall) this.countCall(key.id, now);
     // The call's access line names who made it.
     currentCall()?.noteCaller(caller);
     return caller;
@@ -95,7 +97,7 @@ export class Authenticator {
     } else this.usage.set(keyId, { calls: 1, last: new Date(now) });
   }
 
-  private async verify(secret: string, now: number): Promise<Caller> {
+  private async verify(secret: string, now: number, countsAsCall: boolean): Promise<Caller> {
     const keyId = keyIdOf(secret);
     if (!keyId) throw new UnauthenticatedError('the API key is not valid');
     const s = store(this.ctx);
@@ -109,7 +111,7 @@ export class Authenticator {
     const caller: Caller = { principal, keyId, key: found.key, roles };
     this.sweep(now);
     this.verified.set(secret, { at: now, caller, key: found.key });
-    return this.admit(found.key, caller, now);
+    return this.admit(found.key, caller, now, countsAsCall);
   }
 
   /** Drops expired entries at most once per cache period, so that the map holds only keys in use. */

@@ -15,7 +15,7 @@ import type { BerthMetrics } from '../observability/berth-metrics';
 import type { Observability } from '../observability/observability';
 import { InFlightBalancer } from './balancer';
 import { BrowserPolicy, type BrowserPolicyOptions } from './browser-policy';
-import type { GrantedCaller } from './haproxy/grants';
+import type { GrantedCall, GrantedCaller } from './haproxy/grants';
 import { listenNodeApi, type NodeApiFront } from './haproxy/node-api-front';
 import { createNodeApiServer, type NodeApiRoute, type NodeApiServer, type NodeApiServerOptions } from './node-api';
 import { RoutingTableResolver } from './node-api-resolver';
@@ -126,10 +126,30 @@ export class NodeApiWiring {
         onCallEnd: hooks.onCallEnd,
         noteCall: (nodeId) => waker.noteCall(nodeId),
         countKeyCall: (keyId) => authenticator.countCall(keyId),
+        recheck: (call) => this.recheck(call),
       },
       log,
     });
     return this.listening;
+  }
+
+  /**
+   * Decides again, on the caller's behalf, a call HAProxy keeps letting
+   * through: the key still valid and allowed (not counted as a call; HAProxy's
+   * log counts those), the node still in the folder named.
+   */
+  private async recheck(call: GrantedCall): Promise<GrantedCaller | undefined> {
+    const slash = call.target.indexOf('/');
+    if (this.d.config.auth === 'none') {
+      if (slash >= 0) return {};
+      const route = this.d.routing.get(call.target);
+      return route !== undefined && (call.folderId === undefined || route.folderId === call.folderId) ? {} : undefined;
+    }
+    const caller = await this.d.authenticator.authenticate(call.authorization, false);
+    if (caller.key !== undefined && caller.key.rateLimitPerSecond > 0) return undefined;
+    if (slash >= 0) await this.d.calls.mayCallAlias(caller, call.target.slice(0, slash), call.target.slice(slash + 1));
+    else await this.d.calls.mayCall(caller, call.target, call.folderId, 'x-node-id');
+    return { principalId: caller.principal.id || undefined, principalName: caller.principal.name, keyId: caller.keyId };
   }
 
   /** Stops the data plane and Berth's server (calls in flight get `graceMs`). */

@@ -262,6 +262,24 @@ describe('the node API with --data-plane haproxy', () => {
     assert.match(odd.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
   });
 
+  it('keeps a busy caller on HAProxy\'s path: Berth decides its grant again in the background, not on one of its calls', async (t) => {
+    if (skip) return t.skip('no Docker engine or no HAProxy');
+    await untilFast(iam.admin.headers);
+    const ids: string[] = [];
+    const until = Date.now() + 3000;
+    // Three grant periods of calls one after another (bounded by count as well as time).
+    for (let i = 0; i < 3000 && Date.now() < until; i++) {
+      const requestId = rid('busy');
+      ids.push(requestId);
+      const res = await fetch(`${nodeApi}/whoami`, { headers: { ...iam.admin.headers, 'x-node-id': nodeId, 'x-request-id': requestId } });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+    await oneAccessLine(ids[ids.length - 1]!);
+    const viaBerth = ids.filter((id) => accessLinesOf(id)[0]?.dataPlane !== 'haproxy');
+    assert.deepEqual(viaBerth, [], `${viaBerth.length} of ${ids.length} calls went through Berth's server`);
+  });
+
   async function untilFastHeaders(): Promise<Record<string, string>> {
     await untilFast(iam.admin.headers);
     const requestId = rid('headers');

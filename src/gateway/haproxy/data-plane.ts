@@ -19,7 +19,7 @@ import type { Observability } from '../../observability/observability';
 import { AccessReader } from './access-reader';
 import { AdminSocket } from './admin-socket';
 import { haproxyPaths, renderHaproxyConfig, RESPONSE_LIMIT_LUA, type HaproxyConfigOptions } from './config';
-import { Grants, type GrantedCaller } from './grants';
+import { Grants, type GrantedCaller, type Recheck } from './grants';
 import { HaproxyProcess } from './haproxy-process';
 import { RouteSync, serverName } from './route-sync';
 
@@ -42,6 +42,8 @@ export interface HaproxyDataPlaneOptions
   onCallEnd?(event: NodeApiCallEvent): void;
   noteCall(nodeId: string): void;
   countKeyCall?(keyId: string): void;
+  /** Decides a grant HAProxy used again (see `grants.ts`). */
+  recheck: Recheck;
 }
 
 export class HaproxyDataPlane {
@@ -88,7 +90,7 @@ export class HaproxyDataPlane {
     );
     const admin = new AdminSocket(files.admin);
     const routes = new RouteSync(o.routing, admin, files, SLOTS, log);
-    const grants = new Grants(admin, files, o.authNone, log);
+    const grants = new Grants(admin, files, o.authNone, o.recheck, log);
     const reader = new AccessReader({
       observability: o.observability,
       onCallEnd: o.onCallEnd,
