@@ -9,7 +9,7 @@
  * (`access-reader.ts`).
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -62,15 +62,20 @@ export class HaproxyDataPlane {
   /** Writes the configuration, starts HAProxy and waits until it serves every node the routing table has. */
   static async start(o: HaproxyDataPlaneOptions): Promise<HaproxyDataPlane> {
     const log = o.log.child({ component: 'haproxy' });
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-haproxy-'));
+    removeDeadDirs(log);
+    const dir = mkdtempSync(path.join(os.tmpdir(), DIR_PREFIX));
+    writeFileSync(path.join(dir, OWNER_FILE), String(process.pid), { mode: 0o600 });
     const files = haproxyPaths(dir);
     for (const map of [files.nodes, files.grants, files.hosts, files.timeouts]) writeFileSync(map, '', { mode: 0o600 });
     writeFileSync(files.lua, RESPONSE_LIMIT_LUA, { mode: 0o600 });
-    let tlsPem: string | undefined;
-    if (o.tls) {
-      tlsPem = path.join(dir, 'node-api.pem');
-      writeFileSync(tlsPem, Buffer.concat([o.tls.cert, Buffer.from('\n'), o.tls.key]), { mode: 0o600 });
-    }
+    // The certificate's key is on disk only while HAProxy starts (it reads it once); it is written again for a restart.
+    const tlsPem = o.tls ? path.join(dir, 'node-api.pem') : undefined;
+    const writePem = (): void => {
+      if (tlsPem && o.tls) writeFileSync(tlsPem, Buffer.concat([o.tls.cert, Buffer.from('\n'), o.tls.key]), { mode: 0o600 });
+    };
+    const removePem = (): void => {
+      if (tlsPem) rmSync(tlsPem, { force: true });
+    };
     writeFileSync(
       files.config,
       renderHaproxyConfig({
@@ -106,7 +111,9 @@ export class HaproxyDataPlane {
       admin,
       log,
       onLine: (line) => reader.line(line),
+      beforeStart: writePem,
       onReady: async () => {
+        removePem();
         // A restart: HAProxy's maps and slots are empty again.
         if (started) {
           await grants.rewrite();
@@ -193,6 +200,40 @@ export class HaproxyDataPlane {
         });
     }, LOAD_POLL_MS);
     this.loadTimer.unref();
+  }
+}
+
+const DIR_PREFIX = 'berth-haproxy-';
+/** The pid of the Berth process a directory belongs to. */
+const OWNER_FILE = 'berth.pid';
+
+/** Removes what Berth processes that were killed left of their HAProxy (its directory: maps, socket), once they are gone. */
+function removeDeadDirs(log: Logger): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(os.tmpdir()).filter((e) => e.startsWith(DIR_PREFIX));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = path.join(os.tmpdir(), entry);
+    try {
+      const owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+      if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      log.debug({ dir, owner }, 'removed the HAProxy directory of a Berth process that is gone');
+    } catch {
+      // Not ours to judge (no owner file), or gone meanwhile.
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -16,6 +16,8 @@ export interface HaproxyProcessOptions {
   log: Logger;
   /** Each line HAProxy writes on stdout. */
   onLine(line: string): void;
+  /** Just before each start (the files HAProxy reads only at start). */
+  beforeStart?(): void;
   /** HAProxy (re)started and answers on its admin socket: the state it holds must be set again. */
   onReady(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export class HaproxyProcess {
 
   /** Starts HAProxy and resolves once it answers on its admin socket and `onReady` has run. */
   async start(): Promise<void> {
+    this.o.beforeStart?.();
     // Through a shell that holds a pipe from Berth: when Berth goes (even killed), the pipe closes and HAProxy is soft-stopped.
     const child = spawn('/bin/sh', ['-c', TIED_TO_BERTH, 'berth-haproxy', this.o.binary, this.o.configFile], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.child = child;
