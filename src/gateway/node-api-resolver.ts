@@ -150,6 +150,16 @@ export class RoutingTableResolver implements NodeApiResolver {
     return this.resolveNode(chosen.nodeId, folderId, call);
   }
 
+  /** The alias as Berth's cache has it (read from the database at most once per cache time); undefined when it does not exist. */
+  async readAlias(folderId: string, name: string): Promise<Alias | undefined> {
+    try {
+      return await this.aliasCache.get(`${folderId}/${name}`, () => this.aliases.getByName(folderId, name));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
   /** Tells `listener` of each alias a call is routed through, as read (HAProxy's data plane serves it from then on). */
   onAliasRead(listener: (alias: Alias) => void): void {
     this.aliasRead = listener;

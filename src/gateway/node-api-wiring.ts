@@ -127,6 +127,7 @@ export class NodeApiWiring {
         noteCall: (nodeId) => waker.noteCall(nodeId),
         countKeyCall: (keyId) => authenticator.countCall(keyId),
         recheck: (call) => this.recheck(call),
+        readAlias: (folderId, name) => this.resolver.readAlias(folderId, name),
       },
       log,
     });

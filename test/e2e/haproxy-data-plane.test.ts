@@ -490,6 +490,31 @@ describe('the node API with --data-plane haproxy', () => {
     stop = true;
     await Promise.all(callers);
     assert.deepEqual(failures, []);
+
+    // An alias in use stays on HAProxy's path: Berth reads it again in the background, not on its calls (12 s, past the 10 s an unused alias is kept).
+    await waitFor(
+      'the switched alias relayed by HAProxy',
+      async () => {
+        const requestId = rid('switched');
+        const res = await fetch(`${nodeApi}/whoami`, { headers: { ...viaAlias, 'x-request-id': requestId } });
+        await res.arrayBuffer();
+        return (await oneAccessLine(requestId)).dataPlane === 'haproxy';
+      },
+      10_000,
+      0,
+    );
+    const ids: string[] = [];
+    const until = Date.now() + 12_000;
+    for (let i = 0; i < 20_000 && Date.now() < until; i++) {
+      const requestId = rid('kept');
+      ids.push(requestId);
+      const res = await fetch(`${nodeApi}/whoami`, { headers: { ...viaAlias, 'x-request-id': requestId } });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+    await oneAccessLine(ids[ids.length - 1]!);
+    const viaBerth = ids.filter((id) => accessLinesOf(id)[0]?.dataPlane !== 'haproxy');
+    assert.deepEqual(viaBerth, [], `${viaBerth.length} of ${ids.length} calls through the alias went through Berth's server`);
   });
 
   it('restarts HAProxy when it dies, and HAProxy goes when Berth is killed', async (t) => {

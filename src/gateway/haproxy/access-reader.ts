@@ -36,6 +36,8 @@ export interface AccessReaderDeps {
   onCallEnd?(event: NodeApiCallEvent): void;
   /** A call reached the node (its idle window starts again). */
   noteCall(nodeId: string): void;
+  /** A call went through the alias (`folder/name`). */
+  aliasUsed?(key: string): void;
   /** Who the grant of a logged call stands for. */
   callerOf(grant: string): GrantedCaller | undefined;
   /** One call made with this key. */
@@ -76,6 +78,7 @@ export class AccessReader {
     const status = c.status > 0 ? c.status : 499;
     const durationMs = Math.max(0, c.ms);
     if (nodeId !== undefined) this.deps.noteCall(nodeId);
+    if (aliasName !== undefined) this.deps.aliasUsed?.(c.target);
     if (caller?.keyId !== undefined) this.deps.countKeyCall?.(caller.keyId);
     this.deps.observability?.record({
       listener: 'node-api',

@@ -21,7 +21,7 @@ import { AdminSocket } from './admin-socket';
 import { haproxyPaths, renderHaproxyConfig, RESPONSE_LIMIT_LUA, type HaproxyConfigOptions } from './config';
 import { Grants, type GrantedCaller, type Recheck } from './grants';
 import { HaproxyProcess } from './haproxy-process';
-import { RouteSync, serverName } from './route-sync';
+import { RouteSync, serverName, type ReadAlias } from './route-sync';
 
 /** Where `berth serve` looks for HAProxy unless told (`--haproxy`). */
 export const DEFAULT_HAPROXY_BINARY = '/usr/sbin/haproxy';
@@ -44,6 +44,8 @@ export interface HaproxyDataPlaneOptions
   countKeyCall?(keyId: string): void;
   /** Decides a grant HAProxy used again (see `grants.ts`). */
   recheck: Recheck;
+  /** Reads an alias HAProxy serves again (see `route-sync.ts`). */
+  readAlias: ReadAlias;
 }
 
 export class HaproxyDataPlane {
@@ -94,7 +96,7 @@ export class HaproxyDataPlane {
       { mode: 0o600 },
     );
     const admin = new AdminSocket(files.admin);
-    const routes = new RouteSync(o.routing, admin, files, SLOTS, log);
+    const routes = new RouteSync(o.routing, admin, files, SLOTS, o.readAlias, log);
     const grants = new Grants(admin, files, o.authNone, o.recheck, log);
     const reader = new AccessReader({
       observability: o.observability,
@@ -102,6 +104,7 @@ export class HaproxyDataPlane {
       noteCall: o.noteCall,
       countKeyCall: o.countKeyCall,
       callerOf: (grant) => grants.callerOf(grant),
+      aliasUsed: (key) => routes.aliasUsed(key),
       log,
     });
     let started = false;

@@ -52,9 +52,15 @@ export interface AliasRoute {
   name: string;
   id: string;
   targets: ReadonlyArray<{ nodeId: string; weight: number }>;
-  /** When Berth last read it; an alias not read again within {@link ALIAS_KEPT_MS} leaves HAProxy. */
+  /** When Berth last read it. */
   at: number;
+  /** When HAProxy last relayed a call through it (or Berth read it for one). */
+  usedAt: number;
+  reading?: boolean;
 }
+
+/** Reads an alias as it is now: undefined when it no longer exists. */
+export type ReadAlias = (folderId: string, name: string) => Promise<Omit<AliasRoute, 'at' | 'usedAt' | 'reading'> | undefined>;
 
 /** Idle connections kept per server for later calls: a configured server's defaults, which a server added at run time lacks (HAProxy 2.6). */
 export const IDLE_CONNECTIONS = 'pool-max-conn -1 pool-purge-delay 5s';
@@ -62,8 +68,10 @@ export const IDLE_CONNECTIONS = 'pool-max-conn -1 pool-purge-delay 5s';
 const DELETE_RETRY_MS = 500;
 /** A server still busy after this long stays in maintenance (its slot is not reused while it is there). */
 const DELETE_GIVE_UP_MS = 10 * 60_000;
-/** An alias nobody called through Berth for this long gives its slot back (callers' grants last 1 s, so a used alias is read every second). */
+/** An alias no call went through for this long gives its slot back. */
 const ALIAS_KEPT_MS = 10_000;
+/** An alias in use is read again this often (Berth's own cache of an alias is kept as long). */
+const ALIAS_REREAD_MS = 1000;
 
 /** HAProxy server names: `<node id>.<instance id>`, anything outside HAProxy's name characters replaced. */
 export function serverName(nodeId: string, instanceId: string): string {
@@ -110,11 +118,12 @@ export class RouteSync {
     private readonly admin: AdminSocket,
     private readonly mapFiles: { nodes: string; timeouts: string },
     private readonly slots: { nodes: number; aliases: number },
+    private readonly readAlias: ReadAlias,
     private readonly log: Logger,
   ) {
     this.freeNodeSlots = Array.from({ length: slots.nodes }, (_, i) => slots.nodes - 1 - i);
     this.freeAliasSlots = Array.from({ length: slots.aliases }, (_, i) => slots.aliases - 1 - i);
-    this.aliasSweeper = setInterval(() => this.sweepAliases(), ALIAS_KEPT_MS / 2);
+    this.aliasSweeper = setInterval(() => this.sweepAliases(), ALIAS_REREAD_MS / 4);
     this.aliasSweeper.unref();
   }
 
@@ -125,12 +134,19 @@ export class RouteSync {
   }
 
   /** Berth read this alias for a call it let through: HAProxy may serve the alias's calls. */
-  learnAlias(alias: Omit<AliasRoute, 'at'>): void {
+  learnAlias(alias: Omit<AliasRoute, 'at' | 'usedAt' | 'reading'>): void {
     const key = aliasKey(alias.folderId, alias.name);
     const known = this.aliases.get(key);
-    this.aliases.set(key, { ...alias, at: Date.now() });
+    const now = Date.now();
+    this.aliases.set(key, { ...alias, at: now, usedAt: Math.max(now, known?.usedAt ?? 0) });
     const same = known !== undefined && known.targets.length === alias.targets.length && known.targets.every((t, i) => t.nodeId === alias.targets[i]!.nodeId && t.weight === alias.targets[i]!.weight);
     if (!same) this.mark(key);
+  }
+
+  /** HAProxy relayed a call through this alias (`folder/name`): it stays, and is read again while in use. */
+  aliasUsed(key: string): void {
+    const alias = this.aliases.get(key);
+    if (alias) alias.usedAt = Date.now();
   }
 
   /** The alias changed here: HAProxy stops serving it until Berth reads it again. */
@@ -181,12 +197,36 @@ export class RouteSync {
     for (const [key, alias] of this.aliases) if (alias.targets.some((t) => t.nodeId === nodeId)) this.mark(key);
   }
 
+  /**
+   * Aliases in use are read again every {@link ALIAS_REREAD_MS}, in the
+   * background (a change made by another Berth process reaches HAProxy as it
+   * reaches Berth's own cache); one no call went through for
+   * {@link ALIAS_KEPT_MS} leaves HAProxy.
+   */
   private sweepAliases(): void {
     const now = Date.now();
     for (const [key, alias] of this.aliases) {
-      if (now - alias.at < ALIAS_KEPT_MS) continue;
-      this.aliases.delete(key);
-      this.mark(key);
+      if (now - alias.usedAt >= ALIAS_KEPT_MS) {
+        this.aliases.delete(key);
+        this.mark(key);
+        continue;
+      }
+      if (alias.reading || now - alias.at < ALIAS_REREAD_MS) continue;
+      alias.reading = true;
+      this.readAlias(alias.folderId, alias.name).then(
+        (read) => {
+          alias.reading = false;
+          if (this.aliases.get(key) !== alias) return;
+          if (read === undefined) return this.forgetAlias(alias.folderId, alias.name);
+          this.learnAlias(read);
+        },
+        (err: unknown) => {
+          alias.reading = false;
+          // Unreadable (the database down): Berth serves the alias's calls, and answers them as it can.
+          this.log.warn({ err, alias: key }, 'an alias could not be read again; its calls go through Berth');
+          if (this.aliases.get(key) === alias) this.forgetAlias(alias.folderId, alias.name);
+        },
+      );
     }
   }
 
