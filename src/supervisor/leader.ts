@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { Client } from 'pg';
 import type { Logger } from '../logger';
+import { processAlive } from '../host-checks';
 
 /**
  * Only one Berth process reconciles a database at a time. Whoever holds the
@@ -55,15 +56,6 @@ export class PostgresLeaderLock implements LeaderLock {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * A lock file beside the SQLite database holding the owner's pid. A file left
  * by a process that died (even by SIGKILL) is taken over, since its pid no
@@ -93,7 +85,7 @@ export class FileLeaderLock implements LeaderLock {
           return true;
         }
         const pid = Number(content.split(':')[0]);
-        if (Number.isInteger(pid) && pid > 0 && alive(pid)) return false;
+        if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return false;
         try {
           unlinkSync(this.path);
         } catch {

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { RoutingTable } from '../routing-table';
 import type { NodeApiCallEvent } from '../node-api/node-api-metrics';
 import type { Observability } from '../../observability/observability';
+import { processAlive } from '../../host-checks';
 import { AccessReader } from './access-reader';
 import { AdminSocket } from './admin-socket';
 import { haproxyPaths, renderHaproxyConfig, RESPONSE_LIMIT_LUA, type HaproxyConfigOptions } from './config';
@@ -222,21 +223,12 @@ function removeDeadDirs(log: Logger): void {
     const dir = path.join(os.tmpdir(), entry);
     try {
       const owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
-      if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+      if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) continue;
       rmSync(dir, { recursive: true, force: true });
       log.debug({ dir, owner }, 'removed the HAProxy directory of a Berth process that is gone');
     } catch {
       // Not ours to judge (no owner file), or gone meanwhile.
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

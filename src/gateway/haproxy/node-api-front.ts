@@ -4,10 +4,10 @@
  * behind it on loopback (haproxy; `auto` picks it when the binary exists).
  */
 
-import { accessSync, constants } from 'node:fs';
 import net from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
+import { executable } from '../../host-checks';
 import type { NodeApiRoute, NodeApiServer, NodeApiServerOptions } from '../node-api';
 import { HaproxyDataPlane, type HaproxyDataPlaneOptions } from './data-plane';
 import type { GrantedCaller } from './grants';
@@ -42,15 +42,6 @@ export interface NodeApiFrontOptions {
   checkHost: boolean;
   plane: Omit<HaproxyDataPlaneOptions, 'binary' | 'bind' | 'berthPort' | 'checkHost'>;
   log: Logger;
-}
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A port free on `host` now, for HAProxy to bind when `--node-api-port 0` asks for any. */

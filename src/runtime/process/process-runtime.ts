@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { executable } from '../../host-checks';
 import {
   RuntimeUnavailableError,
   type HeldResource,
@@ -76,15 +76,6 @@ interface SeenExit {
   pid: number;
   code: number | null;
   signal: NodeJS.Signals | null;
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Signals a process group; one that is already gone needs no signal. */
