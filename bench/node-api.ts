@@ -51,6 +51,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { buildTestImages } from '../test/images/test-images';
+import { processTree } from '../test/helpers/processes';
 import { must, rest, sleep } from './support/rest';
 import { summarizeProfile } from './support/profile';
 
@@ -324,24 +325,6 @@ function childrenOf(pid: number): number[] {
     }
   }
   return children;
-}
-
-/** A process and all its descendants (Berth's: berth serve, and with HAProxy the shell, HAProxy's master and workers). */
-function treeOf(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
-  return tree;
 }
 
 /** A process's name and the cores its threads may run on (`Cpus_allowed_list` of each thread, distinct). */
@@ -618,7 +601,7 @@ class BerthHost {
   /** Berth's processes now: berth serve and every descendant (with HAProxy: the shell, HAProxy's master and workers). */
   pids(): number[] {
     const pid = this.current?.proc.pid;
-    return pid === undefined || this.current!.proc.exitCode !== null ? [] : treeOf(pid);
+    return pid === undefined || this.current!.proc.exitCode !== null ? [] : processTree(pid);
   }
 
   /** Berth serving with `plane`, started (and `ready` awaited: its routes serve) if it is not the one running. */

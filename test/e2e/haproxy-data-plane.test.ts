@@ -24,6 +24,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildTestImages } from '../images/test-images';
 import { dockerAvailable, removeByClusterId } from '../helpers/docker';
 import { IamSetup } from '../helpers/iam';
+import { commandOf, processTree } from '../helpers/processes';
 import { samplesOf, sumOf } from '../helpers/metrics';
 import { rest } from '../helpers/rest';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
@@ -41,38 +42,6 @@ function haproxyAvailable(): boolean {
   return false;
 }
 
-/** Every process under `pid` (children, their children, …). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
-}
-
-function commandOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
-}
-
 /** HAProxy's processes (master and workers) of the configuration under `dir`, wherever they are parented. */
 function haproxyProcesses(configDir: string): number[] {
   return readdirSync('/proc')
@@ -86,7 +55,7 @@ function haproxyProcesses(configDir: string): number[] {
 
 /** One command on the admin socket of the HAProxy Berth runs under `berthPid`. */
 async function adminCommand(berthPid: number, command: string): Promise<string> {
-  const master = descendants(berthPid).find((pid) => commandOf(pid).startsWith(HAPROXY));
+  const master = processTree(berthPid).slice(1).find((pid) => commandOf(pid).startsWith(HAPROXY));
   assert.ok(master, 'HAProxy runs under Berth');
   const dir = /-f (\S+)\/haproxy\.cfg/.exec(commandOf(master))![1]!;
   return new Promise((resolve, reject) => {
@@ -519,7 +488,7 @@ describe('the node API with --data-plane haproxy', () => {
 
   it('restarts HAProxy when it dies, and HAProxy goes when Berth is killed', async (t) => {
     if (skip) return t.skip('no Docker engine or no HAProxy');
-    const ours = (): number[] => descendants(serve!.proc.pid!).filter((pid) => commandOf(pid).startsWith(HAPROXY));
+    const ours = (): number[] => processTree(serve!.proc.pid!).slice(1).filter((pid) => commandOf(pid).startsWith(HAPROXY));
     const first = ours();
     assert.ok(first.length >= 2, `a master and a worker run under Berth: ${first.map(commandOf).join(' | ')}`);
     const configDir = /-f (\S+)\/haproxy\.cfg/.exec(commandOf(first[0]!))![1]!;
