@@ -140,10 +140,8 @@ export class RoutingTableResolver implements NodeApiResolver {
   }
 
   private async resolveAlias(folderId: string, name: string, call?: ResolvingCall): Promise<ResolvedTarget> {
-    const alias = await this.aliasCache.get(`${folderId}/${name}`, () => this.aliases.getByName(folderId, name)).catch((err: unknown) => {
-      if (err instanceof NotFoundError) throw new NodeApiError(GrpcCode.NOT_FOUND, `alias ${JSON.stringify(name)} not found in folder ${folderId}`);
-      throw err;
-    });
+    const alias = await this.readAlias(folderId, name);
+    if (alias === undefined) throw new NodeApiError(GrpcCode.NOT_FOUND, `alias ${JSON.stringify(name)} not found in folder ${folderId}`);
     this.aliasRead?.(alias);
     const chosen = pickTarget(alias.targets, Math.random());
     if (!chosen) throw new NodeApiError(GrpcCode.UNAVAILABLE, `alias ${JSON.stringify(name)} has no target with weight`);

@@ -6,6 +6,7 @@
 
 import type { SecureContext } from 'node:tls';
 import type { Config } from '../config';
+import type { Caller } from '../domain/access';
 import type { Aliases } from '../control/aliases';
 import type { Authenticator } from '../control/authenticator';
 import type { CallAccess } from '../control/call-access';
@@ -39,6 +40,12 @@ export interface NodeApiDeps {
   reportFailure(nodeId: string, instanceId: string, err: Error): void;
 }
 
+/** The caller as a grant names it; undefined for a key with a rate limit, whose every call Berth must count. */
+function grantedCallerOf(caller: Caller): GrantedCaller | undefined {
+  if (caller.key !== undefined && caller.key.rateLimitPerSecond > 0) return undefined;
+  return { principalId: caller.principal.id || undefined, principalName: caller.principal.name, keyId: caller.keyId };
+}
+
 export class NodeApiWiring {
   readonly resolver: RoutingTableResolver;
   private readonly balancer = new InFlightBalancer();
@@ -59,8 +66,10 @@ export class NodeApiWiring {
             const caller = await authenticator.authenticate(route.authorization);
             if ('nodeId' in target) await calls.node(caller, target.nodeId, route.folderId, 'x-node-id');
             else await calls.alias(caller, target.folderId, target.aliasName);
-            if (!(caller.key !== undefined && caller.key.rateLimitPerSecond > 0))
-              this.grantsOf.set(route, { principalId: caller.principal.id || undefined, principalName: caller.principal.name, keyId: caller.keyId });
+            // Only HAProxy learns from it: Berth alone keeps nothing per call.
+            if (this.listening?.dataPlane !== 'haproxy') return;
+            const granted = grantedCallerOf(caller);
+            if (granted !== undefined) this.grantsOf.set(route, granted);
           },
       undefined,
       d.waker,
@@ -77,11 +86,6 @@ export class NodeApiWiring {
   forgetAlias(folderId: string, name: string): void {
     this.resolver.forgetAlias(folderId, name);
     this.listening?.haproxy?.forgetAlias(folderId, name);
-  }
-
-  /** Where the node API listens, once it does. */
-  get front(): NodeApiFront | undefined {
-    return this.listening;
   }
 
   /** Starts listening on `--host`:`--node-api-port` (HAProxy there when it is the data plane). */
@@ -147,10 +151,11 @@ export class NodeApiWiring {
       return route !== undefined && (call.folderId === undefined || route.folderId === call.folderId) ? {} : undefined;
     }
     const caller = await this.d.authenticator.authenticate(call.authorization, false);
-    if (caller.key !== undefined && caller.key.rateLimitPerSecond > 0) return undefined;
+    const granted = grantedCallerOf(caller);
+    if (granted === undefined) return undefined;
     if (slash >= 0) await this.d.calls.mayCallAlias(caller, call.target.slice(0, slash), call.target.slice(slash + 1));
     else await this.d.calls.mayCall(caller, call.target, call.folderId, 'x-node-id');
-    return { principalId: caller.principal.id || undefined, principalName: caller.principal.name, keyId: caller.keyId };
+    return granted;
   }
 
   /** Stops the data plane and Berth's server (calls in flight get `graceMs`). */

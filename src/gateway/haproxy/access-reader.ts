@@ -85,7 +85,8 @@ export class AccessReader {
       protocol,
       requestId: c.requestId,
       httpMethod: c.method,
-      path: c.path.split('?', 1)[0]!.slice(0, 200),
+      // HAProxy's `path` has no query string.
+      path: c.path.slice(0, 200),
       nodeId,
       aliasName,
       instanceId,

@@ -47,8 +47,6 @@ export interface HaproxyConfigOptions {
   tracing: boolean;
   /** A PEM holding the certificate chain and key, for TLS on the bind. */
   tlsPem?: string;
-  /** Worker threads (default 1). */
-  threads?: number;
 }
 
 /** The name of node slot `i`'s backend. */
@@ -140,7 +138,7 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     'global',
     '  master-worker',
     `  stats socket ${p.admin} level admin mode 600`,
-    `  nbthread ${o.threads ?? 1}`,
+    '  nbthread 1',
     // 64 KiB buffers: bodies move in fewer, larger copies (docs/NODE-API-PROXY.md).
     '  tune.bufsize 65536',
     '  log stdout format raw local0',

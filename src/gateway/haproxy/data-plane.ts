@@ -165,22 +165,6 @@ export class HaproxyDataPlane {
     return this.loads.get(serverName(nodeId, instanceId)) ?? 0;
   }
 
-  /** The servers (`<node id>.<instance id>`) HAProxy sends a route's calls to now: a node id, or an alias's `folder/name`. */
-  serversOf(target: string): string[] {
-    return this.routes.serversOf(target);
-  }
-
-  /** Resolves once HAProxy holds every route and grant change made so far. */
-  async settled(): Promise<void> {
-    await this.routes.settled();
-    await this.grants.flushed();
-  }
-
-  /** HAProxy's master process id, while it runs. */
-  pid(): number | undefined {
-    return this.process.pid();
-  }
-
   /** Stops HAProxy (calls in flight get `graceMs`) and removes its files. */
   async stop(graceMs: number): Promise<void> {
     if (this.loadTimer) clearTimeout(this.loadTimer);

@@ -67,7 +67,6 @@ export class Grants {
   private readonly grants = new Map<string, Grant>();
   private readonly hosts = new Set<string>();
   private readonly sweeper: NodeJS.Timeout;
-  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly admin: AdminSocket,
@@ -109,12 +108,6 @@ export class Grants {
     if (host === undefined || this.hosts.has(host) || this.hosts.size >= MAX_HOSTS || !/^[A-Za-z0-9.:[\]-]{1,255}$/.test(host)) return;
     this.hosts.add(host);
     this.write(`add map ${this.files.hosts} ${host} 1`);
-  }
-
-  /** Everything Berth granted is gone (a key revoked, HAProxy restarted empty). */
-  forgetAll(): void {
-    this.grants.clear();
-    this.write(`clear map ${this.files.grants}`);
   }
 
   /** HAProxy restarted with empty maps: the hosts are written again; grants are learnt again. */
@@ -161,11 +154,6 @@ export class Grants {
   }
 
   private write(command: string): void {
-    this.writing = this.admin.run(command).catch((err: Error) => this.log.warn({ err: err.message }, 'HAProxy map update failed'));
-  }
-
-  /** Resolves when the map commands sent so far are done. */
-  flushed(): Promise<unknown> {
-    return this.writing;
+    void this.admin.run(command).catch((err: Error) => this.log.warn({ err: err.message }, 'HAProxy map update failed'));
   }
 }

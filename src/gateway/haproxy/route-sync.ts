@@ -63,7 +63,7 @@ export interface AliasRoute {
 export type ReadAlias = (folderId: string, name: string) => Promise<Omit<AliasRoute, 'at' | 'usedAt' | 'reading'> | undefined>;
 
 /** Idle connections kept per server for later calls: a configured server's defaults, which a server added at run time lacks (HAProxy 2.6). */
-export const IDLE_CONNECTIONS = 'pool-max-conn -1 pool-purge-delay 5s';
+const IDLE_CONNECTIONS = 'pool-max-conn -1 pool-purge-delay 5s';
 
 const DELETE_RETRY_MS = 500;
 /** A server still busy after this long stays in maintenance (its slot is not reused while it is there). */
@@ -156,11 +156,6 @@ export class RouteSync {
     this.mark(key);
   }
 
-  /** The alias Berth last read, while HAProxy may serve it. */
-  aliasOf(key: string): AliasRoute | undefined {
-    return this.aliases.get(key);
-  }
-
   /** HAProxy restarted empty: everything is placed again from the routing table. */
   resetAll(nodeIds: Iterable<string>): Promise<void> {
     this.placed.clear();
@@ -172,12 +167,6 @@ export class RouteSync {
     for (const id of nodeIds) this.mark(id);
     for (const key of this.aliases.keys()) this.mark(key);
     return this.settled();
-  }
-
-  /** The servers HAProxy may send a route's calls to now (for tests and status). */
-  serversOf(key: string): string[] {
-    const p = this.placed.get(key);
-    return p && p.mapped ? [...p.servers.keys()] : [];
   }
 
   /** Resolves when every marked route has been reconciled. */
